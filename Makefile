@@ -1,0 +1,54 @@
+# pgx-report: the two commands a new machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CORES ?= 2
+
+.PHONY: help env system demo test lint format typecheck bench clean
+
+help:
+	@echo "make demo   - set up everything and run the workflow on the bundled demo patients (PDFs in results/)"
+	@echo "make test   - set up everything and run the whole test suite"
+	@echo "make bench  - run the benchmarks in benchmarks/ (against bcftools, same run)"
+	@echo "make lint   - ruff check + ruff format --check + mypy"
+
+# System packages (Debian): bcftools/tabix for tests and benchmarks, poppler for PDF
+# checks, Pango/HarfBuzz for WeasyPrint, SLURM + munge for the cluster test.
+system:
+	@bash scripts/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[workflow,test]'
+	@touch $(STAMP)
+
+env: system $(STAMP)
+
+demo: env
+	$(VENV)/bin/snakemake --cores $(CORES) --snakefile Snakefile
+	@echo "Reports:"; ls -1 results/*/report.pdf
+
+test: env
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest
+
+lint: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: env
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Every benchmarks/bench_*.py script, in name order; each prints its own table.
+bench: env
+	@set -e; for script in benchmarks/bench_*.py; do \
+	  echo "== $$script"; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) $$script; done
+
+clean:
+	rm -rf results logs .snakemake build dist .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,60 @@
+"""Exception hierarchy.
+
+Every error a user can cause is a :class:`PgxError`. Its message is one line that
+names the file and, where known, the field or line, and says what is wrong.
+Only :func:`pgx_report.cli.main` turns these into an exit code (2) and a message.
+Library code never calls ``sys.exit``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PgxError(Exception):
+    """Base class for every user-facing error. ``str(err)`` is the one-line message."""
+
+    exit_code = 2
+
+    def __init__(self, source: str | Path | None, message: str) -> None:
+        self.source = str(source) if source is not None else None
+        self.message = " ".join(message.split())  # always one line
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}" if self.source else self.message
+
+
+class InputError(PgxError):
+    """An input file is missing, unreadable or malformed."""
+
+
+class VcfError(InputError):
+    """A VCF/BCF/gVCF (or its index) cannot be read or is malformed."""
+
+
+class UnknownSampleError(InputError, KeyError):
+    """The requested sample is not in the input file."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return PgxError.__str__(self)
+
+
+class BuildError(InputError):
+    """The reference build cannot be determined or contradicts the options."""
+
+
+class QuestionnaireError(InputError):
+    """The clinical questionnaire is invalid."""
+
+
+class SampleMismatchError(InputError):
+    """The questionnaire's sample_id does not match the genotype call's sample."""
+
+
+class UsageError(PgxError):
+    """The command line is inconsistent (beyond what argparse can check)."""
+
+
+class OutputError(PgxError):
+    """An output cannot be written (or would overwrite an input)."""

@@ -1,0 +1,59 @@
+"""Fixtures shared by every test module. Keep topic-specific fixtures in their own modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+REALDATA = SHARED / "realdata"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_pgx(*args: str | Path, cwd: Path | None = None, check: bool = False) -> CliResult:
+    """Run ``pgx-report`` as a real process (the way users and Snakemake run it)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pgx_report", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+    result = CliResult(proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"pgx-report {args} failed ({proc.returncode}):\n{proc.stderr}")
+    return result
+
+
+def assert_clean_error(result: CliResult, *fragments: str) -> None:
+    """Bad input: exit 2, exactly one line on stderr naming the problem, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("pgx-report: error: "), lines[0]
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.fail(f"real data folder missing: {REALDATA} (shared/ must sit beside the repo)")
+    return REALDATA
