@@ -31,7 +31,7 @@ COMMANDS: tuple[str, ...] = (
     # "assess",
     # "render",
     # "run",
-    # "fhir",
+    "fhir",
     # "summarize",
 )
 
