@@ -29,7 +29,7 @@ COMMANDS: tuple[str, ...] = (
     "call",
     # "validate_questionnaire",
     # "assess",
-    # "render",
+    "render",
     # "run",
     "fhir",
     # "summarize",

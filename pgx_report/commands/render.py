@@ -1,0 +1,67 @@
+"""``pgx-report render ASSESSMENT.json -o REPORT.pdf [--html REPORT.html] [--lang nb|en]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+HELP = "render the clinician report (PDF/A-3b, optionally HTML) from an assessment JSON"
+
+
+def add_report_options(group: argparse._ArgumentGroup) -> None:
+    """Options shared by ``render`` and ``run``."""
+    group.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default=None,
+        help="report language (default: the questionnaire's language, else en)",
+    )
+    group.add_argument(
+        "--lab",
+        metavar="NAME",
+        default=None,
+        help="laboratory or organisation name printed in the report header and PDF author",
+    )
+    group.add_argument(
+        "--templates",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="report templates folder (default: the one installed with pgx-report)",
+    )
+
+
+def add_subcommand(subparsers: Any) -> None:
+    parser = subparsers.add_parser("render", help=HELP, description=HELP + ".")
+    parser.add_argument("assessment", type=Path, metavar="ASSESSMENT", help="assessment JSON")
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="REPORT.pdf", help="PDF to write"
+    )
+    out.add_argument("--html", type=Path, metavar="REPORT.html", help="also write the HTML report")
+    add_report_options(parser.add_argument_group("report"))
+    parser.set_defaults(execute=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from .. import rendering
+    from ..files import atomic_write_bytes, atomic_write_text, check_not_input
+    from ..errors import UsageError
+
+    outputs = [args.output, *([args.html] if args.html else [])]
+    if args.html is not None and Path(args.html).resolve() == Path(args.output).resolve():
+        raise UsageError(args.html, "--html and -o name the same file")
+    for output in outputs:
+        check_not_input(output, [args.assessment])
+    templates = rendering.find_templates(args.templates)
+    assessment, data = rendering.read_assessment(args.assessment)
+    lang = rendering.choose_language(args.lang, assessment)
+    report = rendering.render_pdf(
+        assessment, data, lang, templates, source=args.assessment, lab=args.lab
+    )
+    assert report.pdf is not None
+    atomic_write_bytes(args.output, report.pdf)
+    if args.html is not None:
+        atomic_write_text(args.html, report.html)
+    return 0

@@ -1,0 +1,787 @@
+"""Render the clinician report (HTML, and PDF/A-3b) from an assessment.
+
+The assessment (``docs/contracts.md``) already holds every clinical text in
+English and Norwegian; this module only picks a language, formats dates and
+numbers the way that language writes them, and lays the page out. The display
+values are built here, in Python (:func:`build_view`); the Jinja2 templates in
+``templates/`` only loop and print.
+
+Safety:
+- Jinja2 autoescapes everything (``autoescape=True``) and fails on a misspelt
+  variable (``StrictUndefined``), so a patient name such as
+  ``<img src="file:///etc/passwd">`` is printed as text.
+- WeasyPrint fetches through :class:`AssetFetcher`, which serves only files
+  inside the templates folder (the bundled CSS and fonts) and stops the render
+  for any other URL (``file://`` elsewhere, ``http(s)://``, ``data:``).
+- Texts that go into the page's margin boxes are written as fully hex-escaped
+  CSS strings, so no input can end the string.
+
+Reproducibility: every date comes from the assessment (``dates.reported_on``);
+``SOURCE_DATE_EPOCH`` is set to that date while the PDF is written, and the
+fonts are bundled, so the same assessment gives the same PDF bytes.
+
+WeasyPrint is imported lazily (only :func:`render_pdf` needs it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import io
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+from . import __version__
+from .errors import InputError, PgxError
+
+if TYPE_CHECKING:
+    from weasyprint.text.fonts import FontConfiguration
+
+log = logging.getLogger(__name__)
+
+LANGUAGES: tuple[str, ...] = ("en", "nb")
+DEFAULT_LANGUAGE = "en"
+ASSESSMENT_SCHEMA = "pgx-report.assessment"
+SUPPORTED_SCHEMA_MAJOR = "1"
+TEMPLATE_NAME = "report.html.j2"
+STYLESHEET = "report.css"
+FONTS_STYLESHEET = "fonts.css"
+LABELS_FILE = "i18n.yaml"
+PDF_VARIANT = "pdf/a-3b"
+ATTACHMENT_NAME = "assessment.json"
+FACTOR_ORDER: tuple[str, ...] = (
+    "severity",
+    "family_history",
+    "drinking_motive",
+    "sweet_liking",
+    "smoking",
+    "oprm1_genotype",
+)
+FINDINGS: tuple[str, ...] = ("favourable", "neutral", "unfavourable", "unknown")
+# One glyph per finding, printed before the word: the shape carries the meaning,
+# so the report reads the same in greyscale.
+FINDING_SYMBOL: Mapping[str, str] = {
+    "favourable": "▲",
+    "neutral": "●",
+    "unfavourable": "▼",
+    "unknown": "?",
+}
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+class TemplateError(PgxError):
+    """The report templates are missing, broken, or asked for a forbidden resource."""
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def find_templates(explicit: str | Path | None = None) -> Path:
+    """The templates folder: ``explicit``, else the installed package's, else the repo's.
+
+    An installed wheel carries the top-level ``templates/`` as
+    ``pgx_report/templates``; an editable install (or a checkout) has it beside
+    the package.
+    """
+    if explicit is not None:
+        folder = Path(explicit)
+        if not (folder / TEMPLATE_NAME).is_file():
+            raise TemplateError(folder, f"not a report templates folder (no {TEMPLATE_NAME})")
+        return folder.resolve()
+    here = Path(__file__).resolve().parent
+    for folder in (here / "templates", here.parent / "templates"):
+        if (folder / TEMPLATE_NAME).is_file():
+            return folder
+    raise TemplateError(here, "report templates not found (broken installation?)")
+
+
+@functools.lru_cache(maxsize=8)
+def load_labels(templates: Path) -> Mapping[str, Mapping[str, str]]:
+    """Fixed labels of the page layout: ``labels[lang][key]``."""
+    path = templates / LABELS_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(path, f"cannot read the report labels: {exc}") from None
+    if not isinstance(raw, dict):
+        raise TemplateError(path, "expected a mapping of label keys")
+    labels: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+    for key, texts in raw.items():
+        for lang in LANGUAGES:
+            if not isinstance(texts, dict) or not isinstance(texts.get(lang), str):
+                raise TemplateError(path, f"{key}: needs a text for each of {', '.join(LANGUAGES)}")
+            labels[lang][str(key)] = texts[lang]
+    return labels
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(templates: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,  # explicit: select_autoescape() would skip *.html.j2
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_date(iso: str | None, lang: str) -> str | None:
+    """``1970-05-17`` -> ``17 May 1970`` (en) or ``17.05.1970`` (nb)."""
+    if iso is None:
+        return None
+    day = dt.date.fromisoformat(iso)
+    if lang == "nb":
+        return f"{day.day:02d}.{day.month:02d}.{day.year}"
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def format_number(value: float | int, lang: str, decimals: int = 2) -> str:
+    """A number in the language's convention: ``0.52`` (en), ``0,52`` (nb)."""
+    if isinstance(value, bool):
+        raise TypeError("not a number")
+    if isinstance(value, int):
+        return str(value)
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
+    return text.replace(".", ",") if lang == "nb" else text
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal that no input can break out of (every non-alphanumeric
+    character is a 6-digit hex escape, so no quote, backslash, newline or ``</``)."""
+    out = []
+    for char in text:
+        if char.isascii() and char.isalnum():
+            out.append(char)
+        else:
+            out.append(f"\\{ord(char):06x}")
+    return '"' + "".join(out) + '"'
+
+
+def _citations(numbers: Sequence[int]) -> str:
+    return "[" + ", ".join(str(n) for n in numbers) + "]" if numbers else ""
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Reads required fields from the assessment; a missing or mistyped field is an
+    :class:`InputError` naming its JSON path."""
+
+    def __init__(self, source: str | Path | None) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> InputError:
+        return InputError(self.source, f"{path}: {message}")
+
+    def obj(self, parent: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        value = parent.get(key)
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{path}.{key}", "missing or not an object")
+        return value
+
+    def opt_obj(self, parent: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        value = parent.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{path}.{key}", "not an object")
+        return value
+
+    def seq(self, parent: Mapping[str, Any], key: str, path: str) -> Sequence[Any]:
+        value = parent.get(key)
+        if not isinstance(value, list):
+            raise self.fail(f"{path}.{key}", "missing or not a list")
+        return value
+
+    def text(self, parent: Mapping[str, Any], key: str, path: str) -> str:
+        value = parent.get(key)
+        if not isinstance(value, str) or not value:
+            raise self.fail(f"{path}.{key}", "missing or not a non-empty string")
+        return value
+
+    def opt_text(self, parent: Mapping[str, Any], key: str, path: str) -> str | None:
+        value = parent.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self.fail(f"{path}.{key}", "not a string")
+        return value
+
+    def date(self, parent: Mapping[str, Any], key: str, path: str) -> str | None:
+        value = self.opt_text(parent, key, path)
+        if value is not None:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise self.fail(f"{path}.{key}", f"not an ISO date (YYYY-MM-DD): {value!r}") from None
+        return value
+
+    def local(self, parent: Mapping[str, Any], key: str, path: str, lang: str) -> str:
+        """A LocalText ``{"en": ..., "nb": ...}`` in ``lang``."""
+        value = self.obj(parent, key, path)
+        text = value.get(lang)
+        if not isinstance(text, str) or not text:
+            raise self.fail(f"{path}.{key}.{lang}", "missing text in this language")
+        return text
+
+    def local_list(self, parent: Mapping[str, Any], key: str, path: str, lang: str) -> list[str]:
+        value = self.obj(parent, key, path)
+        items = value.get(lang)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise self.fail(f"{path}.{key}.{lang}", "missing list of sentences in this language")
+        return list(items)
+
+    def choice(
+        self, parent: Mapping[str, Any], key: str, path: str, allowed: Sequence[str]
+    ) -> str:
+        value = parent.get(key)
+        if value not in allowed:
+            raise self.fail(f"{path}.{key}", f"{value!r} is not one of {', '.join(allowed)}")
+        return str(value)
+
+
+def parse_assessment(data: bytes, source: str | Path | None) -> dict[str, Any]:
+    """Parse assessment JSON bytes and check that it is an assessment we can render."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(source, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, f"line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(obj, dict):
+        raise InputError(source, "not an assessment (expected a JSON object)")
+    if obj.get("schema") != ASSESSMENT_SCHEMA:
+        raise InputError(
+            source, f"schema: expected {ASSESSMENT_SCHEMA!r}, found {obj.get('schema')!r}"
+        )
+    version = str(obj.get("schema_version", ""))
+    if version.split(".")[0] != SUPPORTED_SCHEMA_MAJOR:
+        raise InputError(
+            source, f"schema_version: {version!r} not supported (expected {SUPPORTED_SCHEMA_MAJOR}.x)"
+        )
+    return obj
+
+
+def read_assessment(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """The assessment at ``path`` and its exact bytes (embedded in the PDF)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, not a file") from None
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
+    return parse_assessment(data, path), data
+
+
+def choose_language(requested: str | None, assessment: Mapping[str, Any]) -> str:
+    """``--lang``, else the assessment's (questionnaire's) language, else English."""
+    for candidate in (requested, assessment.get("language")):
+        if candidate in LANGUAGES:
+            return str(candidate)
+    return DEFAULT_LANGUAGE
+
+
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a render produced: the HTML text and, for PDFs, the bytes."""
+
+    html: str
+    pdf: bytes | None
+    language: str
+
+
+def _figure(factors: Sequence[Mapping[str, str]], labels: Mapping[str, str]) -> dict[str, Any]:
+    """Geometry of the small inline-SVG factor figure (one row per factor; the
+    marker's position and shape both show the finding)."""
+    row_h, top, label_w = 17, 22, 190
+    columns = {
+        "unfavourable": label_w + 40,
+        "neutral": label_w + 120,
+        "favourable": label_w + 200,
+        "unknown": label_w + 280,
+    }
+    rows = []
+    for index, factor in enumerate(factors):
+        y = top + index * row_h + row_h // 2
+        rows.append(
+            {
+                "label": factor["label"],
+                "finding": factor["finding"],
+                "word": factor["finding_word"],
+                "x": columns[factor["finding"]],
+                "y": y,
+                "label_y": y + 4,
+            }
+        )
+    height = top + len(factors) * row_h + 6
+    return {
+        "width": label_w + 320,
+        "height": height,
+        "line_x1": columns["unfavourable"],
+        "line_x2": columns["favourable"],
+        "axis": [
+            {"x": columns["unfavourable"], "text": labels["axis_against"]},
+            {"x": columns["neutral"], "text": labels["axis_neutral"]},
+            {"x": columns["favourable"], "text": labels["axis_for"]},
+            {"x": columns["unknown"], "text": labels["axis_unknown"]},
+        ],
+        "separator_x": label_w + 240,
+        "rows": rows,
+        "title": labels["figure_title"],
+    }
+
+
+def _genotype(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]) -> dict[str, Any]:
+    status = r.choice(
+        call, "status", "call", ("called", "no_call", "not_covered", "failed_qc", "ref_mismatch")
+    )
+    codes = [str(c) for c in r.seq(call, "reason_codes", "call")]
+    sentences = [str(s) for s in call.get("reasons") or []]
+    reasons = []
+    for index, code in enumerate(codes):
+        text = L.get(f"reason_{code}")
+        if text is None:  # a code this report version has no words for: the call's sentence
+            text = sentences[index] if index < len(sentences) else code
+        reasons.append(f"{text} ({code})")
+    determined = status == "called" and call.get("genotype") in ("A/A", "A/G", "G/G")
+    return {
+        "determined": determined,
+        "status": status,
+        "status_text": L[f"status_{status}"],
+        "reasons": reasons,
+    }
+
+
+def _details(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]) -> list[tuple[str, str]]:
+    variant = r.obj(call, "variant", "call")
+    qc = r.opt_obj(call, "qc", "call")
+
+    def shown(value: Any) -> str:
+        if value is None or value == [] or value == "":
+            return "–"
+        if isinstance(value, bool):
+            return L["word_yes"] if value else L["word_no"]
+        if isinstance(value, float):
+            return format_number(value, lang)
+        if isinstance(value, list):
+            return ", ".join(shown(v) for v in value)
+        return str(value)
+
+    record = qc.get("record")
+    record_text = "–"
+    if isinstance(record, Mapping):
+        alts = record.get("alt")
+        alt_text = ",".join(str(a) for a in alts) if isinstance(alts, list) else shown(alts)
+        span = f"{record.get('pos')}"
+        if record.get("end") not in (None, record.get("pos")):
+            span += f"–{record.get('end')}"
+        record_text = f"{record.get('chrom')}:{span} REF {record.get('ref')} ALT {alt_text}"
+    source = qc.get("source")
+    status_text = L[f"status_{call['status']}"]
+    return [
+        (L["variant"], f"{variant.get('gene')} {variant.get('rsid')}, "
+         f"{variant.get('hgvs_c')} ({variant.get('hgvs_p')})"),
+        (L["build"], shown(variant.get("build"))),
+        (L["position"], f"{variant.get('chrom')}:{variant.get('pos')}"),
+        (L["ref_alt"], f"{variant.get('ref')} / {variant.get('alt')}"),
+        (L["call_status"], f"{status_text} ({call['status']})"),
+        (L["raw_gt"], shown(call.get("gt"))),
+        (L["qc_source"], L.get(f"source_{source}", shown(source))),
+        (L["record"], record_text),
+        (L["depth"], shown(qc.get("depth"))),
+        (L["gq"], shown(qc.get("gq"))),
+        (L["allele_depths"], shown(qc.get("allele_depths"))),
+        (L["allele_balance"], shown(qc.get("allele_balance"))),
+        (L["filter"], shown(qc.get("filter"))),
+        (L["qual"], shown(qc.get("qual"))),
+        (L["phased"], shown(qc.get("phased"))),
+        (L["reason_codes"], ", ".join(call.get("reason_codes") or []) or L["word_none"]),
+    ]
+
+
+def build_view(
+    assessment: Mapping[str, Any],
+    lang: str,
+    labels: Mapping[str, Mapping[str, str]],
+    *,
+    source: str | Path | None = None,
+    lab: str | None = None,
+) -> dict[str, Any]:
+    """Every value the template prints, already in ``lang`` and formatted."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}")
+    L = labels[lang]
+    r = _Reader(source)
+    a = assessment
+    patient = r.obj(a, "patient", "")
+    call = r.obj(a, "call", "")
+    clinician = r.opt_obj(a, "clinician", "")
+    dates = r.obj(a, "dates", "")
+    overall = r.obj(a, "overall", "")
+    guidance = r.obj(a, "guidance", "")
+    provenance = r.obj(a, "provenance", "")
+
+    patient_id = r.text(patient, "id", "patient")
+    sample_id = r.text(a, "sample_id", "")
+    reported_on = r.date(dates, "reported_on", "dates")
+    if reported_on is None:
+        raise r.fail("dates.reported_on", "missing (the report date must come from the input)")
+    sex = patient.get("sex")
+    age = patient.get("age_years")
+    clinician_parts = [
+        part
+        for part in (
+            r.opt_text(clinician, "name", "clinician"),
+            r.opt_text(clinician, "organisation", "clinician"),
+        )
+        if part
+    ]
+
+    contraindications = []
+    for index, item in enumerate(r.seq(a, "contraindications", "")):
+        where = f"contraindications[{index}]"
+        severity = r.choice(item, "severity", where, ("absolute", "relative"))
+        contraindications.append(
+            {
+                "severity": severity,
+                "heading": L["contraindication_heading" if severity == "absolute" else "caution_heading"],
+                "text": r.local(item, "text", where, lang),
+                "refs": _citations(item.get("citations") or []),
+            }
+        )
+    contraindications.sort(key=lambda c: c["severity"] != "absolute")  # absolute first
+
+    factors = []
+    raw_factors = {str(f.get("id")): f for f in r.seq(a, "factors", "") if isinstance(f, Mapping)}
+    for factor_id in FACTOR_ORDER:
+        item = raw_factors.get(factor_id)
+        if item is None:
+            raise r.fail("factors", f"no entry for {factor_id!r} (all six predictors are required)")
+        where = f"factors[{factor_id}]"
+        finding = r.choice(item, "finding", where, FINDINGS)
+        level = r.choice(item, "evidence_level", where, ("low", "moderate", "mixed", "high"))
+        value_text = item.get("value_text")
+        shown_value = (
+            r.local(item, "value_text", where, lang)
+            if isinstance(value_text, Mapping)
+            else L["value_unknown"]
+        )
+        factors.append(
+            {
+                "id": factor_id,
+                "label": r.local(item, "label", where, lang),
+                "value": shown_value,
+                "finding": finding,
+                "finding_word": L[f"finding_{finding}"],
+                "symbol": FINDING_SYMBOL[finding],
+                "evidence": L[f"evidence_{level}"],
+                "refs": _citations(item.get("citations") or []),
+                "explanation": (
+                    r.local(item, "explanation", where, lang) if item.get("explanation") else ""
+                ),
+            }
+        )
+
+    category = r.text(overall, "category", "overall")
+    confidence = r.choice(overall, "confidence", "overall", ("low", "moderate", "high"))
+    guidance_rows = [
+        (L[label], r.local(guidance, key, "guidance", lang))
+        for key, label in (
+            ("dose", "dose"),
+            ("off_label_note", "off_label"),
+            ("side_effects", "side_effects"),
+            ("monitoring", "monitoring"),
+            ("opioid_warning", "opioids"),
+        )
+        if guidance.get(key) is not None
+    ]
+
+    genotype = _genotype(call, r, lang, L)
+    line = r.local(a, "genotype_summary", "", lang)
+    if not genotype["determined"] and not line.casefold().startswith(L["not_determined"].casefold()):
+        line = f"{L['not_determined']}: {line}"
+    genotype["line"] = line
+
+    thresholds = r.opt_obj(provenance, "thresholds", "provenance")
+    threshold_text = ", ".join(
+        f"{L[key]} {thresholds[key]}" for key in ("min_depth", "min_gq") if key in thresholds
+    ) or "–"
+    inputs = []
+    for index, item in enumerate(r.seq(provenance, "inputs", "provenance")):
+        where = f"provenance.inputs[{index}]"
+        role = str(item.get("role", ""))
+        inputs.append(
+            {
+                "role": L.get(f"role_{role}", role),
+                "path": r.text(item, "path", where),
+                "sha256": r.text(item, "sha256", where),
+            }
+        )
+    mismatch = provenance.get("allow_sample_mismatch") is True
+    provenance_rows = [
+        (L["tool"], f"{provenance.get('tool', 'pgx-report')} {provenance.get('tool_version', '?')}"
+         f" (report: pgx-report {__version__})"),
+        (L["kb_version"], r.text(provenance, "knowledge_base_version", "provenance")),
+        (L["build"], r.text(provenance, "build", "provenance")),
+        (L["thresholds"], threshold_text),
+        (L["allow_sample_mismatch"], L["word_yes"] if mismatch else L["word_no"]),
+    ]
+
+    references = []
+    for index, item in enumerate(r.seq(a, "references", "")):
+        number = item.get("number")
+        if not isinstance(number, int):
+            raise r.fail(f"references[{index}].number", "missing or not an integer")
+        references.append({"number": number, "text": r.text(item, "text", f"references[{index}]")})
+    references.sort(key=lambda ref: ref["number"])
+
+    limitations = [
+        r.local({"t": item}, "t", f"limitations[{index}]", lang)
+        for index, item in enumerate(r.seq(a, "limitations", ""))
+    ]
+
+    name = r.text(patient, "name", "patient")
+    title = L["title"]
+    created = dt.datetime.combine(dt.date.fromisoformat(reported_on), dt.time(), dt.UTC)
+    footer_id = f"{L['patient_id']} {patient_id} · {L['sample']} {sample_id}"
+    return {
+        "lang": lang,
+        "L": L,
+        "title": title,
+        "lab": lab,
+        "patient": {
+            "name": name,
+            "id": patient_id,
+            "birth_date": format_date(r.date(patient, "birth_date", "patient"), lang)
+            or L["not_given"],
+            "sex": L.get(f"sex_{sex}", L["not_given"]) if sex else L["not_given"],
+            "age": f"{age} {L['years']}" if isinstance(age, int) else None,
+        },
+        "sample_id": sample_id,
+        "clinician": ", ".join(clinician_parts) or L["not_given"],
+        "questionnaire_date": format_date(r.date(dates, "completed_on", "dates"), lang)
+        or L["not_given"],
+        "report_date": format_date(reported_on, lang),
+        "contraindications": contraindications,
+        "contraindicated": category == "contraindicated"
+        or any(c["severity"] == "absolute" for c in contraindications),
+        "sample_mismatch": mismatch,
+        "genotype": genotype,
+        "overall": {
+            "category": category,
+            "label": r.local(overall, "label", "overall", lang),
+            "confidence": L[f"confidence_{confidence}"],
+            "rationale": r.local_list(overall, "rationale", "overall", lang),
+            "notice": r.local(overall, "not_validated_notice", "overall", lang),
+        },
+        "guidance": guidance_rows,
+        "factors": factors,
+        "figure": _figure(factors, L),
+        "details": _details(call, r, lang, L),
+        "limitations": limitations,
+        "references": references,
+        "provenance": provenance_rows,
+        "inputs": inputs,
+        "page_css": Markup(_page_css(footer_id, f"{name} · {format_date(r.date(patient, 'birth_date', 'patient'), lang) or ''}".rstrip(" ·"), title, L)),
+        "meta": {
+            "title": f"{title} — {patient_id}",
+            "author": lab or "pgx-report",
+            "description": f"{L['subtitle']}. {L['patient_id']} {patient_id}, {L['sample']} {sample_id}.",
+            "keywords": "OPRM1, rs1799971, naltrexone, pharmacogenomics",
+            "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "created": created,
+    }
+
+
+def _page_css(footer_id: str, running_name: str, title: str, L: Mapping[str, str]) -> str:
+    """Margin-box texts for every page. All input text is hex-escaped (see css_string)."""
+    css = (
+        "@page { @bottom-left { content: "
+        + css_string(footer_id)
+        + "; } @bottom-right { content: "
+        + css_string(L["page"] + " ")
+        + " counter(page) "
+        + css_string(" " + L["page_of"] + " ")
+        + " counter(pages); } @top-left { content: "
+        + css_string(title)
+        + "; } @top-right { content: "
+        + css_string(running_name)
+        + "; } }\n@page :first { @top-left { content: none; } @top-right { content: none; } }\n"
+    )
+    assert "</" not in css  # nothing can close a <style> element
+    return css
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _render_template(view: Mapping[str, Any], templates: Path, *, standalone: bool) -> str:
+    inline_css = Markup("")
+    if standalone:  # the .html file carries its layout CSS; the PDF gets it from _engine
+        inline_css = Markup((templates / STYLESHEET).read_text(encoding="utf-8"))
+    try:
+        template = _environment(templates).get_template(TEMPLATE_NAME)
+        return template.render(view=view, inline_css=inline_css)
+    except jinja2.TemplateError as exc:
+        raise TemplateError(templates / TEMPLATE_NAME, f"template error: {exc}") from None
+
+
+def render_html(
+    assessment: Mapping[str, Any],
+    lang: str,
+    templates: Path,
+    *,
+    source: str | Path | None = None,
+    lab: str | None = None,
+) -> Report:
+    """The report as a standalone HTML page (no PDF)."""
+    view = build_view(assessment, lang, load_labels(templates), source=source, lab=lab)
+    return Report(html=_render_template(view, templates, standalone=True), pdf=None, language=lang)
+
+
+def _asset_fetcher_class() -> type:
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class AssetFetcher(URLFetcher):  # type: ignore[misc]
+        """Serves only files inside ``root`` (the templates folder); stops the render
+        with :class:`FatalURLFetchingError` for any other URL."""
+
+        def __init__(self, root: Path) -> None:
+            super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=True)
+            self.root = root.resolve()
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parts = urlsplit(url)
+            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+                path = Path(url2pathname(unquote(parts.path))).resolve()
+                if path.is_file() and path.is_relative_to(self.root):
+                    return URLFetcherResponse(url, path.read_bytes(), status=200)
+            self.refused.append(url)
+            raise FatalURLFetchingError(f"refused to fetch {url[:200]!r}: not a report asset")
+
+    return AssetFetcher
+
+
+@dataclass
+class _Engine:
+    """Per-templates-folder WeasyPrint state reused between renders in one process
+    (parsed stylesheets and the font configuration that loaded the bundled fonts)."""
+
+    fetcher: Any
+    font_config: FontConfiguration
+    stylesheets: list[Any]
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(templates: Path) -> _Engine:
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = _asset_fetcher_class()(templates)
+    font_config = FontConfiguration()
+    stylesheets = [
+        CSS(filename=str(templates / name), url_fetcher=fetcher, font_config=font_config)
+        for name in (FONTS_STYLESHEET, STYLESHEET)
+    ]
+    return _Engine(fetcher, font_config, stylesheets)
+
+
+@contextlib.contextmanager
+def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
+    """Set SOURCE_DATE_EPOCH (read by fontTools when it stamps subset fonts)."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def render_pdf(
+    assessment: Mapping[str, Any],
+    source_bytes: bytes,
+    lang: str,
+    templates: Path,
+    *,
+    source: str | Path | None = None,
+    lab: str | None = None,
+) -> Report:
+    """The report as PDF/A-3b bytes, with ``source_bytes`` (the assessment JSON)
+    embedded as an associated file (relationship ``Data``)."""
+    from weasyprint import HTML, Attachment
+    from weasyprint.urls import FatalURLFetchingError
+
+    view = build_view(assessment, lang, load_labels(templates), source=source, lab=lab)
+    page_html = _render_template(view, templates, standalone=False)
+    engine = _engine(templates)
+    created: dt.datetime = view["created"]
+    naive = created.replace(tzinfo=None)
+    attachment = Attachment(
+        file_obj=io.BytesIO(source_bytes),
+        url_fetcher=engine.fetcher,
+        name=ATTACHMENT_NAME,
+        description="pgx-report assessment (machine-readable copy of this report)",
+        created=naive,
+        modified=naive,
+        relationship="Data",
+    )
+    try:
+        with _source_date_epoch(created):
+            document = HTML(
+                string=page_html,
+                base_url=templates.as_uri() + "/",
+                url_fetcher=engine.fetcher,
+            )
+            pdf = document.write_pdf(
+                stylesheets=engine.stylesheets,
+                font_config=engine.font_config,
+                attachments=[attachment],
+                pdf_variant=PDF_VARIANT,
+                uncompressed_pdf=False,
+            )
+    except FatalURLFetchingError as exc:
+        raise TemplateError(templates, f"the report asked for a forbidden resource: {exc}") from None
+    return Report(
+        html=_render_template(view, templates, standalone=True), pdf=pdf, language=lang
+    )
