@@ -32,7 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "render",
     # "run",
     "fhir",
-    # "summarize",
+    "summarize",
 )
 
 log = logging.getLogger(__name__)
