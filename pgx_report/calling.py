@@ -1,0 +1,680 @@
+"""Genotype calling at rs1799971: records at the site + thresholds -> :class:`Call`.
+
+The rules (documented for users in ``docs/calling.md``) work on numpy arrays over
+samples, so one sample and 100,000 samples go through the same code:
+
+1. Every record whose span covers the site is a candidate: variant records starting at
+   the site, variant records starting upstream (deletions, MNPs), and reference blocks
+   (gVCF ``<NON_REF>``/``<*>`` records with ``END``). No candidate: ``not_covered``.
+2. Each allele of each record is mapped to the base it puts at the site: A, G, another
+   base, deleted (``*`` or an upstream deletion), symbolic (``<NON_REF>``) or unknown.
+   A block's REF is the base at the block start, so its REF allele means "the reference
+   base", A. A record whose REF at the site is not A is ``ref_mismatch``.
+3. Per sample one record decides: the one where the sample carries a non-reference
+   allele; if none, the first with a called allele (variant records before blocks).
+   Non-reference alleles in more than one record cannot be combined safely: no call.
+4. Genotype problems (no call, half call, ploidy, ``*``, other alleles) give
+   ``no_call``; QC problems (FILTER, depth, GQ, allele depths) give ``failed_qc`` with the
+   observed ``gt`` kept. Only a clean diploid A/G genotype that passes QC is ``called``.
+
+A genotype is never invented: anything short of that is reported with its reasons.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import __version__
+from .build import BuildDetection, detect_build
+from .errors import InputError, UsageError, VcfError
+from .files import sha256_file
+from .variant import Build, rs1799971
+from .vcf import FileInfo, Header, SiteRecord, describe_samples, open_vcf, site_record_summary
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "pgx-report.call"
+SCHEMA_VERSION = "1.0"
+
+
+class Status(enum.StrEnum):
+    CALLED = "called"
+    NO_CALL = "no_call"
+    NOT_COVERED = "not_covered"
+    FAILED_QC = "failed_qc"
+    REF_MISMATCH = "ref_mismatch"
+
+
+class Reason(enum.StrEnum):
+    """Machine-readable reason codes, in the order they are listed in a call."""
+
+    REF_MISMATCH = "REF_MISMATCH"
+    ABSENT = "ABSENT"
+    NOCALL_GT = "NOCALL_GT"
+    PARTIAL_GT = "PARTIAL_GT"
+    UNEXPECTED_PLOIDY = "UNEXPECTED_PLOIDY"
+    SPANNING_DELETION = "SPANNING_DELETION"
+    UNEXPECTED_ALT = "UNEXPECTED_ALT"
+    MULTIPLE_RECORDS = "MULTIPLE_RECORDS"
+    FILTERED = "FILTERED"
+    LOW_DEPTH = "LOW_DEPTH"
+    LOW_GQ = "LOW_GQ"
+    LOW_GP = "LOW_GP"
+    GVCF_BLOCK_LOW_QUALITY = "GVCF_BLOCK_LOW_QUALITY"
+    AD_CONFLICT = "AD_CONFLICT"
+    ALLELE_BALANCE_SKEW = "ALLELE_BALANCE_SKEW"
+    IMPUTED = "IMPUTED"
+
+
+# The status each code forces (None: a warning, the call stands). The first status in
+# this order wins: ref_mismatch > not_covered > no_call > failed_qc > called.
+STATUS_OF: dict[Reason, Status | None] = {
+    Reason.REF_MISMATCH: Status.REF_MISMATCH,
+    Reason.ABSENT: Status.NOT_COVERED,
+    Reason.NOCALL_GT: Status.NO_CALL,
+    Reason.PARTIAL_GT: Status.NO_CALL,
+    Reason.UNEXPECTED_PLOIDY: Status.NO_CALL,
+    Reason.SPANNING_DELETION: Status.NO_CALL,
+    Reason.UNEXPECTED_ALT: Status.NO_CALL,
+    Reason.MULTIPLE_RECORDS: Status.NO_CALL,
+    Reason.FILTERED: Status.FAILED_QC,
+    Reason.LOW_DEPTH: Status.FAILED_QC,
+    Reason.LOW_GQ: Status.FAILED_QC,
+    Reason.LOW_GP: Status.FAILED_QC,
+    Reason.GVCF_BLOCK_LOW_QUALITY: Status.FAILED_QC,
+    Reason.AD_CONFLICT: Status.FAILED_QC,
+    Reason.ALLELE_BALANCE_SKEW: None,
+    Reason.IMPUTED: None,
+}
+_STATUS_ORDER = (Status.REF_MISMATCH, Status.NOT_COVERED, Status.NO_CALL, Status.FAILED_QC)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Quality gates. Defaults are documented in docs/calling.md."""
+
+    min_depth: int = 10
+    min_gq: int = 20
+    min_gp: float = 0.9  # imputed genotypes without DP/GQ: highest genotype probability
+    het_min_balance: float = 0.2  # A/G with G fraction outside [0.2, 0.8]: warning
+    hom_max_other: float = 0.2  # A/A or G/G with more than 20 % other-allele reads: conflict
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- the Call
+
+
+@dataclass(frozen=True)
+class Call:
+    """One sample's call at rs1799971 (the call.json contract, docs/contracts.md)."""
+
+    sample: str
+    variant: Mapping[str, Any]
+    status: Status
+    genotype: str | None
+    carrier: bool | None
+    gt: str | None
+    reason_codes: tuple[str, ...]
+    reasons: tuple[str, ...]
+    qc: Mapping[str, Any]
+    provenance: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "schema_version": SCHEMA_VERSION,
+            "sample": self.sample,
+            "variant": dict(self.variant),
+            "status": self.status.value,
+            "genotype": self.genotype,
+            "carrier": self.carrier,
+            "gt": self.gt,
+            "reason_codes": list(self.reason_codes),
+            "reasons": list(self.reasons),
+            "qc": dict(self.qc),
+            "provenance": dict(self.provenance),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | Path | None = None) -> Call:
+        """Validate ``data`` against the call schema and build a Call (InputError if bad)."""
+        validate_call_dict(data, source)
+        return cls(
+            sample=data["sample"],
+            variant=data["variant"],
+            status=Status(data["status"]),
+            genotype=data["genotype"],
+            carrier=data["carrier"],
+            gt=data["gt"],
+            reason_codes=tuple(data["reason_codes"]),
+            reasons=tuple(data["reasons"]),
+            qc=data["qc"],
+            provenance=data["provenance"],
+        )
+
+
+@cache
+def call_schema() -> dict[str, Any]:
+    text = resources.files("pgx_report").joinpath("schemas/call.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate_call_dict(data: Any, source: str | Path | None = None) -> None:
+    """Raise InputError naming ``source`` and the first offending field."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(call_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise InputError(source, f"{where}: {err.message} (not a valid pgx-report call)")
+    if (data["status"] == Status.CALLED.value) != (data["genotype"] is not None):
+        raise InputError(source, "genotype: must be set exactly when status is 'called'")
+
+
+def load_call(path: str | Path) -> Call:
+    """Read and validate a call.json written by ``pgx-report call``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    return Call.from_dict(data, path)
+
+
+# --------------------------------------------------------------------------- alleles
+
+# What an allele puts at the site.
+A, G, OTHER, DELETED, SYMBOLIC, UNKNOWN = 0, 1, 2, 3, 4, 5
+MISSING, NO_ALLELE = -1, -2
+
+
+def _allele_base(ref: str, allele: str, offset: int) -> int:
+    if allele == "*":
+        return DELETED
+    if allele.startswith("<") and allele in ("<NON_REF>", "<*>"):
+        return SYMBOLIC
+    if not allele.isalpha():
+        return UNKNOWN  # other symbolic alleles, breakends
+    allele, ref = allele.upper(), ref.upper()
+    if offset == 0 or len(allele) == len(ref):
+        base = allele[offset] if offset < len(allele) else None
+    elif allele[: offset + 1] == ref[: offset + 1]:
+        base = allele[offset]  # shared prefix: the site base is unchanged
+    elif len(allele) < len(ref) and ref.startswith(allele):
+        return DELETED  # anchored deletion that removes the site
+    else:
+        return UNKNOWN
+    return {"A": A, "G": G, None: UNKNOWN}.get(base, OTHER)
+
+
+def is_reference_block(record: SiteRecord) -> bool:
+    """A record with no real ALT allele (gVCF block, or an ALT '.' reference record)."""
+    return all(alt in ("<NON_REF>", "<*>") for alt in record.alts)
+
+
+def allele_table(record: SiteRecord, site_pos: int) -> npt.NDArray[np.int8]:
+    """Site base of each allele index of ``record`` (index 0 = REF)."""
+    offset = site_pos - record.pos
+    table = [A]  # REF means "the reference base", which is A (REF_MISMATCH checked apart)
+    table += [_allele_base(record.ref, alt, offset) for alt in record.alts]
+    return np.array(table, dtype=np.int8)
+
+
+def ref_base_mismatch(record: SiteRecord, site_pos: int, site_ref: str) -> str | None:
+    """The record's REF base at the site when it is checkable and not ``site_ref``."""
+    offset = site_pos - record.pos
+    if offset < len(record.ref):
+        base = record.ref[offset].upper()
+        if base != site_ref:
+            return base
+    return None
+
+
+def site_codes(record: SiteRecord, site_pos: int) -> npt.NDArray[np.int8]:
+    """(n, ploidy) site-base codes of every selected sample's GT in ``record``."""
+    table = allele_table(record, site_pos)
+    alleles = record.samples.alleles
+    safe = np.clip(alleles, 0, len(table) - 1)
+    codes = np.where(alleles >= 0, table[safe], alleles).astype(np.int8)
+    codes[alleles >= len(table)] = UNKNOWN
+    return codes
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Everything about a call that is the same for every sample of one file."""
+
+    variant: Mapping[str, Any]
+    provenance: Mapping[str, Any]
+    thresholds: Thresholds
+    site_pos: int
+    header_imputation: tuple[str, ...] = ()
+    contig_present: bool = True
+
+
+def _order(records: Sequence[SiteRecord], site_pos: int) -> list[SiteRecord]:
+    """Variant records at the site, then upstream variant records, then blocks."""
+
+    def rank(record: SiteRecord) -> int:
+        if is_reference_block(record):
+            return 2
+        return 0 if record.pos == site_pos else 1
+
+    return sorted(records, key=rank)  # stable: file order within a rank
+
+
+def _pad(codes: Sequence[npt.NDArray[np.int8]]) -> npt.NDArray[np.int8]:
+    width = max(c.shape[1] for c in codes)
+    padded = [
+        np.pad(c, ((0, 0), (0, width - c.shape[1])), constant_values=NO_ALLELE) for c in codes
+    ]
+    return np.stack(padded)
+
+
+def _allele_reads(record: SiteRecord, site_pos: int, base: int) -> npt.NDArray[np.float64]:
+    ad = record.samples.ad
+    n = record.samples.alleles.shape[0]
+    if ad is None:
+        return np.full(n, np.nan)
+    mask = allele_table(record, site_pos) == base
+    return np.asarray(ad[:, mask].sum(axis=1), dtype=np.float64)
+
+
+def _record_imputed(record: SiteRecord) -> bool:
+    return bool(record.info_flags) or any(k in record.format_keys for k in ("DS", "GP"))
+
+
+def call_records(
+    records: Sequence[SiteRecord], samples: Sequence[str], ctx: CallContext
+) -> list[Call]:
+    """Apply the genotype rules to all ``samples`` at once (arrays, not per-record loops)."""
+    n = len(samples)
+    site = ctx.site_pos
+    if not records:
+        return [_absent_call(name, ctx) for name in samples]
+    ordered = _order(records, site)
+    stacked = _pad([site_codes(r, site) for r in ordered])  # (R, n, P)
+    carrying: npt.NDArray[np.bool_] = (stacked >= 1).any(axis=2)  # (R, n)
+    has_data = (stacked >= 0).any(axis=2)
+    n_carrying = carrying.sum(axis=0)
+    chosen = np.where(
+        n_carrying > 0,
+        carrying.argmax(axis=0),
+        np.where(has_data.any(axis=0), has_data.argmax(axis=0), 0),
+    )
+    cols = np.arange(n)
+    codes = stacked[chosen, cols]  # (n, P)
+
+    def per_sample(values: Sequence[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+        return np.stack(values)[chosen, cols]
+
+    def per_record(values: Sequence[bool]) -> npt.NDArray[np.bool_]:
+        return np.asarray(values, dtype=np.bool_)[chosen]
+
+    th = ctx.thresholds
+    block = per_record([is_reference_block(r) for r in ordered])
+    dp = per_sample([r.samples.dp for r in ordered])
+    min_dp = per_sample([r.samples.min_dp for r in ordered])
+    gq = per_sample([r.samples.gq for r in ordered])
+    gp = per_sample([r.samples.gp_max for r in ordered])
+    reads_a = per_sample([_allele_reads(r, site, A) for r in ordered])
+    reads_g = per_sample([_allele_reads(r, site, G) for r in ordered])
+    has_ad = per_record([r.samples.ad is not None for r in ordered])
+    filtered = per_record([any(f != "PASS" for f in r.filters) for r in ordered])
+    imputed = per_record([_record_imputed(r) for r in ordered]) | bool(ctx.header_imputation)
+
+    # Genotype shape.
+    ploidy = (codes != NO_ALLELE).sum(axis=1)
+    n_missing = (codes == MISSING).sum(axis=1)
+    n_g = (codes == G).sum(axis=1)
+    nocall = (ploidy == 0) | (n_missing == ploidy)
+    partial = ~nocall & (n_missing > 0)
+    bad_ploidy = ~nocall & (ploidy != 2)
+    deleted = (codes == DELETED).any(axis=1)
+    other = np.isin(codes, (OTHER, SYMBOLIC, UNKNOWN)).any(axis=1)
+    multiple = n_carrying > 1
+    clean_gt = ~(nocall | partial | bad_ploidy | deleted | other | multiple)
+
+    # Quality. Blocks are gated on MIN_DP (the lowest depth in the block) when given.
+    gate_depth = np.where(block & ~np.isnan(min_dp), min_dp, dp)
+    gate_depth = np.where(np.isnan(gate_depth) & has_ad, reads_a + reads_g, gate_depth)
+    no_reads_qc = imputed & np.isnan(gate_depth) & np.isnan(gq)
+    low_depth = ~no_reads_qc & (th.min_depth > 0) & ~(gate_depth >= th.min_depth)
+    low_gq = ~no_reads_qc & (th.min_gq > 0) & ~(gq >= th.min_gq)
+    low_gp = no_reads_qc & ~np.isnan(gp) & (gp < th.min_gp)
+    total = reads_a + reads_g
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_fraction = np.where(total > 0, reads_g / total, np.nan)
+    ad_known = clean_gt & (total > 0)
+    hom_a, het, hom_g = ad_known & (n_g == 0), ad_known & (n_g == 1), ad_known & (n_g == 2)
+    ad_conflict = (
+        (hom_a & (g_fraction > th.hom_max_other))
+        | (hom_g & (1 - g_fraction > th.hom_max_other))
+        | (het & ((reads_a == 0) | (reads_g == 0)))
+    )
+    skew = (
+        het
+        & ~ad_conflict
+        & ((g_fraction < th.het_min_balance) | (g_fraction > 1 - th.het_min_balance))
+    )
+    ref_bases = [ref_base_mismatch(r, site, str(ctx.variant["ref"])) for r in ordered]
+    mismatch = next((b for b in ref_bases if b is not None), None)
+
+    flags: dict[Reason, npt.NDArray[np.bool_]] = {
+        Reason.REF_MISMATCH: np.full(n, mismatch is not None),
+        Reason.NOCALL_GT: nocall,
+        Reason.PARTIAL_GT: partial,
+        Reason.UNEXPECTED_PLOIDY: bad_ploidy & ~partial,
+        Reason.SPANNING_DELETION: ~nocall & deleted,
+        Reason.UNEXPECTED_ALT: ~nocall & other,
+        Reason.MULTIPLE_RECORDS: multiple,
+        Reason.FILTERED: filtered,
+        Reason.LOW_DEPTH: low_depth,
+        Reason.LOW_GQ: low_gq,
+        Reason.LOW_GP: low_gp,
+        Reason.GVCF_BLOCK_LOW_QUALITY: block & (low_depth | low_gq),
+        Reason.AD_CONFLICT: ad_conflict,
+        Reason.ALLELE_BALANCE_SKEW: skew,
+        Reason.IMPUTED: imputed,
+    }
+    matrix = np.stack([flags[code] for code in flags], axis=1)  # (n, codes)
+    code_list = list(flags)
+
+    calls = []
+    for i, name in enumerate(samples):
+        record = ordered[int(chosen[i])]
+        row = record.samples
+        codes_i = [code_list[k] for k in np.flatnonzero(matrix[i])]
+        facts = _Facts(
+            record=record,
+            block=bool(block[i]),
+            gt=_gt_string(row.alleles[i], bool(row.phased[i])),
+            depth=_num(gate_depth[i]),
+            dp=_num(dp[i]),
+            min_dp=_num(min_dp[i]),
+            gq=_num(gq[i]),
+            gp=None if np.isnan(gp[i]) else float(gp[i]),
+            ad=None if row.ad is None else [_num(x) for x in row.ad[i]],
+            balance=None if np.isnan(g_fraction[i]) else round(float(g_fraction[i]), 4),
+            phased=bool(row.phased[i]),
+            n_g=int(n_g[i]),
+            mismatch_base=mismatch,
+            carrying=[ordered[k] for k in np.flatnonzero(carrying[:, i])],
+            codes=codes[i],
+        )
+        calls.append(_make_call(name, codes_i, facts, ctx))
+    return calls
+
+
+def _num(value: float) -> int | None:
+    return None if np.isnan(value) else int(value)
+
+
+def _gt_string(alleles: npt.NDArray[np.int16], phased: bool) -> str | None:
+    parts = ["." if a == MISSING else str(int(a)) for a in alleles if a != NO_ALLELE]
+    if not parts:
+        return None
+    return ("|" if phased else "/").join(parts)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    record: SiteRecord
+    block: bool
+    gt: str | None
+    depth: int | None
+    dp: int | None
+    min_dp: int | None
+    gq: int | None
+    gp: float | None
+    ad: list[int | None] | None
+    balance: float | None
+    phased: bool
+    n_g: int
+    mismatch_base: str | None
+    carrying: list[SiteRecord]
+    codes: npt.NDArray[np.int8]
+
+
+_BASE_NAMES = {A: "A", G: "G", OTHER: "another base", DELETED: "*", SYMBOLIC: "<NON_REF>"}
+
+
+def _sentence(code: Reason, f: _Facts, ctx: CallContext) -> str:
+    th = ctx.thresholds
+    where = f"{f.record.chrom}:{f.record.pos}"
+    unit = "reference block" if f.block else "record"
+    if code is Reason.REF_MISMATCH:
+        return (
+            f"The file's reference base at the site is {f.mismatch_base}, not A: wrong build "
+            "or strand-flipped data; no genotype can be read."
+        )
+    if code is Reason.NOCALL_GT:
+        return f"The genotype at the site is missing (GT {f.gt or 'absent'}) in the {unit}."
+    if code is Reason.PARTIAL_GT:
+        return f"Only one allele is called (GT {f.gt}); a half call is not a genotype."
+    if code is Reason.UNEXPECTED_PLOIDY:
+        return f"GT {f.gt} is not diploid; chromosome 6 needs two alleles."
+    if code is Reason.SPANNING_DELETION:
+        return f"A deletion covers the site (GT {f.gt} at {where}): neither A nor G is present."
+    if code is Reason.UNEXPECTED_ALT:
+        seen = sorted({_BASE_NAMES.get(int(c), "an unknown allele") for c in f.codes if c >= 0})
+        return f"GT {f.gt} at {where} carries {', '.join(seen)} at the site, not only A or G."
+    if code is Reason.MULTIPLE_RECORDS:
+        places = ", ".join(f"{r.chrom}:{r.pos} {r.ref}>{','.join(r.alts)}" for r in f.carrying)
+        return f"Non-reference alleles in more than one record at the site ({places})."
+    if code is Reason.FILTERED:
+        return f"The {unit} at {where} did not pass filters (FILTER {';'.join(f.record.filters)})."
+    if code is Reason.LOW_DEPTH:
+        shown = "not given" if f.depth is None else str(f.depth)
+        label = (
+            "minimum depth in the block (MIN_DP)"
+            if f.block and f.min_dp is not None
+            else ("read depth")
+        )
+        return f"The {label} is {shown}; at least {th.min_depth} is required."
+    if code is Reason.LOW_GQ:
+        shown = "not given" if f.gq is None else str(f.gq)
+        return f"The genotype quality (GQ) is {shown}; at least {th.min_gq} is required."
+    if code is Reason.LOW_GP:
+        return f"The highest genotype probability (GP) is {f.gp}; at least {th.min_gp} is required."
+    if code is Reason.GVCF_BLOCK_LOW_QUALITY:
+        return "The gVCF reference block covering the site fails the quality thresholds."
+    if code is Reason.AD_CONFLICT:
+        return f"The allele depths {f.ad} contradict the genotype {f.gt}."
+    if code is Reason.ALLELE_BALANCE_SKEW:
+        return (
+            f"Heterozygous call with a skewed allele balance (G fraction {f.balance}); "
+            "consider confirming."
+        )
+    if code is Reason.IMPUTED:
+        return "The genotype is imputed, not directly sequenced; confirm before clinical use."
+    raise AssertionError(code)  # pragma: no cover
+
+
+_GENOTYPES = ("A/A", "A/G", "G/G")
+
+
+def _status(codes: Sequence[Reason]) -> Status:
+    forced = {STATUS_OF[c] for c in codes} - {None}
+    return next((s for s in _STATUS_ORDER if s in forced), Status.CALLED)
+
+
+def _make_call(name: str, codes: Sequence[Reason], f: _Facts, ctx: CallContext) -> Call:
+    status = _status(codes)
+    genotype = _GENOTYPES[f.n_g] if status is Status.CALLED else None
+    record = f.record
+    qc = {
+        "source": "reference_block" if f.block else "variant_record",
+        "record": site_record_summary(record),
+        "depth": f.dp,
+        "min_dp": f.min_dp,
+        "depth_used": f.depth,
+        "gq": f.gq,
+        "gp_max": f.gp,
+        "allele_depths": f.ad,
+        "allele_balance": f.balance,
+        "filter": list(record.filters) or ["."],
+        "qual": record.qual,
+        "phased": f.phased,
+    }
+    return Call(
+        sample=name,
+        variant=ctx.variant,
+        status=status,
+        genotype=genotype,
+        carrier=None if genotype is None else f.n_g > 0,
+        gt=f.gt,
+        reason_codes=tuple(c.value for c in codes),
+        reasons=tuple(_sentence(c, f, ctx) for c in codes),
+        qc=qc,
+        provenance=ctx.provenance,
+    )
+
+
+def _absent_call(name: str, ctx: CallContext) -> Call:
+    chrom = ctx.variant["chrom"]
+    if ctx.contig_present:
+        text = f"No record covers {chrom}:{ctx.site_pos}; absence is not evidence of A/A."
+    else:
+        text = "The file has no chromosome 6 records at all; the site is not covered."
+    return Call(
+        sample=name,
+        variant=ctx.variant,
+        status=Status.NOT_COVERED,
+        genotype=None,
+        carrier=None,
+        gt=None,
+        reason_codes=(Reason.ABSENT.value,),
+        reasons=(text,),
+        qc={
+            "source": "none",
+            "record": None,
+            "depth": None,
+            "min_dp": None,
+            "depth_used": None,
+            "gq": None,
+            "gp_max": None,
+            "allele_depths": None,
+            "allele_balance": None,
+            "filter": None,
+            "qual": None,
+            "phased": False,
+        },
+        provenance=ctx.provenance,
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _provenance(
+    info: FileInfo, sha256: str, detection: BuildDetection, thresholds: Thresholds
+) -> dict[str, Any]:
+    return {
+        "tool": "pgx-report",
+        "tool_version": __version__,
+        "input": {
+            "path": info.path.name,
+            "sha256": sha256,
+            "format": info.format,
+            "index": info.index_kind,
+        },
+        "build": detection.to_dict(),
+        "thresholds": thresholds.to_dict(),
+    }
+
+
+def _site_contig(header: Header, aliases: Sequence[str], records: Sequence[SiteRecord]) -> str:
+    if records:
+        return records[0].chrom
+    present = [a for a in aliases if a in header.contig_names]
+    return present[0] if present else aliases[0]
+
+
+def _call(
+    path: str | Path,
+    samples: Sequence[str] | None,
+    build: str | Build | None,
+    thresholds: Thresholds,
+) -> tuple[list[str], list[Call]]:
+    reader = open_vcf(path, samples)
+    header = reader.header
+    detection = detect_build(path, header.contigs, header.references, build)
+    coords = rs1799971().in_build(detection.build)
+    records = reader.records_overlapping(coords.contig_aliases, coords.pos)
+    chrom = _site_contig(header, coords.contig_aliases, records)
+    ctx = CallContext(
+        variant=rs1799971().describe(detection.build, chrom),
+        provenance=_provenance(reader.info, sha256_file(path), detection, thresholds),
+        thresholds=thresholds,
+        site_pos=coords.pos,
+        header_imputation=header.imputation,
+        contig_present=not header.contigs or chrom in header.contig_names,
+    )
+    names = list(reader.selected)
+    return names, call_records(records, names, ctx)
+
+
+def _single_sample(path: str | Path, sample: str | None) -> str:
+    reader = open_vcf(path)
+    samples = reader.header.samples
+    if sample is not None:
+        return sample  # open_vcf(path, [sample]) checks it exists
+    if len(samples) == 1:
+        return samples[0]
+    if not samples:
+        raise VcfError(path, "the file has no sample columns (sites-only VCF): nothing to call")
+    raise UsageError(
+        path,
+        f"has {len(samples)} samples; choose one with --sample NAME or use --all-samples "
+        f"({describe_samples(reader.header)})",
+    )
+
+
+def call_file(
+    path: str | Path,
+    *,
+    sample: str | None = None,
+    build: str | Build | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> Call:
+    """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``)."""
+    name = _single_sample(path, sample)
+    _, calls = _call(path, [name], build, thresholds)
+    return calls[0]
+
+
+def call_all_samples(
+    path: str | Path,
+    *,
+    build: str | Build | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> list[Call]:
+    """Call every sample of the file in one pass (arrays over samples)."""
+    _, calls = _call(path, None, build, thresholds)
+    if not calls:
+        raise VcfError(path, "the file has no sample columns (sites-only VCF): nothing to call")
+    return calls

@@ -1,0 +1,193 @@
+"""``pgx-report call``: call OPRM1 rs1799971 from a VCF / bgzipped VCF / BCF / gVCF."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputError, UsageError
+from ..files import canonical_json, check_not_input, write_json
+
+HELP = "call the OPRM1 rs1799971 (c.118A>G) genotype from a VCF/gVCF/BCF"
+
+DESCRIPTION = """\
+Call OPRM1 rs1799971 (c.118A>G, p.Asn40Asp) for one sample (one JSON, to stdout or -o
+FILE) or for every sample (--all-samples: one JSON per sample plus calls.tsv in the -o
+directory). INPUT may be VCF, bgzipped VCF (with or without a .tbi/.csi index),
+plain-gzip VCF, BCF, or a GATK/DeepVariant gVCF.
+
+The reference build is read from the header (chromosome 6 length, RefSeq contig name,
+assembly tag, ##reference). Anything short of a clean, quality-passing A/A, A/G or G/G
+is reported as not determined, with machine-readable reason codes (docs/calling.md).
+A site absent from the file is "not_covered", never A/A.
+
+Exit status: 0 on success (whatever the call), 2 on bad input (one line on stderr).
+"""
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+def add_subcommand(subparsers: Any) -> None:
+    from ..calling import Thresholds
+
+    defaults = Thresholds()
+    parser = subparsers.add_parser(
+        "call",
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", metavar="INPUT", help="VCF, VCF.gz, BCF or gVCF file")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--sample",
+        metavar="NAME",
+        help="sample to call (required when the file has more than one sample)",
+    )
+    which.add_argument(
+        "--all-samples",
+        action="store_true",
+        help="call every sample in one pass; -o names the output directory "
+        "(one <sample>.json per sample, plus calls.tsv)",
+    )
+    parser.add_argument(
+        "--build",
+        choices=("GRCh37", "GRCh38"),
+        help="reference build, when the header does not say or says two things "
+        "(cannot overrule the chromosome 6 length in the header)",
+    )
+    parser.add_argument(
+        "--min-depth",
+        type=_non_negative,
+        default=defaults.min_depth,
+        metavar="N",
+        help=f"minimum read depth at the site; for gVCF blocks MIN_DP (default {defaults.min_depth}"
+        ", 0 = no depth gate)",
+    )
+    parser.add_argument(
+        "--min-gq",
+        type=_non_negative,
+        default=defaults.min_gq,
+        metavar="N",
+        help=f"minimum genotype quality GQ (default {defaults.min_gq}, 0 = no GQ gate)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output JSON file (default: stdout); with --all-samples the output directory "
+        "(required)",
+    )
+    parser.set_defaults(execute=execute)
+
+
+def sample_file_names(samples: Sequence[str]) -> list[str]:
+    """A safe, unique file name per sample: ``<sample>.json``, or a hashed form when the
+    name has characters unsafe in a path (``/``, spaces, leading dots, ...) or would
+    clash with another sample's file on a case-insensitive file system."""
+    lowered: dict[str, int] = {}
+    for name in samples:
+        if _SAFE_NAME.fullmatch(name):
+            lowered[name.lower()] = lowered.get(name.lower(), 0) + 1
+    names = []
+    for name in samples:
+        if _SAFE_NAME.fullmatch(name) and lowered[name.lower()] == 1:
+            names.append(f"{name}.json")
+        else:
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:60] or "sample"
+            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+            names.append(f"{stem}-{digest}.json")
+    return names
+
+
+_TSV_COLUMNS = ("sample", "status", "genotype", "carrier", "gt", "reason_codes", "depth", "gq")
+
+
+def _tsv(calls: Sequence[Any], files: Sequence[str]) -> str:
+    lines = ["\t".join((*_TSV_COLUMNS, "file"))]
+    for call, file_name in zip(calls, files, strict=True):
+        values = (
+            call.sample,
+            call.status.value,
+            call.genotype or "",
+            "" if call.carrier is None else str(call.carrier).lower(),
+            call.gt or "",
+            ",".join(call.reason_codes),
+            "" if call.qc["depth_used"] is None else str(call.qc["depth_used"]),
+            "" if call.qc["gq"] is None else str(call.qc["gq"]),
+        )
+        lines.append("\t".join((*values, file_name)))
+    return "\n".join(lines) + "\n"
+
+
+def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
+    """Write every call and calls.tsv into a fresh temporary directory, then move it into
+    place: a failure leaves neither a partial directory nor a changed old one."""
+    parent = out_dir.parent
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(out_dir, "exists and is not a directory")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    except OSError as exc:
+        raise OutputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
+    old: Path | None = None
+    try:
+        files = sample_file_names([c.sample for c in calls])
+        for call, file_name in zip(calls, files, strict=True):
+            (staging / file_name).write_text(canonical_json(call.to_dict()), "utf-8")
+        (staging / "calls.tsv").write_text(_tsv(calls, files), "utf-8")
+        staging.chmod(0o755)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
+            out_dir.replace(old / out_dir.name)
+        staging.replace(out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from ..calling import Thresholds, call_all_samples, call_file, validate_call_dict
+
+    thresholds = Thresholds(min_depth=args.min_depth, min_gq=args.min_gq)
+    source = Path(args.input)
+    if args.all_samples:
+        if not args.output:
+            raise UsageError(None, "--all-samples needs -o OUT (the output directory)")
+        out = Path(args.output)
+        check_not_input(out, [source])
+        calls = call_all_samples(source, build=args.build, thresholds=thresholds)
+        write_all_samples(out, calls)
+        return 0
+    call = call_file(source, sample=args.sample, build=args.build, thresholds=thresholds)
+    data = call.to_dict()
+    validate_call_dict(data, "internal")  # the contract holds for everything we write
+    if args.output:
+        check_not_input(args.output, [source])
+        write_json(args.output, data)
+    else:
+        sys.stdout.write(canonical_json(data))
+    return 0

@@ -1,0 +1,577 @@
+"""Reading VCF / bgzipped VCF / plain-gzip VCF / BCF / gVCF: the file-reading half of calling.
+
+One small interface over cyvcf2 (htslib):
+
+- :func:`open_vcf` checks the file (exists, not empty, VCF/BCF content, BGZF end-of-file
+  marker, index present / fresh / matching) and reads the header;
+- :meth:`VcfReader.records_overlapping` is THE place that finds the records covering a
+  position (indexed: fetch through the index; unindexed: stream the whole file).
+  Faster unindexed access (BGZF bisection, ``pgx_report/locate.py``) plugs in there;
+- records come back as :class:`SiteRecord`: plain values plus numpy arrays over the
+  selected samples, so that calling can treat 1 or 100,000 samples alike.
+
+htslib's own messages on stderr are captured and never reach the user; every problem
+becomes one :class:`VcfError` naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import os
+import re
+import struct
+import tempfile
+import warnings
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .build import ContigLine
+from .errors import UnknownSampleError, VcfError
+
+if TYPE_CHECKING:
+    import cyvcf2
+
+log = logging.getLogger(__name__)
+
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_GZIP_MAGIC = b"\x1f\x8b"
+_INT32_MISSING_MAX = -2147483647  # htslib: INT32_MIN = missing, INT32_MIN+1 = vector end
+
+# INFO flags and header words that mark imputed genotypes (Minimac, Beagle, IMPUTE).
+IMPUTED_INFO_FLAGS = ("IMPUTED", "IMP")
+IMPUTED_FORMAT_FIELDS = ("DS", "GP")
+_IMPUTATION_WORDS = re.compile(r"minimac|beagle|impute|imputation", re.IGNORECASE)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int16]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the caller needs from a VCF header."""
+
+    samples: tuple[str, ...]
+    contigs: tuple[ContigLine, ...]
+    references: tuple[str, ...]
+    imputation: tuple[str, ...]  # header lines saying the genotypes were imputed
+
+    @property
+    def contig_names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.contigs)
+
+
+@dataclass(frozen=True)
+class SampleArrays:
+    """Per-sample FORMAT values of one record, over the selected samples (n rows).
+
+    ``alleles`` holds allele indices (n, ploidy): -1 = missing (``.``), -2 = no allele
+    (shorter ploidy, or no GT at all). Missing numbers are NaN.
+    """
+
+    alleles: IntArray
+    phased: BoolArray
+    dp: FloatArray
+    gq: FloatArray
+    min_dp: FloatArray
+    gp_max: FloatArray
+    ad: FloatArray | None  # (n, number of alleles), or None when the record has no AD
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    """One record overlapping the site: record-level values and per-sample arrays."""
+
+    chrom: str
+    pos: int
+    end: int
+    ref: str
+    alts: tuple[str, ...]
+    filters: tuple[str, ...]  # () when the FILTER column is "."
+    qual: float | None
+    format_keys: tuple[str, ...]
+    info_flags: tuple[str, ...]
+    samples: SampleArrays = field(repr=False)
+
+    @property
+    def alleles(self) -> tuple[str, ...]:
+        return (self.ref, *self.alts)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """How the input is stored."""
+
+    path: Path
+    format: str  # vcf | vcf.gz (BGZF) | vcf.gzip (plain gzip) | bcf
+    index: Path | None
+
+    @property
+    def index_kind(self) -> str:
+        return self.index.suffix.lstrip(".") if self.index is not None else "none"
+
+
+# --------------------------------------------------------------------------- stderr
+
+
+class _Captured:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def first_error(self) -> str | None:
+        for line in self.text.splitlines():
+            if line.startswith("[E::"):
+                return line.split("]", 1)[-1].strip()
+        return None
+
+
+@contextlib.contextmanager
+def quiet_htslib() -> Iterator[_Captured]:
+    """Capture whatever htslib writes to file descriptor 2 (it bypasses ``sys.stderr``)."""
+    captured = _Captured()
+    with tempfile.TemporaryFile(mode="w+b") as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cyvcf2's "no intervals found" UserWarning
+        saved = os.dup(2)
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.text = sink.read().decode("utf-8", "replace")
+            for line in captured.text.splitlines():
+                log.debug("htslib: %s", line)
+
+
+# --------------------------------------------------------------------------- file checks
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(65536)
+    except FileNotFoundError:
+        raise VcfError(path, "file not found") from None
+    except IsADirectoryError:
+        raise VcfError(path, "is a directory, not a VCF file") from None
+    except PermissionError:
+        raise VcfError(path, "permission denied") from None
+
+
+def _is_bgzf(head: bytes) -> bool:
+    # gzip member with FEXTRA whose first subfield is 'BC' (SAM/BAM spec, section 4.1)
+    return len(head) >= 18 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+
+
+def _ends_with_bgzf_eof(path: Path) -> bool:
+    size = path.stat().st_size
+    if size < len(BGZF_EOF):
+        return False
+    with path.open("rb") as handle:
+        handle.seek(size - len(BGZF_EOF))
+        return handle.read() == BGZF_EOF
+
+
+def _sniff(path: Path) -> str:
+    head = _read_head(path)
+    if not head:
+        raise VcfError(path, "file is empty")
+    if head[:2] == _GZIP_MAGIC:
+        bgzf = _is_bgzf(head)
+        try:
+            text = zlib.decompressobj(31).decompress(head)[:16]
+        except zlib.error:
+            raise VcfError(path, "corrupt gzip data at the start of the file") from None
+        if bgzf and not _ends_with_bgzf_eof(path):
+            raise VcfError(
+                path, "truncated file: the BGZF end-of-file marker is missing (incomplete copy?)"
+            )
+        if text.startswith(b"BCF\x02"):
+            return "bcf"
+        if text.startswith(b"##fileformat=VCF"):
+            return "vcf.gz" if bgzf else "vcf.gzip"
+        if not text:
+            raise VcfError(path, "truncated or empty compressed file")
+        raise VcfError(
+            path, "not a VCF file (compressed, but does not start with ##fileformat=VCF)"
+        )
+    if head.startswith(b"BCF\x02"):
+        return "bcf"
+    if head.startswith(b"##fileformat=VCF"):
+        return "vcf"
+    raise VcfError(path, "not a VCF file (the first line must be ##fileformat=VCF...)")
+
+
+def _find_index(path: Path, fmt: str) -> Path | None:
+    suffixes = (".csi",) if fmt == "bcf" else (".tbi", ".csi")
+    for suffix in suffixes:
+        candidate = path.with_name(path.name + suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class _IndexSummary:
+    names: tuple[str, ...] | None  # tabix stores sequence names; CSI for BCF does not
+    n_ref: int
+    max_chunk_end: int  # largest virtual file offset any chunk ends at
+
+
+def _read_index(index: Path) -> _IndexSummary:
+    """Parse a .tbi / .csi index (htslib formats, SAM spec section 5) just enough to check it."""
+    try:
+        data = gzip.decompress(index.read_bytes())
+    except (OSError, EOFError, zlib.error):
+        raise VcfError(index, "index file is corrupt (not BGZF-compressed)") from None
+    try:
+        return _parse_index(data)
+    except (struct.error, IndexError, ValueError):
+        raise VcfError(index, "index file is corrupt or truncated") from None
+
+
+def _parse_index(data: bytes) -> _IndexSummary:
+    names: tuple[str, ...] | None = None
+    max_end = 0
+    if data[:4] == b"TBI\x01":
+        n_ref = struct.unpack_from("<i", data, 4)[0]
+        l_nm = struct.unpack_from("<i", data, 32)[0]
+        names = tuple(n.decode("utf-8", "replace") for n in data[36 : 36 + l_nm].split(b"\0")[:-1])
+        offset = 36 + l_nm
+        for _ in range(n_ref):
+            (n_bin,) = struct.unpack_from("<i", data, offset)
+            offset += 4
+            for _ in range(n_bin):
+                _bin, n_chunk = struct.unpack_from("<Ii", data, offset)
+                offset += 8
+                for _ in range(n_chunk):
+                    _beg, end = struct.unpack_from("<QQ", data, offset)
+                    max_end = max(max_end, end)
+                    offset += 16
+            (n_intv,) = struct.unpack_from("<i", data, offset)
+            offset += 4 + 8 * n_intv
+    elif data[:4] == b"CSI\x01":
+        l_aux = struct.unpack_from("<i", data, 12)[0]
+        offset = 16 + l_aux
+        (n_ref,) = struct.unpack_from("<i", data, offset)
+        offset += 4
+        for _ in range(n_ref):
+            (n_bin,) = struct.unpack_from("<i", data, offset)
+            offset += 4
+            for _ in range(n_bin):
+                _bin, _loffset, n_chunk = struct.unpack_from("<IQi", data, offset)
+                offset += 16
+                for _ in range(n_chunk):
+                    _beg, end = struct.unpack_from("<QQ", data, offset)
+                    max_end = max(max_end, end)
+                    offset += 16
+    else:
+        raise ValueError("unknown index magic")
+    return _IndexSummary(names, n_ref, max_end)
+
+
+def _check_index(path: Path, fmt: str, index: Path, header: Header) -> None:
+    """Refuse an index that is older than the data or was built for another file."""
+    if fmt not in ("vcf.gz", "bcf"):
+        raise VcfError(
+            index,
+            f"index found, but {path.name} is not BGZF-compressed; an index needs a file "
+            "compressed with bgzip (re-create it: bgzip the VCF, then tabix -p vcf)",
+        )
+    if index.stat().st_mtime_ns < path.stat().st_mtime_ns:
+        raise VcfError(
+            index,
+            f"index is older than {path.name} (stale); re-create it with "
+            f"`{'bcftools index' if fmt == 'bcf' else 'tabix -p vcf'} -f {path.name}`",
+        )
+    summary = _read_index(index)
+    mismatch = f"index does not match {path.name} (built for another file?); re-create it"
+    if summary.names is not None and header.contigs:
+        unknown = [n for n in summary.names if n not in header.contig_names]
+        if unknown:
+            raise VcfError(index, f"{mismatch}: it lists contig {unknown[0]!r} not in the header")
+    if summary.names is None and header.contigs and summary.n_ref > len(header.contigs):
+        raise VcfError(index, mismatch)
+    size = path.stat().st_size
+    block = summary.max_chunk_end >> 16
+    if block > size - len(BGZF_EOF):
+        raise VcfError(index, f"{mismatch}: it points past the end of the data")
+    with path.open("rb") as handle:
+        handle.seek(block)
+        if handle.read(4) != b"\x1f\x8b\x08\x04":
+            raise VcfError(index, f"{mismatch}: it points inside a compressed block")
+
+
+# --------------------------------------------------------------------------- header
+
+_META_ITEM = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|[^,>]*)')
+
+
+def _meta_fields(line: str) -> dict[str, str]:
+    body = line[line.index("<") + 1 : line.rindex(">")] if "<" in line and ">" in line else ""
+    return {k: v.strip('"') for k, v in _META_ITEM.findall(body)}
+
+
+def parse_header(raw_header: str, samples: Sequence[str]) -> Header:
+    contigs: list[ContigLine] = []
+    references: list[str] = []
+    imputation: list[str] = []
+    for line in raw_header.splitlines():
+        if line.startswith("##contig="):
+            meta = _meta_fields(line)
+            length = meta.get("length", "")
+            contigs.append(
+                ContigLine(
+                    name=meta.get("ID", ""),
+                    length=int(length) if length.isdigit() else None,
+                    assembly=meta.get("assembly") or None,
+                )
+            )
+        elif line.startswith("##reference="):
+            references.append(line.split("=", 1)[1].strip())
+        elif line.startswith(("##source=", "##imputation", "##Imputation")) and (
+            _IMPUTATION_WORDS.search(line)
+        ):
+            imputation.append(line.strip())
+    return Header(tuple(samples), tuple(contigs), tuple(references), tuple(imputation))
+
+
+# --------------------------------------------------------------------------- records
+
+
+def _format(variant: cyvcf2.Variant, key: str) -> Any:
+    return variant.format(key) if key in variant.FORMAT else None
+
+
+def _int_field(variant: cyvcf2.Variant, key: str, n: int) -> FloatArray:
+    values = _format(variant, key)
+    if values is None:
+        return np.full(n, np.nan)
+    arr = np.asarray(values)[:, 0]
+    if arr.dtype.kind == "f":
+        return arr.astype(np.float64)
+    out = arr.astype(np.float64)
+    out[arr <= _INT32_MISSING_MAX] = np.nan
+    return out
+
+
+def _ad_field(variant: cyvcf2.Variant, n_alleles: int) -> FloatArray | None:
+    values = _format(variant, "AD")
+    if values is None:
+        return None
+    arr = np.asarray(values)
+    out = arr.astype(np.float64)
+    if arr.dtype.kind != "f":
+        out[arr <= _INT32_MISSING_MAX] = np.nan
+    if out.shape[1] != n_alleles:  # malformed AD (Number=R expected): treat as absent
+        return None
+    return out
+
+
+def _gp_max(variant: cyvcf2.Variant, n: int) -> FloatArray:
+    values = _format(variant, "GP")
+    if values is None:
+        return np.full(n, np.nan)
+    arr = np.asarray(values, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        return np.nanmax(arr, axis=1) if arr.size else np.full(n, np.nan)
+
+
+def _sample_arrays(variant: cyvcf2.Variant, n: int) -> SampleArrays:
+    genotype = variant.genotype if "GT" in variant.FORMAT else None
+    if genotype is None:
+        alleles = np.full((n, 2), -2, dtype=np.int16)
+        phased = np.zeros(n, dtype=np.bool_)
+    else:
+        array = np.asarray(genotype.array(), dtype=np.int16)
+        alleles = array[:, :-1]
+        phased = (array[:, -1] == 1) & ((alleles >= -1).sum(axis=1) >= 2)
+    n_alleles = 1 + len(variant.ALT)
+    return SampleArrays(
+        alleles=alleles,
+        phased=phased,
+        dp=_int_field(variant, "DP", n),
+        gq=_int_field(variant, "GQ", n),
+        min_dp=_int_field(variant, "MIN_DP", n),
+        gp_max=_gp_max(variant, n),
+        ad=_ad_field(variant, n_alleles),
+    )
+
+
+def _info_flags(variant: cyvcf2.Variant) -> tuple[str, ...]:
+    flags = []
+    for key in IMPUTED_INFO_FLAGS:
+        try:
+            if variant.INFO.get(key) is True:
+                flags.append(key)
+        except KeyError:
+            continue
+    return tuple(flags)
+
+
+def to_site_record(variant: cyvcf2.Variant, n_samples: int) -> SiteRecord:
+    """Convert one cyvcf2 record (all the selected samples at once)."""
+    return SiteRecord(
+        chrom=variant.CHROM,
+        pos=int(variant.POS),
+        end=int(variant.end),
+        ref=variant.REF,
+        alts=tuple(variant.ALT),
+        filters=tuple(variant.FILTERS),
+        qual=None if variant.QUAL is None else float(variant.QUAL),
+        format_keys=tuple(variant.FORMAT),
+        info_flags=_info_flags(variant),
+        samples=_sample_arrays(variant, n_samples),
+    )
+
+
+# --------------------------------------------------------------------------- reader
+
+
+def _vcf_error(path: Path, captured: _Captured, exc: BaseException, what: str) -> VcfError:
+    detail = captured.first_error() or str(exc) or type(exc).__name__
+    detail = detail.replace(str(path), path.name)
+    return VcfError(path, f"{what}: {detail}")
+
+
+class VcfReader:
+    """An open, checked VCF/BCF. Use :func:`open_vcf`."""
+
+    def __init__(self, info: FileInfo, header: Header, samples: Sequence[str] | None) -> None:
+        self.info = info
+        self.header = header
+        self.selected: tuple[str, ...] = tuple(samples) if samples is not None else header.samples
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    def _open(self) -> cyvcf2.VCF:
+        import cyvcf2
+
+        with quiet_htslib() as captured:
+            try:
+                vcf = cyvcf2.VCF(str(self.path), samples=list(self.selected))
+                if self.info.index is not None:
+                    vcf.set_index(str(self.info.index))
+            except Exception as exc:
+                raise _vcf_error(self.path, captured, exc, "cannot read") from None
+        return vcf
+
+    def records_overlapping(self, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
+        """Every record on one of ``contigs`` whose span (POS..END) covers ``pos`` (1-based).
+
+        With an index the records are fetched through it; without one the whole file
+        is streamed (which also checks the file to its end: truncation, bad lines).
+        """
+        wanted = [c for c in contigs if not self.header.contigs or c in self.header.contig_names]
+        if not wanted and self.info.index is not None:
+            return []
+        vcf = self._open()
+        try:
+            if self.info.index is not None:
+                records = self._fetch(vcf, wanted, pos)
+            else:
+                records = self._stream(vcf, frozenset(contigs), pos)
+        finally:
+            vcf.close()
+        return records
+
+    def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
+        n = len(self.selected)
+        found: list[SiteRecord] = []
+        with quiet_htslib() as captured:
+            try:
+                for contig in contigs:
+                    for variant in vcf(f"{contig}:{pos}-{pos}"):
+                        if variant.CHROM != contig or not variant.POS <= pos <= variant.end:
+                            raise VcfError(
+                                self.info.index,
+                                f"index does not match {self.path.name}: it returned a record "
+                                f"at {variant.CHROM}:{variant.POS} for {contig}:{pos}",
+                            )
+                        found.append(to_site_record(variant, n))
+            except VcfError:
+                raise
+            except Exception as exc:
+                raise _vcf_error(
+                    self.path, captured, exc, "cannot read through the index (mismatched?)"
+                ) from None
+        if captured.first_error():
+            raise VcfError(self.path, f"read error: {captured.first_error()}")
+        return found
+
+    def _stream(self, vcf: cyvcf2.VCF, contigs: frozenset[str], pos: int) -> list[SiteRecord]:
+        n = len(self.selected)
+        found: list[SiteRecord] = []
+        line = 0
+        with quiet_htslib() as captured:
+            try:
+                for variant in vcf:
+                    line += 1
+                    if variant.CHROM in contigs and variant.POS <= pos <= variant.end:
+                        found.append(to_site_record(variant, n))
+            except Exception as exc:
+                where = f"malformed data after record {line}" if line else "malformed data"
+                raise _vcf_error(self.path, captured, exc, where) from None
+        if captured.first_error():
+            raise VcfError(self.path, f"read error after record {line}: {captured.first_error()}")
+        return found
+
+
+def open_vcf(path: str | Path, samples: Sequence[str] | None = None) -> VcfReader:
+    """Check ``path`` and read its header; ``samples`` limits reading to those samples."""
+    import cyvcf2
+
+    path = Path(path)
+    fmt = _sniff(path)
+    index = _find_index(path, fmt)
+    with quiet_htslib() as captured:
+        try:
+            vcf = cyvcf2.VCF(str(path))
+            header = parse_header(vcf.raw_header, vcf.samples)
+            vcf.close()
+        except Exception as exc:
+            raise _vcf_error(path, captured, exc, "cannot read the VCF header") from None
+    if index is not None:
+        _check_index(path, fmt, index, header)
+    if samples is not None:
+        for name in samples:
+            if name not in header.samples:
+                raise UnknownSampleError(
+                    path, f"sample {name!r} is not in the file ({_list(header)})"
+                )
+    return VcfReader(FileInfo(path, fmt, index), header, samples)
+
+
+def _list(header: Header, limit: int = 10) -> str:
+    if not header.samples:
+        return "it has no samples"
+    names = ", ".join(header.samples[:limit])
+    more = f" and {len(header.samples) - limit} more" if len(header.samples) > limit else ""
+    return f"samples: {names}{more}"
+
+
+def describe_samples(header: Header) -> str:
+    """``samples: A, B, C`` (shortened) for error messages."""
+    return _list(header)
+
+
+def site_record_summary(record: SiteRecord) -> dict[str, Any]:
+    return {
+        "chrom": record.chrom,
+        "pos": record.pos,
+        "end": record.end,
+        "ref": record.ref,
+        "alt": list(record.alts),
+    }
