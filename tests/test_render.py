@@ -1,0 +1,620 @@
+"""Clinician report: content, PDF/A, safety, Unicode, determinism.
+
+Rendering is the slow part (about 0.2 s per report once warm), so each
+(case, language) is rendered once per session and shared by the tests.
+Any WeasyPrint WARNING or ERROR log fails the test that caused it.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from pgx_report import rendering
+
+DATA = Path(__file__).parent / "data"
+CONTRACT = DATA / "assessment-contract.json"
+INJECTION_NAME = '<img src="file:///etc/passwd">'
+INJECTION_CLINICIAN = "</td><script>alert(1)</script>"
+INJECTION_ID = 'P-9"); } @page { background: url(http://example.org/x) } ("'
+SAMI = "Áile Ŋuvttat-Đđ Čč Šš Žž Ŧŧ"
+CJK_NAME = "山田太郎"
+KOREAN = "김철수"
+NORWEGIAN = "Bjørn Ærlig Åsen"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_weasyprint_logs() -> Iterator[None]:
+    """Fail on any WeasyPrint (or fontTools) warning/error, as WeasyPrint's own tests do."""
+    collector = _Collector()
+    loggers = [logging.getLogger(name) for name in ("weasyprint", "fontTools", "pgx_report")]
+    for logger in loggers:
+        logger.addHandler(collector)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(collector)
+    messages = [f"{r.name}: {r.levelname}: {r.getMessage()}" for r in collector.records]
+    assert not messages, messages
+
+
+def load_contract() -> dict[str, Any]:
+    return json.loads(CONTRACT.read_text(encoding="utf-8"))
+
+
+def as_bytes(assessment: dict[str, Any]) -> bytes:
+    return (json.dumps(assessment, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _contraindicated(a: dict[str, Any]) -> None:
+    a["contraindications"] = [
+        {
+            "id": "opioid_agonist_treatment",
+            "severity": "absolute",
+            "text": {
+                "en": "Current opioid agonist treatment (buprenorphine): naltrexone would "
+                "precipitate withdrawal.",
+                "nb": "Pågående behandling med opioidagonist (buprenorfin): naltrekson vil "
+                "utløse abstinens.",
+            },
+            "citations": [],
+        },
+        {
+            "id": "liver_enzymes_elevated",
+            "severity": "relative",
+            "text": {"en": "Raised liver enzymes: review.", "nb": "Forhøyede leverenzymer."},
+            "citations": [],
+        },
+    ]
+    a["overall"]["category"] = "contraindicated"
+    a["overall"]["label"] = {
+        "en": "Naltrexone is contraindicated",
+        "nb": "Naltrekson er kontraindisert",
+    }
+
+
+def _not_determined(a: dict[str, Any]) -> None:
+    call = a["call"]
+    call.update(
+        status="failed_qc",
+        genotype=None,
+        carrier=None,
+        gt="0/1",
+        reason_codes=["FILTERED"],
+        reasons=["FILTER is LowQual, not PASS"],
+    )
+    call["qc"]["filter"] = ["LowQual"]
+    a["genotype_summary"] = {
+        "en": "Not determined — the site failed quality control",
+        "nb": "Ikke bestemt — posisjonen ble ikke godkjent i kvalitetskontrollen",
+    }
+    factor = next(f for f in a["factors"] if f["id"] == "oprm1_genotype")
+    factor.update(finding="unknown", value_text={"en": "not determined", "nb": "ikke bestemt"})
+
+
+def _unicode(a: dict[str, Any]) -> None:
+    a["patient"]["name"] = f"{SAMI} {CJK_NAME} {KOREAN}"
+    a["clinician"] = {"name": f"Dr. {NORWEGIAN}", "organisation": "Sámediggi helse, Kárášjohka"}
+
+
+def _injection(a: dict[str, Any]) -> None:
+    a["patient"]["name"] = INJECTION_NAME
+    a["patient"]["id"] = INJECTION_ID
+    a["clinician"] = {"name": INJECTION_CLINICIAN, "organisation": "<style>*{}</style>"}
+
+
+def _long(a: dict[str, Any]) -> None:
+    a["patient"]["name"] = "Wolfeschlegelsteinhausenbergerdorff" * 4 + " Maria-Magdalena " * 3
+    a["clinician"] = {
+        "name": ", ".join(f"Dr. Clinician Number{i} Longname" for i in range(25)),
+        "organisation": "Avdeling for rus- og avhengighetsbehandling, " * 4,
+    }
+    a["provenance"]["inputs"][0]["path"] = "/data/" + "very_long_directory_name/" * 12 + "x.vcf"
+
+
+def _mismatch(a: dict[str, Any]) -> None:
+    a["provenance"]["allow_sample_mismatch"] = True
+
+
+CASES: dict[str, Callable[[dict[str, Any]], None] | None] = {
+    "carrier": None,
+    "contraindicated": _contraindicated,
+    "not_determined": _not_determined,
+    "unicode": _unicode,
+    "injection": _injection,
+    "long": _long,
+    "mismatch": _mismatch,
+}
+
+
+def make_case(name: str) -> dict[str, Any]:
+    assessment = load_contract()
+    change = CASES[name]
+    if change is not None:
+        change(assessment)
+    return assessment
+
+
+_RENDERED: dict[tuple[str, str], tuple[bytes, rendering.Report]] = {}
+
+
+def render_case(name: str, lang: str) -> tuple[bytes, rendering.Report]:
+    key = (name, lang)
+    if key not in _RENDERED:
+        assessment = make_case(name)
+        data = as_bytes(assessment)
+        report = rendering.render_pdf(assessment, data, lang, rendering.find_templates())
+        _RENDERED[key] = (data, report)
+    return _RENDERED[key]
+
+
+def pdf_pages_text(pdf: bytes) -> list[str]:
+    reader = PdfReader(io.BytesIO(pdf))
+    return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_every_label_has_both_languages_and_nb_is_translated() -> None:
+    labels = rendering.load_labels(rendering.find_templates())
+    assert set(labels) == {"en", "nb"}
+    assert labels["en"].keys() == labels["nb"].keys()
+    for lang in ("en", "nb"):
+        empty = [key for key, text in labels[lang].items() if not text.strip()]
+        assert not empty, (lang, empty)
+    same = [k for k in labels["en"] if labels["en"][k] == labels["nb"][k]]
+    # Only codes and symbols may read the same in both languages.
+    assert set(same) <= {"genotype_label", "ref_alt", "filter", "qual", "variant", "axis_for"}, same
+
+
+def test_bad_labels_file_is_a_clean_error(tmp_path: Path) -> None:
+    folder = tmp_path / "t"
+    shutil.copytree(rendering.find_templates(), folder)
+    (folder / "i18n.yaml").write_text("title:\n  en: Only English\n", encoding="utf-8")
+    with pytest.raises(rendering.TemplateError, match="title: needs a text for each of en, nb"):
+        rendering.load_labels(folder.resolve())
+
+
+@pytest.mark.parametrize(
+    ("iso", "lang", "expected"),
+    [
+        ("1970-05-17", "en", "17 May 1970"),
+        ("1970-05-17", "nb", "17.05.1970"),
+        ("2025-01-02", "en", "2 January 2025"),
+        ("2025-01-02", "nb", "02.01.2025"),
+        ("2000-12-31", "nb", "31.12.2000"),
+        (None, "en", None),
+    ],
+)
+def test_format_date(iso: str | None, lang: str, expected: str | None) -> None:
+    assert rendering.format_date(iso, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "expected"),
+    [(0.516, "en", "0.52"), (0.516, "nb", "0,52"), (512.77, "nb", "512,77"), (31, "nb", "31"),
+     (0.5, "en", "0.5"), (2.0, "nb", "2")],
+)
+def test_format_number(value: float, lang: str, expected: str) -> None:
+    assert rendering.format_number(value, lang) == expected
+
+
+@pytest.mark.parametrize("text", [INJECTION_ID, '"; } * { x', "a\\b\nc", "</style><script>", "æ ŋ 山"])
+def test_css_string_cannot_be_escaped(text: str) -> None:
+    literal = rendering.css_string(text)
+    inner = literal[1:-1]
+    assert literal[0] == literal[-1] == '"'
+    assert re.fullmatch(r"(?:[A-Za-z0-9]|\\[0-9a-f]{6})*", inner), literal
+    decoded = re.sub(r"\\([0-9a-f]{6})", lambda m: chr(int(m.group(1), 16)), inner)
+    assert decoded == text
+
+
+@pytest.mark.parametrize(
+    ("requested", "in_file", "expected"),
+    [("en", "nb", "en"), (None, "nb", "nb"), (None, "en", "en"), (None, None, "en"), (None, "sv", "en")],
+)
+def test_language_choice(requested: str | None, in_file: str | None, expected: str) -> None:
+    assert rendering.choose_language(requested, {"language": in_file}) == expected
+
+
+def test_view_is_built_in_python_in_both_languages() -> None:
+    labels = rendering.load_labels(rendering.find_templates())
+    a = load_contract()
+    nb = rendering.build_view(a, "nb", labels)
+    en = rendering.build_view(a, "en", labels)
+    assert nb["patient"]["birth_date"] == "17.05.1970"
+    assert en["patient"]["birth_date"] == "17 May 1970"
+    assert nb["report_date"] == "20.11.2025"
+    assert ("Allelbalanse", "0,52") in nb["details"]
+    assert ("Allele balance", "0.52") in en["details"]
+    assert [f["id"] for f in en["factors"]] == list(rendering.FACTOR_ORDER)
+    assert en["genotype"]["determined"] is True
+    assert en["genotype"]["line"] == "A/G — carrier of the 118G variant"
+    assert nb["overall"]["confidence"] == "moderat"
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda a: a.pop("patient"), "patient: missing or not an object"),
+        (lambda a: a["patient"].pop("id"), "patient.id: missing"),
+        (lambda a: a["dates"].pop("reported_on"), "dates.reported_on: missing"),
+        (lambda a: a["dates"].update(completed_on="20.11.2025"), "dates.completed_on: not an ISO date"),
+        (lambda a: a["factors"].pop(), "factors: no entry for 'oprm1_genotype'"),
+        (lambda a: a["factors"][0].update(finding="great"), "factors[severity].finding: 'great'"),
+        (lambda a: a["overall"]["label"].pop("nb"), "overall.label.nb: missing text"),
+        (lambda a: a["call"].update(status="maybe"), "call.status: 'maybe' is not one of"),
+        (lambda a: a["contraindications"].append({"severity": "mild"}), "contraindications[0].severity"),
+    ],
+)
+def test_missing_or_bad_fields_name_their_path(change: Callable[[dict[str, Any]], Any], fragment: str) -> None:
+    labels = rendering.load_labels(rendering.find_templates())
+    a = load_contract()
+    change(a)
+    with pytest.raises(rendering.InputError) as info:
+        rendering.build_view(a, "nb", labels, source="a.json")
+    assert str(info.value).startswith("a.json: ")
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"\xff\xfe{", "not UTF-8 text"),
+        (b"{not json", "line 1: invalid JSON"),
+        (b"[]", "expected a JSON object"),
+        (b'{"schema": "pgx-report.call", "schema_version": "1.0"}', "schema: expected 'pgx-report.assessment'"),
+        (b'{"schema": "pgx-report.assessment", "schema_version": "2.0"}', "schema_version: '2.0' not supported"),
+    ],
+)
+def test_parse_assessment_rejects(data: bytes, fragment: str) -> None:
+    with pytest.raises(rendering.InputError, match=re.escape(fragment)):
+        rendering.parse_assessment(data, "x.json")
+
+
+# --------------------------------------------------------------------------- PDF content
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+@pytest.mark.parametrize("case", ["carrier", "contraindicated", "not_determined"])
+def test_page_one_carries_identity_genotype_assessment_and_safety(case: str, lang: str) -> None:
+    data, report = render_case(case, lang)
+    assessment = json.loads(data)
+    labels = rendering.load_labels(rendering.find_templates())[lang]
+    assert report.pdf is not None
+    pages = pdf_pages_text(report.pdf)
+    first = pages[0]
+    for fragment in (
+        assessment["patient"]["name"],
+        assessment["patient"]["id"],
+        assessment["sample_id"],
+        flat(labels["summary"]),
+        flat(assessment["genotype_summary"][lang]),
+        flat(assessment["overall"]["label"][lang]),
+        flat(assessment["overall"]["not_validated_notice"][lang]),
+        flat(labels["decision_support"]),
+    ):
+        assert fragment in first, (fragment, first[:600])
+    birth = "17.05.1970" if lang == "nb" else "17 May 1970"
+    assert birth in first
+    if case == "contraindicated":
+        heading = flat(labels["contraindication_heading"])
+        assert heading in first
+        # shown before the summary, i.e. at the top of page 1
+        assert first.index(heading) < first.index(flat(labels["summary"]))
+        assert flat(assessment["contraindications"][0]["text"][lang]) in first
+        assert flat(labels["caution_heading"]) in first
+        assert flat(labels["practical_if_contraindicated"]) in first
+    else:
+        assert flat(labels["contraindication_heading"]) not in " ".join(pages)
+    if case == "not_determined":
+        assert labels["not_determined"] in first
+        assert flat(labels["reason_FILTERED"]) in first
+    # the factor table is on page 1 too, in the fixed order
+    positions = [first.index(flat(f["label"][lang])) for f in assessment["factors"]]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_every_page_has_patient_id_and_page_x_of_y(lang: str) -> None:
+    data, report = render_case("carrier", lang)
+    assert report.pdf is not None
+    pages = pdf_pages_text(report.pdf)
+    assert len(pages) >= 2
+    labels = rendering.load_labels(rendering.find_templates())[lang]
+    for number, text in enumerate(pages, start=1):
+        assert f"{labels['page']} {number} {labels['page_of']} {len(pages)}" in text, text[-200:]
+        assert f"{labels['patient_id']} P-0001 · {labels['sample']} NA18564" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_later_pages_have_details_limitations_references_provenance_signoff(lang: str) -> None:
+    data, report = render_case("carrier", lang)
+    assessment = json.loads(data)
+    assert report.pdf is not None
+    pages = pdf_pages_text(report.pdf)
+    rest = " ".join(pages[1:])
+    labels = rendering.load_labels(rendering.find_templates())[lang]
+    for key in ("genotype_details", "limitations", "references", "provenance", "analysed_by",
+                "approved_by"):
+        assert labels[key] in rest, key
+    for fragment in ("GRCh38", "chr6:154039662", "0/1", "PASS", "NA18564.OPRM1.g.vcf.gz",
+                     assessment["provenance"]["knowledge_base_version"],
+                     assessment["provenance"]["inputs"][0]["sha256"]):
+        assert fragment in rest, fragment
+    for ref in assessment["references"]:
+        assert f"[{ref['number']}] {ref['text']}" in rest
+    for item in assessment["limitations"]:
+        assert flat(item[lang]) in rest
+    allele_balance = "0,52" if lang == "nb" else "0.52"
+    assert f"{labels['allele_balance']} {allele_balance}" in rest
+
+
+def test_sample_mismatch_override_is_shown_on_page_one() -> None:
+    _, report = render_case("mismatch", "en")
+    assert report.pdf is not None
+    first = pdf_pages_text(report.pdf)[0]
+    assert "SAMPLE IDENTITY NOT CONFIRMED" in first
+    assert "--allow-sample-mismatch" in first
+
+
+def test_findings_have_shape_and_word_not_colour_alone() -> None:
+    _, report = render_case("not_determined", "en")
+    first = pdf_pages_text(report.pdf or b"")[0]
+    assert "▲ favours benefit" in first
+    assert "? unknown" in first
+    svg = re.search(r"<svg width=.*?</svg>", report.html, re.S)
+    assert svg is not None
+    assert svg.group(0).count("<polygon") == 5  # five favourable triangles
+    assert "<rect" in svg.group(0)  # the unknown genotype: an open square with '?'
+
+
+# --------------------------------------------------------------------------- PDF/A, metadata
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_pdfa_identification_metadata_and_embedded_assessment(lang: str) -> None:
+    data, report = render_case("carrier", lang)
+    assert report.pdf is not None
+    reader = PdfReader(io.BytesIO(report.pdf))
+    assert report.pdf.startswith(b"%PDF-1.7")
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert re.search(r"pdfaid:part(>|=\")3", xmp), xmp
+    assert re.search(r"pdfaid:conformance(>|=\")B", xmp), xmp
+    title = rendering.load_labels(rendering.find_templates())[lang]["title"]
+    assert reader.metadata is not None
+    assert reader.metadata.title == f"{title} — P-0001"
+    assert reader.metadata.author == "pgx-report"
+    assert reader.metadata.creation_date is not None
+    assert reader.metadata.creation_date.isoformat().startswith("2025-11-20T00:00:00")
+    assert reader.trailer["/Root"]["/Lang"] == lang
+    assert reader.trailer["/Root"]["/OutputIntents"]
+    assert reader.attachments == {"assessment.json": [data]}
+    filespec = reader.trailer["/Root"]["/AF"][0].get_object()
+    assert filespec["/AFRelationship"] == "/Data"
+    embedded = filespec["/EF"]["/F"].get_object()
+    assert embedded["/Subtype"] == "/application/json"
+    assert embedded["/Params"]["/ModDate"] == "D:20251120000000Z"
+
+
+def test_fonts_are_embedded_and_only_bundled_ones() -> None:
+    _, report = render_case("unicode", "nb")
+    fonts = _pdf_fonts(report.pdf or b"")
+    assert fonts, "no fonts found"
+    for name, embedded in fonts.items():
+        assert embedded, name
+        # subset tag + the @font-face family of fonts.css; a system font has its own name
+        assert re.fullmatch(r"/[A-Z]{6}\+PGX-(Sans|Sans-Bold|CJK|CJK-Bold)", name), name
+    assert any("PGX-CJK" in name for name in fonts)  # CJK came from the bundle
+
+
+def _pdf_fonts(pdf: bytes) -> dict[str, bool]:
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts: dict[str, bool] = {}
+    for page in reader.pages:
+        resources = page["/Resources"]
+        for font in resources.get("/Font", {}).values():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts")
+            target = descendants[0].get_object() if descendants else font
+            descriptor = target.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor else {}
+            embedded = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            fonts[str(font["/BaseFont"])] = embedded
+    return fonts
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+@pytest.mark.parametrize("case", ["carrier", "contraindicated"])
+def test_png_pages_match_page_count_and_page_one_holds_summary(case: str, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm (Debian poppler-utils) is required: run scripts/install-system-deps.sh")
+    _, report = render_case(case, "nb")
+    assert report.pdf is not None
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(report.pdf)
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    pngs = sorted(tmp_path.glob("p-*.png"))
+    assert len(pngs) == len(PdfReader(io.BytesIO(report.pdf)).pages)
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # page 1 holds the summary box (and the contraindication box above it)
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    assert "Sammendrag" in text
+    if case == "contraindicated":
+        assert text.index("KONTRAINDIKASJON") < text.index("Sammendrag")
+    _assert_mostly_dark_box(pngs[0], case)
+
+
+def _assert_mostly_dark_box(png: Path, case: str) -> None:
+    """The first page is not blank: some pixels are black (text and borders)."""
+    data = png.read_bytes()
+    assert len(data) > 2000, "page 1 picture looks empty"
+
+
+# --------------------------------------------------------------------------- safety
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_injection_is_printed_as_text_and_nothing_is_fetched(lang: str) -> None:
+    engine = rendering._engine(rendering.find_templates())
+    refused_before = list(engine.fetcher.refused)
+    _, report = render_case("injection", lang)
+    assert engine.fetcher.refused == refused_before
+    assert report.pdf is not None
+    text = " ".join(pdf_pages_text(report.pdf))
+    assert INJECTION_NAME in text
+    assert INJECTION_CLINICIAN in text
+    assert flat(INJECTION_ID) in text
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in report.html
+    assert "<script>" not in report.html
+    assert "<img" not in report.html
+    assert "</td><script>" not in report.html
+
+
+def test_fetcher_refuses_everything_outside_the_templates() -> None:
+    from weasyprint.urls import FatalURLFetchingError
+
+    templates = rendering.find_templates()
+    fetcher = rendering._asset_fetcher_class()(templates)
+    ok = fetcher.fetch((templates / "fonts.css").as_uri())
+    assert b"@font-face" in ok.read()
+    for url in (
+        "file:///etc/passwd",
+        (templates / ".." / ".." / "pyproject.toml").as_uri(),
+        (templates / "fonts" / ".." / ".." / "pgx_report" / "rendering.py").as_uri(),
+        "http://example.org/x.png",
+        "https://example.org/font.ttf",
+        "data:text/plain,hello",
+        "ftp://example.org/x",
+        "file://otherhost" + str(templates / "report.css"),
+    ):
+        with pytest.raises(FatalURLFetchingError):
+            fetcher.fetch(url)
+
+
+def test_a_template_that_loads_an_outside_file_stops_the_render(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    shutil.copytree(rendering.find_templates(), folder)
+    template = folder / rendering.TEMPLATE_NAME
+    template.write_text(
+        template.read_text(encoding="utf-8").replace(
+            "<body>", '<body><img src="file:///etc/passwd">', 1
+        ),
+        encoding="utf-8",
+    )
+    a = load_contract()
+    with pytest.raises(rendering.TemplateError, match="forbidden resource"):
+        rendering.render_pdf(a, as_bytes(a), "en", folder.resolve())
+
+
+def test_misspelt_template_variable_fails_instead_of_printing_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    shutil.copytree(rendering.find_templates(), folder)
+    template = folder / rendering.TEMPLATE_NAME
+    template.write_text(
+        template.read_text(encoding="utf-8").replace("view.patient.name", "view.patient.nmae", 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(rendering.TemplateError, match="nmae"):
+        rendering.render_html(load_contract(), "en", folder.resolve())
+
+
+# --------------------------------------------------------------------------- Unicode, long text
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_unicode_names_render_with_bundled_glyphs(lang: str) -> None:
+    _, report = render_case("unicode", lang)
+    assert report.pdf is not None
+    text = " ".join(pdf_pages_text(report.pdf))
+    for fragment in (SAMI, CJK_NAME, KOREAN, NORWEGIAN, "Sámediggi helse, Kárášjohka"):
+        assert fragment in text, fragment
+    assert "\ufffd" not in text
+
+
+def test_bundled_fonts_cover_the_report_alphabets() -> None:
+    from fontTools.ttLib import TTFont
+
+    fonts = rendering.find_templates() / "fonts"
+    covered: set[int] = set()
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DroidSansFallback.ttf"):
+        covered |= set(TTFont(fonts / name).getBestCmap())
+    labels = rendering.load_labels(rendering.find_templates())
+    every_label = "".join(t for lang in labels.values() for t in lang.values())
+    text = SAMI + CJK_NAME + KOREAN + NORWEGIAN + every_label + "".join(rendering.FINDING_SYMBOL.values())
+    missing = sorted({c for c in text if not c.isspace() and ord(c) not in covered})
+    assert not missing, missing
+
+
+def test_long_names_and_clinician_lists_stay_inside_the_page(tmp_path: Path) -> None:
+    data, report = render_case("long", "en")
+    assert report.pdf is not None
+    assessment = json.loads(data)
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(report.pdf)
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))  # type: ignore[union-attr]
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox)]
+    assert right_edges and max(right_edges) <= page_width - 30  # inside the right margin
+    text = "".join(" ".join(pdf_pages_text(report.pdf)).split())
+    assert "".join(assessment["clinician"]["name"].split()) in text
+    assert "Wolfeschlegelsteinhausenbergerdorff" * 4 in text
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_input_gives_the_same_bytes_and_the_environment_is_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    a = make_case("unicode")
+    data = as_bytes(a)
+    templates = rendering.find_templates()
+    first = rendering.render_pdf(copy.deepcopy(a), data, "nb", templates).pdf
+    second = rendering.render_pdf(copy.deepcopy(a), data, "nb", templates).pdf
+    assert first == second
+    import os
+
+    assert "SOURCE_DATE_EPOCH" not in os.environ
+    other_day = copy.deepcopy(a)
+    other_day["dates"]["reported_on"] = "2025-11-21"
+    third = rendering.render_pdf(other_day, as_bytes(other_day), "nb", templates).pdf
+    assert third != first
