@@ -1,0 +1,315 @@
+# Helpers for the rules: config and sample-sheet validation, the sample table, and the
+# input/param functions. No rules here (snakemake --lint wants functions apart from rules).
+
+import csv
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+from jsonschema import ValidationError
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+SHEET_COLUMNS = ("sample", "vcf", "questionnaire", "vcf_sample", "lang")
+REQUIRED_COLUMNS = ("sample", "vcf", "questionnaire")
+# Names that would collide with the batch-level files in results/.
+RESERVED_SAMPLES = frozenset({"batch_summary.tsv", "batch_summary.html", "batch_summary.pdf"})
+COHORT_DIR = "results/_cohorts"
+COHORT_LOG_DIR = "logs/_cohorts"
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One validated sample-sheet row, with paths resolved against the sheet's folder."""
+
+    sample: str
+    vcf: str
+    questionnaire: str
+    vcf_sample: str | None
+    lang: str | None
+    line: int
+    cohort: str | None = None
+
+
+def sheet_error(sheet, line, sample, message):
+    where = f"line {line}" + (f" (sample '{sample}')" if sample else "")
+    return WorkflowError(f"sample sheet {sheet}: {where}: {message}")
+
+
+def resolve_path(base, value):
+    """A sheet path relative to the sheet's folder, shown relative to the working
+    directory when it lies inside it (tidy logs and provenance), else absolute."""
+    path = Path(os.path.normpath(base / value))
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    relative = os.path.relpath(absolute)
+    return absolute.as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def read_sheet_rows(sheet):
+    """Rows of the TSV as (line number, {column: value}); '#' lines and blank lines skipped."""
+    try:
+        text = sheet.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowError(
+            f"sample sheet {sheet}: file not found (config key 'samples')"
+        ) from None
+    except UnicodeDecodeError:
+        raise WorkflowError(f"sample sheet {sheet}: not UTF-8 text") from None
+    header = None
+    rows = []
+    for number, fields in enumerate(csv.reader(text.splitlines(), delimiter="\t"), start=1):
+        if not fields or not "".join(fields).strip() or fields[0].startswith("#"):
+            continue
+        fields = [field.strip() for field in fields]
+        if header is None:
+            header = fields
+            check_header(sheet, number, header)
+            continue
+        if len(fields) != len(header):
+            raise sheet_error(
+                sheet,
+                number,
+                fields[0],
+                f"expected {len(header)} tab-separated fields (as in the header), found {len(fields)}",
+            )
+        rows.append((number, {key: value for key, value in zip(header, fields) if value}))
+    if header is None or not rows:
+        raise WorkflowError(f"sample sheet {sheet}: no samples (header and at least one row needed)")
+    return rows
+
+
+def check_header(sheet, number, header):
+    unknown = [name for name in header if name not in SHEET_COLUMNS]
+    if unknown:
+        raise sheet_error(
+            sheet,
+            number,
+            None,
+            f"unknown column '{unknown[0]}' (allowed: {', '.join(SHEET_COLUMNS)})",
+        )
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise sheet_error(sheet, number, None, f"column '{duplicated[0]}' appears twice")
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise sheet_error(sheet, number, None, f"missing column '{missing[0]}'")
+
+
+def validate_rows(sheet, rows):
+    """JSON-Schema validation of every row (snakemake.utils.validate on a data frame);
+    a failure names the sheet line, the sample and the column."""
+    frame = pd.DataFrame([record for _, record in rows], dtype=object)
+    try:
+        validate(frame, schema="../schemas/samples.schema.yaml", set_default=False)
+    except WorkflowError as err:
+        cause = next((arg for arg in err.args if isinstance(arg, ValidationError)), None)
+        found = re.search(r"row (\d+)", str(err.args[0]) if err.args else "")
+        if cause is None or found is None:
+            raise
+        line, record = rows[int(found.group(1))]
+        column = f"column '{cause.path[0]}': " if cause.path else ""
+        raise sheet_error(sheet, line, record.get("sample"), column + cause.message) from None
+
+
+def cohort_ids(vcfs):
+    """Stable, readable IDs for the shared (cohort) VCFs: the file name without its
+    VCF suffixes, plus a short path hash when two cohorts share a file name."""
+    def stem(path):
+        name = Path(path).name
+        for suffix in (".gz", ".bgz", ".vcf", ".bcf"):
+            name = name.removesuffix(suffix)
+        return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "cohort"
+
+    stems = [stem(vcf) for vcf in vcfs]
+    return {
+        vcf: name if stems.count(name) == 1 else f"{name}-{hashlib.sha1(vcf.encode()).hexdigest()[:8]}"
+        for vcf, name in zip(vcfs, stems)
+    }
+
+
+def load_sample_sheet(sheet):
+    """Validate the sheet and return {sample: SheetRow}, cohort VCFs marked."""
+    rows = read_sheet_rows(sheet)
+    validate_rows(sheet, rows)
+    base = sheet.parent
+    table = {}
+    seen_input = {}
+    for line, record in rows:
+        sample = record["sample"]
+        if sample in table:
+            raise sheet_error(
+                sheet, line, sample, f"duplicate sample (first on line {table[sample].line})"
+            )
+        if sample in RESERVED_SAMPLES:
+            raise sheet_error(sheet, line, sample, "this sample ID is reserved for a batch file")
+        row = SheetRow(
+            sample=sample,
+            vcf=resolve_path(base, record["vcf"]),
+            questionnaire=resolve_path(base, record["questionnaire"]),
+            vcf_sample=record.get("vcf_sample"),
+            lang=record.get("lang"),
+            line=line,
+        )
+        for column in ("vcf", "questionnaire"):
+            path = Path(getattr(row, column))
+            if not path.is_file():
+                reason = "is not a file" if path.exists() else "file not found"
+                raise sheet_error(sheet, line, sample, f"column '{column}': {path}: {reason}")
+        key = (os.path.realpath(row.vcf), row.vcf_sample)
+        if row.vcf_sample and key in seen_input:
+            raise sheet_error(
+                sheet,
+                line,
+                sample,
+                f"VCF sample '{row.vcf_sample}' of {row.vcf} is already used by sample "
+                f"'{seen_input[key].sample}' (line {seen_input[key].line}): a sample swap?",
+            )
+        seen_input[key] = row
+        table[sample] = row
+    return mark_cohorts(sheet, table)
+
+
+def mark_cohorts(sheet, table):
+    """Rows that share one VCF become a cohort: the file is read once for all of them."""
+    by_vcf = {}
+    for row in table.values():
+        by_vcf.setdefault(os.path.realpath(row.vcf), []).append(row)
+    shared = {real: rows for real, rows in by_vcf.items() if len(rows) > 1}
+    ids = cohort_ids(sorted(shared))
+    for real, rows in shared.items():
+        for row in rows:
+            if not row.vcf_sample:
+                raise sheet_error(
+                    sheet,
+                    row.line,
+                    row.sample,
+                    f"column 'vcf_sample' is required: {row.vcf} is shared by "
+                    f"{len(rows)} rows (a cohort VCF)",
+                )
+            table[row.sample] = replace(row, cohort=ids[real])
+    return table
+
+
+def check_population(name):
+    from pgx_report.batch import load_populations
+
+    known = load_populations()
+    if name not in known:
+        raise WorkflowError(
+            f"config: population '{name}' is not known (choose one of: {', '.join(sorted(known))})"
+        )
+
+
+def find_pgx_report(command):
+    """The pgx-report command for the jobs: PATH first, then beside this Python."""
+    if shutil.which(command):
+        return command
+    beside = Path(sys.executable).parent / command
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    raise WorkflowError(
+        f"config: command '{command}' not found on PATH nor in {beside.parent} "
+        "(install pgx-report in this environment, or set config key 'pgx_report')"
+    )
+
+
+SHEET = Path(config["samples"])
+SAMPLE_TABLE = load_sample_sheet(SHEET)
+SAMPLES = list(SAMPLE_TABLE)
+COHORTS = {}
+for _row in SAMPLE_TABLE.values():
+    if _row.cohort:
+        COHORTS.setdefault(_row.cohort, []).append(_row)
+check_population(config["population"])
+PGX = shlex.quote(find_pgx_report(config["pgx_report"]))
+
+
+def alternation(names):
+    """A regex that matches exactly these names (and nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) if names else "(?!)"
+
+
+SINGLE_SAMPLE_REGEX = alternation([s for s, row in SAMPLE_TABLE.items() if not row.cohort])
+COHORT_SAMPLE_REGEX = alternation([s for s, row in SAMPLE_TABLE.items() if row.cohort])
+
+
+# ---- input and param functions -------------------------------------------------------
+
+
+def sample_vcf(wildcards):
+    return SAMPLE_TABLE[wildcards.sample].vcf
+
+
+def sample_questionnaire(wildcards):
+    return SAMPLE_TABLE[wildcards.sample].questionnaire
+
+
+def cohort_vcf(wildcards):
+    return COHORTS[wildcards.cohort][0].vcf
+
+
+def cohort_dir_of_sample(wildcards):
+    return f"{COHORT_DIR}/{SAMPLE_TABLE[wildcards.sample].cohort}"
+
+
+def cohort_call_of_sample(wildcards):
+    row = SAMPLE_TABLE[wildcards.sample]
+    return f"{COHORT_DIR}/{row.cohort}/{row.vcf_sample}.json"
+
+
+def call_options():
+    """Shell-quoted options of `pgx-report call` from the config."""
+    options = []
+    for key, flag in (("min_depth", "--min-depth"), ("min_gq", "--min-gq")):
+        if config["call"][key] is not None:
+            options += [flag, str(config["call"][key])]
+    return shlex.join(options)
+
+
+def sample_option(wildcards):
+    name = SAMPLE_TABLE[wildcards.sample].vcf_sample
+    return shlex.join(["--sample", name]) if name else ""
+
+
+def lang_option(wildcards):
+    lang = SAMPLE_TABLE[wildcards.sample].lang
+    return shlex.join(["--lang", lang]) if lang else ""
+
+
+def summary_args():
+    """Arguments of `pgx-report summarize` (shared by the rule and the on-error hook)."""
+    return [
+        "--sheet", str(SHEET),
+        "--results", "results",
+        "--logs", "logs",
+        "--population", config["population"],
+        "--alpha", str(config["summary"]["alpha"]),
+        "--max-not-determined", str(config["summary"]["max_not_determined_fraction"]),
+    ]
+
+
+def write_summary_after_failure():
+    """On a failed run (e.g. --keep-going with a bad sample) still write the batch summary,
+    which lists the failed samples with the error line from their logs."""
+    outputs = [
+        "-o", "results/batch_summary.tsv",
+        "--html", "results/batch_summary.html",
+        "--pdf", "results/batch_summary.pdf",
+    ]
+    argv = [*shlex.split(PGX), "summarize", *summary_args(), *outputs]
+    Path("logs").mkdir(exist_ok=True)
+    with Path("logs/batch_summary.log").open("w", encoding="utf-8") as log:
+        done = subprocess.run(argv, stderr=log, check=False)
+    if done.returncode == 0:
+        print("pgx-report: batch summary of the failed run: results/batch_summary.html", file=sys.stderr)
+    else:
+        print("pgx-report: could not write the batch summary: see logs/batch_summary.log", file=sys.stderr)
