@@ -17,18 +17,26 @@ import contextlib
 import logging
 import math
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
+from .calling import Call, Reason, Status, Thresholds
+from .calling import _status as status_for
 from .errors import InputError, UnknownSampleError, UsageError
+from .files import sha256_file
+from .variant import rs1799971
 
 if TYPE_CHECKING:
     import pysam
+
+    from .build import BuildDetection
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +61,7 @@ GT_STRINGS = {"A/A": "0/0", "A/G": "0/1", "G/G": "1/1"}
 GQ_CAP = 99
 
 
-class Exclusion(str, Enum):
+class Exclusion(StrEnum):
     """Why a read that overlaps the site was not counted (keys of ``PileupCounts.excluded``)."""
 
     UNMAPPED = "unmapped"
@@ -93,9 +101,13 @@ class PileupOptions:
                 None, f"--min-mapping-quality must be 0-255, not {self.min_mapping_quality}"
             )
         if not 0 < self.error_rate < 0.5:
-            raise UsageError(None, f"--error-rate must be above 0 and below 0.5, not {self.error_rate}")
+            raise UsageError(
+                None, f"--error-rate must be above 0 and below 0.5, not {self.error_rate}"
+            )
         if not 0 <= self.max_other_fraction < 1:
-            raise UsageError(None, f"max_other_fraction must be in [0, 1), not {self.max_other_fraction}")
+            raise UsageError(
+                None, f"max_other_fraction must be in [0, 1), not {self.max_other_fraction}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -326,11 +338,11 @@ def genotype_likelihoods(a: int, g: int, other: int, error_rate: float) -> Likel
 
 @dataclass(frozen=True)
 class PileupAssessment:
-    """Outcome of the pure rules on a pileup (mapped onto the call contract by the caller)."""
+    """Outcome of the genotype rules on a pileup (before it becomes a :class:`Call`)."""
 
-    status: str  # called | failed_qc | not_covered
+    status: str  # a calling.Status value
     genotype: str | None  # only when called
-    likely_genotype: str | None  # the best genotype whatever the status (None without data)
+    likely_genotype: str | None  # the best of the three whatever the status (None: no A/G read)
     gq: int | None
     pl: tuple[int, int, int] | None
     reason_codes: tuple[str, ...]
@@ -338,23 +350,23 @@ class PileupAssessment:
 
 
 def assess_pileup(
-    counts: PileupCounts,
-    options: PileupOptions,
-    *,
-    min_depth: int,
-    min_gq: int,
-    allele_balance_bounds: tuple[float, float] = (0.2, 0.8),
+    counts: PileupCounts, options: PileupOptions, thresholds: Thresholds
 ) -> PileupAssessment:
-    """Apply the genotype rules to the counts. Never turns missing evidence into A/A."""
+    """Apply the genotype rules to the counts. Never turns missing evidence into A/A.
+
+    The reason codes and the status each forces are the VCF caller's (docs/calling.md):
+    ABSENT -> not_covered; SPANNING_DELETION, UNEXPECTED_ALT -> no_call; LOW_DEPTH,
+    LOW_GQ -> failed_qc; ALLELE_BALANCE_SKEW is a warning.
+    """
     if counts.depth == 0 and counts.reads_overlapping == 0:
         return PileupAssessment(
-            "not_covered",
+            Status.NOT_COVERED.value,
             None,
             None,
             None,
             None,
-            ("NO_COVERAGE",),
-            ("No read in the alignment file covers the site.",),
+            (Reason.ABSENT.value,),
+            ("No read in the alignment file covers the site; absence is not evidence of A/A.",),
         )
     informative = counts.a + counts.g
     lik = (
@@ -362,52 +374,57 @@ def assess_pileup(
         if informative
         else None
     )
-    likely = lik.best if lik else None
-    gq = lik.gq if lik else None
-    codes: list[str] = []
-    reasons: list[str] = []
-    if counts.depth and counts.deletions / counts.depth > options.max_other_fraction:
-        codes.append("SPANNING_DELETION")
-        reasons.append(
-            f"{counts.deletions} of {counts.depth} counted reads carry a deletion over the site: "
-            "not an A/G genotype."
+    found: dict[Reason, str] = {}
+    depth = counts.depth
+    if depth and counts.deletions / depth > options.max_other_fraction:
+        found[Reason.SPANNING_DELETION] = (
+            f"{counts.deletions} of {depth} counted reads carry a deletion over the site: "
+            "neither A nor G is present on that chromosome."
         )
-    if counts.depth and counts.other_bases / counts.depth > options.max_other_fraction:
-        codes.append("UNEXPECTED_ALT")
-        reasons.append(
-            f"{counts.other_bases} of {counts.depth} counted reads show a base other than A or G "
-            f"(C={counts.c}, T={counts.t}, N={counts.n}): wrong build, strand or another allele."
+    if depth and counts.other_bases / depth > options.max_other_fraction:
+        found[Reason.UNEXPECTED_ALT] = (
+            f"{counts.other_bases} of {depth} counted reads show a base other than A or G "
+            f"(C {counts.c}, T {counts.t}, N {counts.n}): wrong build, strand, or another allele."
         )
-    if counts.depth < min_depth:
-        codes.append("LOW_DEPTH")
-        reasons.append(
-            f"Read depth {counts.depth} after filtering is below the minimum of {min_depth}."
+    if thresholds.min_depth > 0 and depth < thresholds.min_depth:
+        found[Reason.LOW_DEPTH] = (
+            f"The read depth after filtering is {depth}; at least {thresholds.min_depth} "
+            "is required."
         )
-    if gq is not None and gq < min_gq and counts.depth >= min_depth:
-        codes.append("LOW_GQ")
-        reasons.append(f"Genotype quality {gq} is below the minimum of {min_gq}.")
-    if codes:
-        return PileupAssessment(
-            "failed_qc",
-            None,
-            likely,
-            gq,
-            lik.pl if lik else None,
-            tuple(codes),
-            tuple(reasons),
+    if (
+        lik is not None
+        and thresholds.min_gq > 0
+        and lik.gq < thresholds.min_gq
+        and Reason.LOW_DEPTH not in found
+    ):
+        found[Reason.LOW_GQ] = (
+            f"The genotype quality (GQ) is {lik.gq}; at least {thresholds.min_gq} is required."
         )
-    assert lik is not None  # depth >= min_depth >= 1 and no other-allele failure
+    if lik is None and not found:  # only reachable with --min-depth 0: still no evidence
+        found[Reason.LOW_DEPTH] = "No A or G read at the site after filtering."
     balance = counts.allele_balance
-    if likely == "A/G" and balance is not None:
-        low, high = allele_balance_bounds
-        if not low <= balance <= high:
-            codes.append("ALLELE_BALANCE_SKEW")
-            reasons.append(
-                f"Heterozygous call with skewed allele balance: {counts.g} G of "
-                f"{informative} A+G reads ({balance:.2f})."
-            )
+    low = thresholds.het_min_balance
+    if (
+        lik is not None
+        and lik.best == "A/G"
+        and balance is not None
+        and not low <= balance <= 1 - low
+    ):
+        found[Reason.ALLELE_BALANCE_SKEW] = (
+            f"Heterozygous call with a skewed allele balance: {counts.g} G of {informative} "
+            f"A+G reads (G fraction {balance}); consider confirming."
+        )
+    codes = [code for code in Reason if code in found]  # the caller's order
+    status = status_for(codes)
+    likely = lik.best if lik else None
     return PileupAssessment(
-        "called", likely, likely, gq, lik.pl, tuple(codes), tuple(reasons)
+        status=status.value,
+        genotype=likely if status is Status.CALLED else None,
+        likely_genotype=likely,
+        gq=lik.gq if lik else None,
+        pl=lik.pl if lik else None,
+        reason_codes=tuple(code.value for code in codes),
+        reasons=tuple(found[code] for code in codes),
     )
 
 
@@ -418,7 +435,7 @@ ALIGNMENT_FORMATS = ("bam", "cram")
 
 
 def sniff_alignment_format(path: str | Path) -> str | None:
-    """``"bam"`` or ``"cram"`` from the file's magic bytes, else None (leave it to the VCF reader)."""
+    """``"bam"`` or ``"cram"`` from the magic bytes, else None (left to the VCF reader)."""
     import gzip
     import zlib
 
@@ -447,6 +464,7 @@ class AlignmentHeader:
     contigs: tuple[tuple[str, int], ...]  # (@SQ SN, LN) in header order
     md5: Mapping[str, str]  # @SQ M5 where present
     assemblies: Mapping[str, str]  # @SQ AS where present
+    uris: Mapping[str, str]  # @SQ UR (the reference FASTA) where present
     read_groups: Mapping[str, str | None]  # @RG ID -> SM
     index: str  # bai | csi | crai | none
 
@@ -479,9 +497,7 @@ def choose_sample(path: str | Path, header: AlignmentHeader, requested: str | No
 
 
 def _index_kind(path: Path, fmt: str) -> str:
-    candidates = (
-        [(".crai", "crai")] if fmt == "cram" else [(".bai", "bai"), (".csi", "csi")]
-    )
+    candidates = [(".crai", "crai")] if fmt == "cram" else [(".bai", "bai"), (".csi", "csi")]
     for suffix, kind in candidates:
         if Path(str(path) + suffix).exists():
             return kind
@@ -520,7 +536,9 @@ def open_alignment(
 
     pysam.set_verbosity(0)
     if fmt == "cram" and reference is None:
-        raise UsageError(path, "CRAM input needs the reference it was written with: add --reference FASTA")
+        raise UsageError(
+            path, "CRAM input needs the reference it was written with: add --reference FASTA"
+        )
     with _no_network_reference_lookup():
         try:
             handle = pysam.AlignmentFile(
@@ -544,11 +562,14 @@ def open_alignment(
             handle.close()
 
 
-def read_alignment_header(path: str | Path, handle: pysam.AlignmentFile, fmt: str) -> AlignmentHeader:
+def read_alignment_header(
+    path: str | Path, handle: pysam.AlignmentFile, fmt: str
+) -> AlignmentHeader:
     header = handle.header.to_dict()
     contigs: list[tuple[str, int]] = []
     md5: dict[str, str] = {}
     assemblies: dict[str, str] = {}
+    uris: dict[str, str] = {}
     for line in header.get("SQ", []):
         name = str(line.get("SN", ""))
         contigs.append((name, int(line.get("LN", 0))))
@@ -556,8 +577,12 @@ def read_alignment_header(path: str | Path, handle: pysam.AlignmentFile, fmt: st
             md5[name] = str(line["M5"]).lower()
         if "AS" in line:
             assemblies[name] = str(line["AS"])
+        if "UR" in line:
+            uris[name] = str(line["UR"])
     if not contigs:
-        raise InputError(path, "the header has no @SQ lines (unaligned reads?): nothing to call from")
+        raise InputError(
+            path, "the header has no @SQ lines (unaligned reads?): nothing to call from"
+        )
     groups: dict[str, str | None] = {}
     for line in header.get("RG", []):
         sm = line.get("SM")
@@ -567,6 +592,7 @@ def read_alignment_header(path: str | Path, handle: pysam.AlignmentFile, fmt: st
         contigs=tuple(contigs),
         md5=md5,
         assemblies=assemblies,
+        uris=uris,
         read_groups=groups,
         index=_index_kind(Path(path), fmt),
     )
@@ -642,3 +668,142 @@ def pileup_site(
             ) from None
         raise InputError(path, f"cannot read the alignments at {where}: {exc}") from None
     return tally(outcomes)
+
+
+# --------------------------------------------------------------------------- the call
+
+
+def _sam_wording(text: str) -> str:
+    """Build evidence is worded for VCF headers; say it the way a SAM header does."""
+    text = re.sub(r"##contig (\S+) length=(\d+)", r"@SQ SN:\1 LN:\2", text)
+    text = re.sub(r"##contig (\S+) assembly=", r"@SQ SN:\1 AS:", text)
+    text = re.sub(r"##contig (\S+)", r"@SQ SN:\1", text)
+    text = text.replace("##reference=", "@SQ UR:")
+    text = text.replace(
+        "no ##contig line for chromosome 6 with a length",
+        "no @SQ line for chromosome 6 with a GRCh37/GRCh38 length",
+    )
+    return text.replace("no assembly tag, no ##reference", "no AS or UR tag")
+
+
+def detect_alignment_build(
+    path: str | Path, header: AlignmentHeader, override: str | None
+) -> BuildDetection:
+    """The VCF caller's build rules (pgx_report.build) applied to the @SQ lines."""
+    from .build import BuildDetection, ContigLine, detect_build
+    from .errors import BuildError
+
+    contigs = [
+        ContigLine(name, length or None, header.assemblies.get(name))
+        for name, length in header.contigs
+    ]
+    chr6 = {alias for coords in rs1799971().builds for alias in coords.contig_aliases}
+    references = [uri for name, uri in header.uris.items() if name in chr6]
+    try:
+        found = detect_build(path, contigs, references, override)
+    except BuildError as err:
+        raise BuildError(path, _sam_wording(err.message)) from None
+    return BuildDetection(
+        found.build, found.method, tuple(_sam_wording(item) for item in found.evidence)
+    )
+
+
+def call_alignment(
+    path: str | Path,
+    *,
+    fmt: str,
+    sample: str | None = None,
+    build: str | None = None,
+    thresholds: Thresholds | None = None,
+    options: PileupOptions | None = None,
+    reference: str | Path | None = None,
+) -> Call:
+    """Call rs1799971 for one sample of a BAM/CRAM (reads of that sample's read groups)."""
+    from .reference import check_cram_reference, check_reference_base, indexed_fasta
+
+    thresholds = thresholds or Thresholds()
+    options = options or PileupOptions()
+
+    with contextlib.ExitStack() as stack:
+        usable = stack.enter_context(indexed_fasta(reference)) if reference else None
+        handle = stack.enter_context(open_alignment(path, fmt, usable))
+        header = read_alignment_header(path, handle, fmt)
+        name = choose_sample(path, header, sample)
+        detection = detect_alignment_build(path, header, build)
+        coords = rs1799971().in_build(detection.build)
+        present = [n for n, _ in header.contigs if n in coords.contig_aliases]
+        chrom = present[0] if present else coords.contig_aliases[0]
+        checked = None
+        if usable is not None and reference is not None:
+            checked = check_reference_base(
+                usable,
+                contigs=(chrom, *coords.contig_aliases),
+                pos=coords.pos,
+                build=detection.build.value,
+                expected_length=coords.chr6_length,
+                shown=reference,
+            )
+            if fmt == "cram" and present:
+                check_cram_reference(
+                    usable, contig=chrom, header_md5=header.md5.get(chrom), shown=reference
+                )
+        counts = (
+            pileup_site(path, handle, header, chrom, coords.pos, options, name)
+            if present
+            else PileupCounts()
+        )
+    result = assess_pileup(counts, options, thresholds)
+    reasons = result.reasons
+    if not present:
+        reasons = (f"The alignment header has no {chrom} (@SQ); the site is not covered.",)
+    provenance: dict[str, Any] = {
+        "tool": "pgx-report",
+        "tool_version": __version__,
+        "input": {
+            "path": Path(path).name,
+            "sha256": sha256_file(path),
+            "format": fmt,
+            "index": header.index,
+        },
+        "build": detection.to_dict(),
+        "thresholds": thresholds.to_dict(),
+        "pileup": options.to_dict(),
+    }
+    if checked is not None and reference is not None:
+        provenance["reference"] = {
+            **checked.to_dict(),
+            "path": Path(reference).name,
+            "sha256": sha256_file(reference),
+        }
+    qc: dict[str, Any] = {
+        "source": "alignment",
+        "record": None,
+        "depth": counts.depth,
+        "min_dp": None,
+        "depth_used": counts.depth,
+        "gq": result.gq,
+        "gp_max": None,
+        "allele_depths": [counts.a, counts.g],
+        "allele_balance": counts.allele_balance,
+        "filter": None,
+        "qual": None,
+        "phased": False,
+        "pileup": {
+            **counts.to_dict(),
+            "likely_genotype": result.likely_genotype,
+            "pl": list(result.pl) if result.pl else None,
+        },
+    }
+    variant = rs1799971().describe(detection.build, chrom)
+    return Call(
+        sample=name,
+        variant=variant,
+        status=Status(result.status),
+        genotype=result.genotype,
+        carrier=None if result.genotype is None else result.genotype != "A/A",
+        gt=GT_STRINGS.get(result.likely_genotype or ""),
+        reason_codes=result.reason_codes,
+        reasons=reasons,
+        qc=qc,
+        provenance=provenance,
+    )

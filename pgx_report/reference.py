@@ -68,6 +68,7 @@ def indexed_fasta(path: str | Path) -> Iterator[Path]:
     genome this costs seconds on every run, so index it once with ``samtools faidx``).
     """
     import pysam
+    import pysam.utils
 
     fasta = Path(path)
     kind = _compression(fasta)
@@ -92,7 +93,7 @@ def indexed_fasta(path: str | Path) -> Iterator[Path]:
         pysam.set_verbosity(0)
         try:
             pysam.faidx(str(link))
-        except pysam.SamtoolsError as exc:
+        except pysam.utils.SamtoolsError as exc:
             detail = " ".join(str(exc).split())[-200:]
             raise FastaError(fasta, f"cannot index the reference FASTA: {detail}") from None
         yield link

@@ -20,6 +20,7 @@ from pgx_report.alignment import (
     observe_read,
     tally,
 )
+from pgx_report.calling import Thresholds
 from pgx_report.errors import UsageError
 
 M, I, D, N, S = 0, 1, 2, 3, 4
@@ -203,35 +204,44 @@ def counts(**kw: int) -> PileupCounts:
         (counts(a=20), "called", "A/A", ()),
         (counts(a=10, g=10), "called", "A/G", ()),
         (counts(g=10), "called", "G/G", ()),
-        (counts(), "not_covered", None, ("NO_COVERAGE",)),
+        (counts(), "not_covered", None, ("ABSENT",)),
         (counts(reads=12), "failed_qc", None, ("LOW_DEPTH",)),  # all reads filtered
         (counts(a=9), "failed_qc", None, ("LOW_DEPTH",)),
-        (counts(a=5, deletions=10), "failed_qc", None, ("SPANNING_DELETION", "LOW_GQ")),
-        (counts(a=2, deletions=3), "failed_qc", None, ("SPANNING_DELETION", "LOW_DEPTH")),
-        (counts(a=10, t=10), "failed_qc", None, ("UNEXPECTED_ALT",)),
+        (counts(a=5, deletions=10), "no_call", None, ("SPANNING_DELETION", "LOW_GQ")),
+        (counts(a=2, deletions=3), "no_call", None, ("SPANNING_DELETION", "LOW_DEPTH")),
+        (counts(a=10, t=10), "no_call", None, ("UNEXPECTED_ALT",)),
         (counts(a=18, c=1, t=1), "called", "A/A", ()),  # 2/20 = 10 %: tolerated
-        (counts(a=18, c=2, t=1), "failed_qc", None, ("UNEXPECTED_ALT",)),
-        (counts(n=20), "failed_qc", None, ("UNEXPECTED_ALT",)),
+        (counts(a=18, c=2, t=1), "no_call", None, ("UNEXPECTED_ALT",)),
+        (counts(n=20), "no_call", None, ("UNEXPECTED_ALT",)),
         (counts(a=40, g=9), "called", "A/G", ("ALLELE_BALANCE_SKEW",)),
         (counts(a=9, g=41), "called", "A/G", ("ALLELE_BALANCE_SKEW",)),
-        (counts(a=40, g=6), "failed_qc", None, ("LOW_GQ",)),
+        (counts(a=40, g=6), "failed_qc", None, ("LOW_GQ", "ALLELE_BALANCE_SKEW")),
     ],
 )
 def test_assess_pileup(
     pileup: PileupCounts, status: str, genotype: str | None, codes: tuple[str, ...]
 ) -> None:
-    result = assess_pileup(pileup, DEFAULTS, min_depth=10, min_gq=20)
+    result = assess_pileup(pileup, DEFAULTS, Thresholds())
     assert result.status == status
     assert result.genotype == genotype
     assert result.reason_codes == codes
     assert len(result.reasons) == len(codes)
-    if status != "called":
-        assert result.genotype is None
 
 
 def test_failed_call_keeps_the_likely_genotype() -> None:
-    result = assess_pileup(counts(g=5), DEFAULTS, min_depth=10, min_gq=20)
+    result = assess_pileup(counts(g=5), DEFAULTS, Thresholds())
     assert (result.status, result.genotype, result.likely_genotype) == ("failed_qc", None, "G/G")
+    assert result.gq == 15
+    assert result.pl == (124, 15, 0)
+
+
+def test_gates_can_be_switched_off() -> None:
+    # --min-depth 0 --min-gq 0: one read is then enough (the user's explicit choice) ...
+    one = assess_pileup(counts(a=1), DEFAULTS, Thresholds(min_depth=0, min_gq=0))
+    assert (one.status, one.genotype) == ("called", "A/A")
+    # ... but reads that were all filtered out are still no evidence.
+    none = assess_pileup(counts(reads=3), DEFAULTS, Thresholds(min_depth=0, min_gq=0))
+    assert (none.status, none.reason_codes) == ("failed_qc", ("LOW_DEPTH",))
 
 
 @pytest.mark.parametrize(
