@@ -83,19 +83,23 @@ class FhirCodes:
             raise KeyError(f"no local code system {name!r} in {CODES_PATH.name}")
         return f"{self.local_base}/CodeSystem/{name}"
 
+    def local_codes(self, system_name: str) -> Mapping[str, Any]:
+        """The listed codes of a local code system (empty for the open ones)."""
+        return self.data["local_code_systems"][system_name]["concepts"] or {}
+
     def local_coding(self, system_name: str, code: str, display: str | None = None) -> Json:
         """A coding in one of the project's local code systems.
 
         Codes listed in the data file take their display from it; the open systems
         (call reasons, contraindications) take the assessment's own English text.
         """
-        concepts = self.data["local_code_systems"][system_name]["concepts"]
-        if concepts and code not in concepts:
-            raise InputError(None, f"{code!r} is not a known {system_name} code")
+        listed = self.local_codes(system_name)
+        if listed and code not in listed:
+            raise KeyError(f"{code!r} is not a {system_name} code in {CODES_PATH.name}")
         out: Json = {"system": self.local_system(system_name), "code": code}
-        listed = concepts.get(code, {}).get("display") if concepts else None
-        if listed or display:
-            out["display"] = listed or display
+        shown = listed.get(code, {}).get("display") if listed else display
+        if shown:
+            out["display"] = shown
         return out
 
     def identifier_system(self, key: str) -> str:
@@ -117,24 +121,28 @@ class _Reader:
     def __init__(self, source: str | Path | None) -> None:
         self.source = source
 
-    def get(self, obj: Any, path: str, *, optional: bool = False) -> Any:
+    def get(self, obj: Any, path: str, *, optional: bool = False, at: str = "") -> Any:
+        """``obj[path]``; ``at`` is where ``obj`` sits in the assessment (for messages)."""
+        full = f"{at}.{path}" if at else path
         value = obj
         for part in path.split("."):
             if not isinstance(value, Mapping) or part not in value:
                 if optional:
                     return None
-                raise InputError(self.source, f"field {path}: missing")
+                raise InputError(self.source, f"field {full}: missing")
             value = value[part]
         if value is None and not optional:
-            raise InputError(self.source, f"field {path}: must not be null")
+            raise InputError(self.source, f"field {full}: must not be null")
         return value
 
-    def text(self, obj: Any, path: str, *, optional: bool = False) -> str | None:
-        value = self.get(obj, path, optional=optional)
+    def text(self, obj: Any, path: str, *, optional: bool = False, at: str = "") -> str | None:
+        value = self.get(obj, path, optional=optional, at=at)
         if value is None:
             return None
         if not isinstance(value, str):
-            raise InputError(self.source, f"field {path}: expected a string")
+            raise InputError(
+                self.source, f"field {f'{at}.{path}' if at else path}: expected a string"
+            )
         return value
 
     def fail(self, path: str, what: str) -> InputError:
@@ -156,8 +164,8 @@ def _seed(assessment: Mapping[str, Any], read: _Reader, codes: FhirCodes) -> uui
         str(read.get(assessment, "provenance.knowledge_base_version")),
     ]
     for i, item in enumerate(inputs):
-        role = read.text(item, "role")
-        sha = read.text(item, "sha256")
+        role = read.text(item, "role", at=f"provenance.inputs[{i}]")
+        sha = read.text(item, "sha256", at=f"provenance.inputs[{i}]")
         if role is None or sha is None:
             raise read.fail(f"provenance.inputs[{i}]", "needs role and sha256")
         parts.append(f"{role}={sha}")
@@ -250,27 +258,27 @@ class _Site:
 
 
 def _site(call: Mapping[str, Any], read: _Reader, codes: FhirCodes) -> _Site:
-    variant = read.get(call, "variant")
-    rsid = read.text(variant, "rsid") or ""
+    variant = read.get(call, "variant", at="call")
+    rsid = read.text(variant, "rsid", at="call.variant") or ""
     expected_rsid = codes.data["codes"]["rs1799971"]["code"]
     if rsid != expected_rsid:
         raise read.fail("call.variant.rsid", f"is {rsid!r}; this export describes {expected_rsid}")
-    build = read.text(variant, "build", optional=True)
+    build = read.text(variant, "build", optional=True, at="call.variant")
     builds = codes.data["builds"]
     if build is not None and build not in builds:
         raise read.fail("call.variant.build", f"{build!r} is not one of {', '.join(builds)}")
-    pos = read.get(variant, "pos", optional=True)
+    pos = read.get(variant, "pos", optional=True, at="call.variant")
     if pos is not None and (not isinstance(pos, int) or isinstance(pos, bool) or pos < 1):
         raise read.fail("call.variant.pos", "expected a positive integer")
     return _Site(
-        gene=read.text(variant, "gene") or "",
+        gene=read.text(variant, "gene", at="call.variant") or "",
         rsid=rsid,
-        hgvs_c=read.text(variant, "hgvs_c") or "",
-        hgvs_p=read.text(variant, "hgvs_p") or "",
+        hgvs_c=read.text(variant, "hgvs_c", at="call.variant") or "",
+        hgvs_p=read.text(variant, "hgvs_p", at="call.variant") or "",
         build=build,
         pos=pos,
-        ref=read.text(variant, "ref") or "",
-        alt=read.text(variant, "alt") or "",
+        ref=read.text(variant, "ref", at="call.variant") or "",
+        alt=read.text(variant, "alt", at="call.variant") or "",
         refseq_chr=builds[build]["refseq_chr6"] if build else None,
         assembly_key=builds[build]["assembly"] if build else None,
     )
@@ -351,10 +359,10 @@ def _variant_components(codes: FhirCodes, site: _Site) -> list[Json]:
 
 
 def _status_components(codes: FhirCodes, call: Mapping[str, Any], read: _Reader) -> list[Json]:
-    status = read.text(call, "status") or ""
+    status = read.text(call, "status", at="call") or ""
     comps = [_local_component(codes, "call-status", codes.local_coding("call-status", status))]
-    reason_codes = read.get(call, "reason_codes", optional=True) or []
-    reasons = read.get(call, "reasons", optional=True) or []
+    reason_codes = read.get(call, "reason_codes", optional=True, at="call") or []
+    reasons = read.get(call, "reasons", optional=True, at="call") or []
     for i, code in enumerate(reason_codes):
         sentence = str(reasons[i]) if i < len(reasons) else None
         comps.append(
@@ -380,11 +388,11 @@ class _Builder:
         self.language = read.text(assessment, "language") or "en"
         self.call = read.get(assessment, "call")
         self.site = _site(self.call, read, codes)
-        self.status = read.text(self.call, "status") or ""
+        self.status = read.text(self.call, "status", at="call") or ""
         self.reported_on = read.text(assessment, "dates.reported_on") or ""
         self.genotype: str | None = None
         if self.status == "called":
-            genotype = read.text(self.call, "genotype")
+            genotype = read.text(self.call, "genotype", at="call")
             if genotype is None:  # pragma: no cover - _Reader raises first
                 raise read.fail("call.genotype", "missing")
             self.genotype = genotype
@@ -392,6 +400,14 @@ class _Builder:
             raise read.fail("call.status", f"unknown status {self.status!r}")
 
     # ---- common pieces
+    def local(self, system_name: str, obj: Any, path: str, label: str | None = None) -> Json:
+        """The local coding of the string field ``path`` of ``obj``, checked against the table."""
+        code = self.read.text(obj, path) or ""
+        listed = self.codes.local_codes(system_name)
+        if code not in listed:
+            raise self.read.fail(label or path, f"{code!r} is not one of {', '.join(listed)}")
+        return self.codes.local_coding(system_name, code)
+
     def t(self, local_text: Any) -> str:
         return _pick(local_text, self.language)
 
@@ -421,20 +437,20 @@ class _Builder:
             "identifier": [
                 {
                     "system": self.codes.identifier_system("patient"),
-                    "value": self.read.text(patient, "id"),
+                    "value": self.read.text(patient, "id", at="patient"),
                 }
             ],
         }
-        name = self.read.text(patient, "name", optional=True)
+        name = self.read.text(patient, "name", optional=True, at="patient")
         if name:
             res["name"] = [{"text": name}]
-        sex = self.read.text(patient, "sex", optional=True)
+        sex = self.read.text(patient, "sex", optional=True, at="patient")
         if sex:
             genders = self.codes.data["gender"]
             if sex not in genders:
                 raise self.read.fail("patient.sex", f"{sex!r} is not one of {', '.join(genders)}")
             res["gender"] = genders[sex]
-        birth_date = self.read.text(patient, "birth_date", optional=True)
+        birth_date = self.read.text(patient, "birth_date", optional=True, at="patient")
         if birth_date:
             res["birthDate"] = birth_date
         return res
@@ -455,14 +471,14 @@ class _Builder:
     def device(self) -> Json:
         prov = self.read.get(self.a, "provenance")
         properties: list[Json] = []
-        thresholds = self.read.get(prov, "thresholds", optional=True) or {}
+        thresholds = self.read.get(prov, "thresholds", optional=True, at="provenance") or {}
         for name in sorted(thresholds):
             value = thresholds[name]
             if isinstance(value, int | float) and not isinstance(value, bool):
                 properties.append({"type": {"text": name}, "valueQuantity": [{"value": value}]})
             elif value is not None:
                 properties.append({"type": {"text": name}, "valueCode": [{"text": str(value)}]})
-        mismatch = self.read.get(prov, "allow_sample_mismatch", optional=True)
+        mismatch = self.read.get(prov, "allow_sample_mismatch", optional=True, at="provenance")
         if mismatch is not None:
             properties.append(
                 {
@@ -473,13 +489,18 @@ class _Builder:
         res: Json = {
             "resourceType": "Device",
             "id": self.ids.id("Device"),
-            "deviceName": [{"name": str(self.read.get(prov, "tool")), "type": "model-name"}],
+            "deviceName": [
+                {"name": str(self.read.get(prov, "tool", at="provenance")), "type": "model-name"}
+            ],
             "type": {"text": "pharmacogenomic report generator (software)"},
             "version": [
-                {"type": {"text": "tool"}, "value": str(self.read.get(prov, "tool_version"))},
+                {
+                    "type": {"text": "tool"},
+                    "value": str(self.read.get(prov, "tool_version", at="provenance")),
+                },
                 {
                     "type": {"text": "knowledge base"},
-                    "value": str(self.read.get(prov, "knowledge_base_version")),
+                    "value": str(self.read.get(prov, "knowledge_base_version", at="provenance")),
                 },
             ],
         }
@@ -503,7 +524,9 @@ class _Builder:
             res["valueCodeableConcept"] = codes.concept(answer)
         components.extend(_status_components(codes, self.call, self.read))
         res["component"] = components
-        notes = [str(r) for r in self.read.get(self.call, "reasons", optional=True) or []]
+        notes = [
+            str(r) for r in self.read.get(self.call, "reasons", optional=True, at="call") or []
+        ]
         if notes:
             res["note"] = [{"text": n} for n in notes]
         return res
@@ -537,11 +560,15 @@ class _Builder:
     def conclusion_lines(self) -> list[str]:
         """Contraindications first (a safety finding is never hidden), then the rest."""
         overall = self.read.get(self.a, "overall")
-        lines = [self.t(self.read.get(overall, "label"))]
-        for item in self.contraindications():
-            lines.append(self.t(self.read.get(item, "text")))
-        lines.extend(_pick_list(self.read.get(overall, "rationale", optional=True), self.language))
-        lines.append(self.t(self.read.get(overall, "not_validated_notice")))
+        lines = [self.t(self.read.get(overall, "label", at="overall"))]
+        for i, item in enumerate(self.contraindications()):
+            lines.append(self.t(self.read.get(item, "text", at=f"contraindications[{i}]")))
+        lines.extend(
+            _pick_list(
+                self.read.get(overall, "rationale", optional=True, at="overall"), self.language
+            )
+        )
+        lines.append(self.t(self.read.get(overall, "not_validated_notice", at="overall")))
         return [line for line in lines if line]
 
     def contraindications(self) -> list[Mapping[str, Any]]:
@@ -555,7 +582,8 @@ class _Builder:
         refs = self.read.get(self.a, "references", optional=True) or []
         out = []
         for ref in sorted(refs, key=lambda r: (r.get("number") is None, r.get("number"))):
-            artifact: Json = {"type": "citation", "citation": str(self.read.get(ref, "text"))}
+            text = self.read.get(ref, "text", at="references[]")
+            artifact: Json = {"type": "citation", "citation": str(text)}
             if ref.get("number") is not None:
                 artifact["label"] = str(ref["number"])
             out.append({"url": url, "valueRelatedArtifact": artifact})
@@ -580,10 +608,7 @@ class _Builder:
     def therapeutic_implication(self) -> Json:
         codes = self.codes
         overall = self.read.get(self.a, "overall")
-        category = self.read.text(overall, "category") or ""
-        confidence = self.read.text(overall, "confidence") or ""
         factor = self._genotype_factor()
-        level = self.read.text(factor, "evidence_level") or ""
         med = codes.data["medication"]
         res = self.observation(
             "Observation/therapeutic-implication",
@@ -598,8 +623,8 @@ class _Builder:
             _cc_component(
                 codes,
                 "therapeutic_implication",
-                codes.local_coding("overall-category", category),
-                self.t(self.read.get(overall, "label")),
+                self.local("overall-category", self.a, "overall.category"),
+                self.t(self.read.get(overall, "label", at="overall")),
             ),
             _component(
                 codes,
@@ -616,9 +641,18 @@ class _Builder:
                     "text": _pick(codes.data["treatment_context"], self.language)
                 },
             ),
-            _cc_component(codes, "evidence_level", codes.local_coding("evidence-level", level)),
+            _cc_component(
+                codes,
+                "evidence_level",
+                self.local(
+                    "evidence-level",
+                    factor,
+                    "evidence_level",
+                    "factors[oprm1_genotype].evidence_level",
+                ),
+            ),
             _local_component(
-                codes, "overall-confidence", codes.local_coding("confidence", confidence)
+                codes, "overall-confidence", self.local("confidence", self.a, "overall.confidence")
             ),
             _component(codes, "conclusion_string", valueString="\n".join(self.conclusion_lines())),
         ]
@@ -631,15 +665,16 @@ class _Builder:
         severities = self.codes.data["contraindication_severity"]
         out = []
         for i, item in enumerate(self.contraindications()):
-            cid = self.read.text(item, "id") or ""
-            severity = self.read.text(item, "severity") or ""
+            at = f"contraindications[{i}]"
+            cid = self.read.text(item, "id", at=at) or ""
+            severity = self.read.text(item, "severity", at=at) or ""
             if severity not in severities:
                 raise self.read.fail(
                     f"contraindications[{i}].severity",
                     f"{severity!r} is not one of {', '.join(severities)}",
                 )
-            text = self.t(self.read.get(item, "text"))
-            english = _pick(self.read.get(item, "text"), "en")
+            text = self.t(self.read.get(item, "text", at=at))
+            english = _pick(self.read.get(item, "text", at=at), "en")
             key = f"DetectedIssue/{cid}"
             out.append(
                 (
@@ -682,12 +717,8 @@ class _Builder:
             "conclusion": "\n".join(self.conclusion_lines()),
             "conclusionCode": [
                 {
-                    "coding": [
-                        codes.local_coding(
-                            "overall-category", self.read.text(overall, "category") or ""
-                        )
-                    ],
-                    "text": self.t(self.read.get(overall, "label")),
+                    "coding": [self.local("overall-category", self.a, "overall.category")],
+                    "text": self.t(self.read.get(overall, "label", at="overall")),
                 }
             ],
         }
