@@ -1,0 +1,416 @@
+"""The knowledge base: predictors, evidence, contraindications, guidance and citations.
+
+The clinical content lives in ``pgx_report/data/knowledge_base.yaml``; this module only
+loads it into frozen dataclasses and checks that it is internally consistent (every
+text in both languages, every citation a known reference, the six predictors in report
+order). The knowledge-base version shown in every output is the file's ``kb_version``
+plus the start of the SHA-256 of its bytes, e.g. ``1.0+sha256:0123456789ab``, so any
+edit to the file changes the version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+from .files import sha256_bytes
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "knowledge_base.yaml"
+SCHEMA_NAME = "pgx-report.knowledge-base"
+
+FACTOR_IDS: tuple[str, ...] = (
+    "severity",
+    "family_history",
+    "drinking_motive",
+    "sweet_liking",
+    "smoking",
+    "oprm1_genotype",
+)
+EVIDENCE_LEVELS: tuple[str, ...] = ("low", "moderate", "mixed", "high")
+FINDINGS: tuple[str, ...] = ("favourable", "neutral", "unfavourable", "unknown")
+SEVERITIES: tuple[str, ...] = ("absolute", "relative")
+CATEGORIES: tuple[str, ...] = (
+    "contraindicated",
+    "more_likely_to_benefit",
+    "average_benefit_expected",
+    "insufficient_information",
+)
+GUIDANCE_KEYS: tuple[str, ...] = (
+    "dose",
+    "side_effects",
+    "monitoring",
+    "off_label_note",
+    "opioid_warning",
+)
+COMPUTED_CONDITIONS: tuple[str, ...] = ("age_under_18",)
+LANGUAGES: tuple[str, ...] = ("en", "nb")
+
+
+@dataclass(frozen=True)
+class LocalText:
+    """A text for the report in English and Norwegian bokmål."""
+
+    en: str
+    nb: str
+
+    def format(self, **values: object) -> LocalText:
+        """Fill ``{placeholders}``; a LocalText value gives each language its own text."""
+        en = {k: v.en if isinstance(v, LocalText) else v for k, v in values.items()}
+        nb = {k: v.nb if isinstance(v, LocalText) else v for k, v in values.items()}
+        return LocalText(self.en.format(**en), self.nb.format(**nb))
+
+    def get(self, language: str) -> str:
+        return self.nb if language == "nb" else self.en
+
+    def to_dict(self) -> dict[str, str]:
+        return {"en": self.en, "nb": self.nb}
+
+
+@dataclass(frozen=True)
+class Reference:
+    number: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "text": self.text}
+
+
+@dataclass(frozen=True)
+class FactorDefinition:
+    id: str
+    label: LocalText
+    inputs: tuple[str, ...]
+    direction: LocalText
+    evidence_level: str
+    evidence_summary: LocalText
+    citations: tuple[int, ...]
+    rule: Mapping[str, Any]
+    explanations: Mapping[str, LocalText]
+
+    def explanation(self, key: str, **values: object) -> LocalText:
+        return self.explanations[key].format(**values)
+
+
+@dataclass(frozen=True)
+class ContraindicationRule:
+    """One contraindication or caution and the questionnaire answer that triggers it."""
+
+    id: str
+    severity: str
+    label: LocalText
+    text: LocalText
+    citations: tuple[int, ...]
+    field: str | None = None
+    equals: Any = None
+    one_of: tuple[Any, ...] | None = None
+    computed: str | None = None
+    min_age_years: int | None = None
+
+    def matches(self, value: Any) -> bool:
+        """Does this questionnaire value trigger the rule? ``None`` (unknown) never does."""
+        if value is None:
+            return False
+        if self.one_of is not None:
+            return value in self.one_of
+        return bool(value == self.equals and type(value) is type(self.equals))
+
+
+@dataclass(frozen=True)
+class Guidance:
+    id: str
+    text: LocalText
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Limitation:
+    id: str
+    text: LocalText
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    kb_version: str
+    sha256: str
+    path: str
+    evidence_levels: Mapping[str, LocalText]
+    references: tuple[Reference, ...]
+    factors: tuple[FactorDefinition, ...]
+    genotype_status: Mapping[str, Any]
+    contraindications: tuple[ContraindicationRule, ...]
+    guidance: Mapping[str, Guidance]
+    overall: Mapping[str, Any]
+    limitations: tuple[Limitation, ...]
+    _texts: Mapping[str, LocalText] = field(default_factory=dict, repr=False)
+
+    @property
+    def version(self) -> str:
+        """``kb_version`` + content hash, e.g. ``1.0+sha256:0123456789ab``."""
+        return f"{self.kb_version}+sha256:{self.sha256[:12]}"
+
+    def factor(self, factor_id: str) -> FactorDefinition:
+        for item in self.factors:
+            if item.id == factor_id:
+                return item
+        raise KeyError(factor_id)
+
+    def reference(self, number: int) -> Reference:
+        for item in self.references:
+            if item.number == number:
+                return item
+        raise KeyError(number)
+
+    def text(self, key: str, **values: object) -> LocalText:
+        """A text of the ``overall.texts`` section, with placeholders filled."""
+        return self._texts[key].format(**values)
+
+    def category_label(self, category: str) -> LocalText:
+        return _local(self.overall["categories"][category], "overall.categories")
+
+
+# --------------------------------------------------------------------------------------
+# Loading and checking
+
+
+class _Checker:
+    """Collects every inconsistency in the knowledge-base file, then fails once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            count = len(self.problems)
+            head = "" if count == 1 else f"{count} problems: "
+            raise InputError(self.path, "knowledge base: " + head + "; ".join(self.problems))
+
+
+def _local(raw: Any, where: str, checker: _Checker | None = None) -> LocalText:
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(raw.get(lang), str) and raw.get(lang, "").strip() for lang in LANGUAGES
+    ):
+        if checker is None:
+            raise InputError(DEFAULT_PATH, f"knowledge base: {where}: needs 'en' and 'nb' text")
+        checker.fail(where, "needs non-empty 'en' and 'nb' text")
+        return LocalText("", "")
+    return LocalText(str(raw["en"]), str(raw["nb"]))
+
+
+def _citations(raw: Any, where: str, numbers: set[int], checker: _Checker) -> tuple[int, ...]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        checker.fail(where, "citations must be a list of reference numbers")
+        return ()
+    out: list[int] = []
+    for number in raw:
+        if not isinstance(number, int) or number not in numbers:
+            checker.fail(where, f"citation {number!r} is not a reference number")
+        else:
+            out.append(number)
+    return tuple(out)
+
+
+def _section(data: Mapping[str, Any], key: str, kind: type, checker: _Checker) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind):
+        checker.fail(key, f"missing or not a {kind.__name__}")
+        return kind()
+    return value
+
+
+def parse_knowledge_base(text: bytes, path: Path) -> KnowledgeBase:
+    """Build a :class:`KnowledgeBase` from the YAML bytes; every problem is reported."""
+    try:
+        data = yaml.safe_load(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"invalid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, Mapping):
+        raise InputError(path, "knowledge base must be a YAML mapping")
+    checker = _Checker(path)
+    if data.get("schema") != SCHEMA_NAME:
+        checker.fail("schema", f"must be {SCHEMA_NAME!r}")
+    kb_version = data.get("kb_version")
+    if not isinstance(kb_version, str) or not kb_version:
+        checker.fail("kb_version", "missing or not a string")
+        kb_version = ""
+
+    references: list[Reference] = []
+    for index, raw in enumerate(_section(data, "references", list, checker)):
+        number, ref_text = (raw.get("number"), raw.get("text")) if isinstance(raw, dict) else (0, 0)
+        if not isinstance(number, int) or not isinstance(ref_text, str) or not ref_text:
+            checker.fail(f"references[{index}]", "needs an integer 'number' and a 'text'")
+            continue
+        references.append(Reference(number, ref_text))
+    numbers = [ref.number for ref in references]
+    if numbers != list(range(1, len(numbers) + 1)):
+        checker.fail("references", "must be numbered 1, 2, 3 ... in order")
+    known = set(numbers)
+
+    levels = {
+        key: _local(value, f"evidence_levels.{key}", checker)
+        for key, value in _section(data, "evidence_levels", dict, checker).items()
+    }
+    if sorted(levels) != sorted(EVIDENCE_LEVELS):
+        checker.fail("evidence_levels", f"must define exactly {', '.join(EVIDENCE_LEVELS)}")
+
+    factors = _parse_factors(_section(data, "factors", list, checker), known, checker)
+    rules = _parse_contraindications(
+        _section(data, "contraindications", list, checker), known, checker
+    )
+
+    guidance: dict[str, Guidance] = {}
+    raw_guidance = _section(data, "guidance", dict, checker)
+    for key in GUIDANCE_KEYS:
+        raw = raw_guidance.get(key, {})
+        guidance[key] = Guidance(
+            key,
+            _local(raw, f"guidance.{key}", checker),
+            _citations(raw.get("citations", []), f"guidance.{key}", known, checker),
+        )
+
+    limitations = tuple(
+        Limitation(
+            str(raw.get("id", index)),
+            _local(raw, f"limitations[{index}]", checker),
+            _citations(raw.get("citations", []), f"limitations[{index}]", known, checker),
+        )
+        for index, raw in enumerate(_section(data, "limitations", list, checker))
+    )
+    if not {"not_validated", "cpic_no_recommendation"} <= {lim.id for lim in limitations}:
+        checker.fail("limitations", "must include 'not_validated' and 'cpic_no_recommendation'")
+
+    overall = _section(data, "overall", dict, checker)
+    texts = {
+        key: _local(value, f"overall.texts.{key}", checker)
+        for key, value in (overall.get("texts") or {}).items()
+    }
+    for category in CATEGORIES:
+        _local((overall.get("categories") or {}).get(category), f"overall.{category}", checker)
+    genotype_status = _section(data, "genotype_status", dict, checker)
+    checker.raise_if_any()
+    return KnowledgeBase(
+        kb_version=kb_version,
+        sha256=sha256_bytes(text),
+        path=str(path),
+        evidence_levels=levels,
+        references=tuple(references),
+        factors=factors,
+        genotype_status=genotype_status,
+        contraindications=rules,
+        guidance=guidance,
+        overall=overall,
+        limitations=limitations,
+        _texts=texts,
+    )
+
+
+def _parse_factors(
+    raw_factors: list[Any], known: set[int], checker: _Checker
+) -> tuple[FactorDefinition, ...]:
+    factors: list[FactorDefinition] = []
+    for index, raw in enumerate(raw_factors):
+        where = f"factors[{index}]"
+        if not isinstance(raw, dict):
+            checker.fail(where, "must be a mapping")
+            continue
+        level = raw.get("evidence_level")
+        if level not in EVIDENCE_LEVELS:
+            checker.fail(where, f"evidence_level {level!r} (allowed: {', '.join(EVIDENCE_LEVELS)})")
+        explanations = {
+            key: _local(value, f"{where}.explanations.{key}", checker)
+            for key, value in (raw.get("explanations") or {}).items()
+        }
+        for needed in ("unknown",):
+            if needed not in explanations:
+                checker.fail(where, f"explanations need '{needed}'")
+        factors.append(
+            FactorDefinition(
+                id=str(raw.get("id")),
+                label=_local(raw.get("label"), f"{where}.label", checker),
+                inputs=tuple(raw.get("inputs") or ()),
+                direction=_local(raw.get("direction"), f"{where}.direction", checker),
+                evidence_level=str(level),
+                evidence_summary=_local(
+                    raw.get("evidence_summary"), f"{where}.evidence_summary", checker
+                ),
+                citations=_citations(raw.get("citations"), where, known, checker),
+                rule=raw.get("rule") or {},
+                explanations=explanations,
+            )
+        )
+    ids = tuple(item.id for item in factors)
+    if ids != FACTOR_IDS:
+        checker.fail("factors", f"must be exactly {', '.join(FACTOR_IDS)} in this order")
+    return tuple(factors)
+
+
+def _parse_contraindications(
+    raw_rules: list[Any], known: set[int], checker: _Checker
+) -> tuple[ContraindicationRule, ...]:
+    rules: list[ContraindicationRule] = []
+    for index, raw in enumerate(raw_rules):
+        where = f"contraindications[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("when"), dict):
+            checker.fail(where, "needs 'id', 'severity' and a 'when' mapping")
+            continue
+        when = raw["when"]
+        severity = raw.get("severity")
+        if severity not in SEVERITIES:
+            checker.fail(where, f"severity {severity!r} (allowed: absolute, relative)")
+        computed = when.get("computed")
+        if computed is not None and computed not in COMPUTED_CONDITIONS:
+            checker.fail(where, f"unknown computed condition {computed!r}")
+        if computed is None and not (
+            isinstance(when.get("field"), str) and ("equals" in when or "in" in when)
+        ):
+            checker.fail(where, "'when' needs 'field' with 'equals' or 'in', or 'computed'")
+        if computed == "age_under_18" and not isinstance(raw.get("min_age_years"), int):
+            checker.fail(where, "age rule needs an integer 'min_age_years'")
+        rules.append(
+            ContraindicationRule(
+                id=str(raw.get("id")),
+                severity=str(severity),
+                label=_local(raw.get("label"), f"{where}.label", checker),
+                text=_local(raw.get("text"), f"{where}.text", checker),
+                citations=_citations(raw.get("citations", []), where, known, checker),
+                field=when.get("field"),
+                equals=when.get("equals"),
+                one_of=tuple(when["in"]) if "in" in when else None,
+                computed=computed,
+                min_age_years=raw.get("min_age_years"),
+            )
+        )
+    ids = [rule.id for rule in rules]
+    if len(set(ids)) != len(ids):
+        checker.fail("contraindications", "ids must be unique")
+    return tuple(rules)
+
+
+def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
+    """Load the bundled knowledge base (or another file, for tests and local review)."""
+    kb_path = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        text = kb_path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(kb_path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(kb_path, "is a directory, not a file") from None
+    except PermissionError:
+        raise InputError(kb_path, "permission denied") from None
+    kb = parse_knowledge_base(text, kb_path)
+    log.debug("knowledge base %s loaded from %s", kb.version, kb_path)
+    return kb

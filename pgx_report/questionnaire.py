@@ -1,0 +1,541 @@
+"""The clinical questionnaire: native JSON format or a FHIR R4 QuestionnaireResponse.
+
+Both formats end as one normalised native dictionary (``Questionnaire.data``) that the
+assessment reads. Unknown or null answers are dropped: a missing field means "unknown".
+
+Validation reports every problem at once, each as ``$.json.path: what is wrong
+(allowed: ...)``; several problems are joined into the one error line with ``; ``.
+Unknown keys (and unknown FHIR linkIds) are errors, so a typo cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .errors import QuestionnaireError
+from .files import sha256_bytes
+
+log = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "questionnaire.schema.json"
+QUESTIONNAIRE_VERSION = "1.0"
+FORMAT_NATIVE = "native"
+FORMAT_FHIR = "fhir"
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_MAX_VALUE_SHOWN = 40
+
+
+@cache
+def questionnaire_schema() -> dict[str, Any]:
+    """The native questionnaire JSON Schema (draft 2020-12) shipped in the package."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = questionnaire_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return validator
+
+
+def _leaf_paths(
+    schema: Mapping[str, Any], prefix: str = ""
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for key, sub in schema.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        if sub.get("type") == "object":
+            yield from _leaf_paths(sub, f"{path}.")
+        else:
+            yield path, sub
+
+
+def link_ids() -> dict[str, dict[str, Any]]:
+    """FHIR linkId -> native field schema. A linkId is the native field's dotted path."""
+    return dict(_leaf_paths(questionnaire_schema()))
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """A validated, normalised questionnaire (native layout; unknown answers dropped)."""
+
+    data: Mapping[str, Any]
+    source: str
+    format: str = FORMAT_NATIVE
+    sha256: str | None = None
+
+    def get(self, dotted: str) -> Any:
+        """The answer at a dotted path (``"safety.current_opioid_use"``), or None if unknown."""
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    @property
+    def sample_id(self) -> str:
+        return str(self.data["sample_id"])
+
+    @property
+    def patient_id(self) -> str:
+        return str(self.data["patient"]["id"])
+
+    @property
+    def language(self) -> str | None:
+        value = self.get("language")
+        return str(value) if value is not None else None
+
+    @property
+    def birth_date(self) -> date | None:
+        value = self.get("patient.birth_date")
+        return date.fromisoformat(value) if value else None
+
+    @property
+    def completed_on(self) -> date | None:
+        value = self.get("completed_on")
+        return date.fromisoformat(value) if value else None
+
+    def age_years(self) -> int | None:
+        """Age in whole years on ``completed_on`` (never today's date); None if unknown."""
+        born, on = self.birth_date, self.completed_on
+        if born is None or on is None:
+            return None
+        return age_on(born, on)
+
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.data))
+
+
+def age_on(born: date, on: date) -> int:
+    """Completed years between two dates (a 29 February birthday turns over on 1 March)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+# --------------------------------------------------------------------------------------
+# Reading JSON
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def parse_json_bytes(data: bytes, source: str | Path) -> Any:
+    """Strict JSON from bytes: UTF-8 (a BOM is allowed), no duplicate keys."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise QuestionnaireError(
+            source, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    if not text.strip():
+        raise QuestionnaireError(source, "file is empty (expected a JSON object)")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKeyError as exc:
+        raise QuestionnaireError(
+            source, f"duplicate key {exc.key!r} (each key may appear only once)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise QuestionnaireError(
+            source, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"
+        ) from None
+
+
+def read_json_file(path: str | Path) -> tuple[Any, bytes]:
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise QuestionnaireError(path, "file not found") from None
+    except IsADirectoryError:
+        raise QuestionnaireError(path, "is a directory, not a file") from None
+    except PermissionError:
+        raise QuestionnaireError(path, "permission denied") from None
+    return parse_json_bytes(data, path), data
+
+
+# --------------------------------------------------------------------------------------
+# Error messages
+
+
+def json_path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 3] + "..."
+
+
+def _allowed(schema: Mapping[str, Any]) -> str:
+    """Describe what a field accepts, from its schema."""
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    nullable = "null" in types
+    if "const" in schema:
+        desc = _shown(schema["const"])
+    elif "enum" in schema:
+        desc = ", ".join(_shown(v) for v in schema["enum"] if v is not None)
+    elif "integer" in types or "number" in types:
+        kind = "integer" if "integer" in types else "number"
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            desc = f"{kind} {low}-{high}"
+        elif low is not None:
+            desc = f"{kind} >= {low}"
+        else:
+            desc = kind
+    elif "boolean" in types:
+        desc = "true or false"
+    elif schema.get("format") == "date":
+        desc = "ISO date YYYY-MM-DD"
+    elif "object" in types:
+        desc = "an object"
+    else:
+        desc = "non-empty text"
+    return f"{desc}, or null (unknown)" if nullable else desc
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
+    """(json path, message) pairs for one schema error, in plain words."""
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    instance = error.instance
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(instance, Mapping):
+        allowed = list(schema.get("properties", {}))
+        out = []
+        for key in sorted(set(instance) - set(allowed)):
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            tip = f"did you mean {hint[0]!r}? " if hint else ""
+            out.append(
+                (json_path([*path, key]), f"unknown key ({tip}allowed: {', '.join(allowed)})")
+            )
+        return out
+    if kind == "required":
+        # jsonschema yields one error per missing key: "'id' is a required property"
+        match = re.match(r"^'(.+)' is a required property$", error.message)
+        missing = match.group(1) if match else str(error.validator_value)
+        sub = schema.get("properties", {}).get(missing, {})
+        return [(json_path([*path, missing]), f"required but missing (allowed: {_allowed(sub)})")]
+    if kind == "type":
+        got = _TYPE_NAMES.get(type(instance), type(instance).__name__)
+        shown = "" if instance is None else f"{_shown(instance)} is "
+        return [(json_path(path), f"{shown}{got}, wrong type (allowed: {_allowed(schema)})")]
+    if kind in ("minimum", "maximum"):
+        word = "below the minimum" if kind == "minimum" else "above the maximum"
+        return [(json_path(path), f"{_shown(instance)} is {word} (allowed: {_allowed(schema)})")]
+    if kind in ("enum", "const"):
+        return [
+            (json_path(path), f"{_shown(instance)} is not allowed (allowed: {_allowed(schema)})")
+        ]
+    if kind in ("format", "pattern") and schema.get("format") == "date":
+        return [(json_path(path), f"{_shown(instance)} is not a valid date (allowed: YYYY-MM-DD)")]
+    if kind in ("minLength", "pattern"):
+        return [
+            (
+                json_path(path),
+                f"{_shown(instance)} is not allowed (allowed: non-empty text without "
+                "leading or trailing spaces)",
+            )
+        ]
+    return [(json_path(path), error.message)]
+
+
+def _raise_problems(source: str | Path, problems: list[tuple[str, str]]) -> None:
+    if not problems:
+        return
+    unique = sorted(set(problems), key=lambda item: (item[0], item[1]))
+    lines = [f"{where}: {what}" for where, what in unique]
+    head = "" if len(lines) == 1 else f"{len(lines)} problems: "
+    raise QuestionnaireError(source, head + "; ".join(lines))
+
+
+# --------------------------------------------------------------------------------------
+# Native format
+
+
+def _semantic_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Cross-field checks the schema cannot express."""
+    problems: list[tuple[str, str]] = []
+    patient = data.get("patient") or {}
+    born, on = patient.get("birth_date"), data.get("completed_on")
+    if born and on and born > on:
+        problems.append(
+            (
+                "$.patient.birth_date",
+                f"{born} is after completed_on {on} (allowed: a date on or before completed_on)",
+            )
+        )
+    smoking = data.get("smoking") or {}
+    if smoking.get("status") == "never" and (smoking.get("cigarettes_per_day") or 0) > 0:
+        problems.append(
+            (
+                "$.smoking.cigarettes_per_day",
+                f'{smoking["cigarettes_per_day"]} contradicts status "never" (allowed: 0 or '
+                'null when status is "never")',
+            )
+        )
+    return problems
+
+
+def _drop_unknown(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Remove nulls and empty sections; store whole-number answers to integer fields as int."""
+    if isinstance(value, Mapping):
+        props = schema.get("properties", {})
+        out = {}
+        for key, item in value.items():
+            cleaned = _drop_unknown(item, props.get(key, {}))
+            if cleaned is None or cleaned == {}:
+                continue
+            out[key] = cleaned
+        return out
+    types = schema.get("type", [])
+    if isinstance(value, float) and "integer" in types and value.is_integer():
+        return int(value)
+    return value
+
+
+def check_native(obj: Any) -> list[tuple[str, str]]:
+    """Every problem of a native questionnaire object, as (json path, message) pairs."""
+    if not isinstance(obj, Mapping):
+        got = _TYPE_NAMES.get(type(obj), type(obj).__name__)
+        return [("$", f"{got}, expected a JSON object (a questionnaire)")]
+    problems: list[tuple[str, str]] = []
+    for error in _validator().iter_errors(obj):
+        problems.extend(_describe(error))
+    if not problems:
+        problems.extend(_semantic_problems(obj))
+    return problems
+
+
+def parse_questionnaire(
+    obj: Any, source: str | Path, *, sha256: str | None = None
+) -> Questionnaire:
+    """Validate an already-parsed JSON object (native or FHIR) into a Questionnaire."""
+    if isinstance(obj, Mapping) and "resourceType" in obj:
+        native, where = from_fhir(obj, source)
+        problems = check_native(native)
+        mapped = [(_fhir_where(path, where), what) for path, what in problems]
+        _raise_problems(source, mapped)
+        fmt = FORMAT_FHIR
+    else:
+        native = obj
+        _raise_problems(source, check_native(native))
+        fmt = FORMAT_NATIVE
+    data = _drop_unknown(native, questionnaire_schema())
+    return Questionnaire(data=data, source=str(source), format=fmt, sha256=sha256)
+
+
+def load_questionnaire(path: str | Path) -> Questionnaire:
+    """Read and validate a questionnaire file (native JSON or FHIR QuestionnaireResponse)."""
+    obj, raw = read_json_file(path)
+    questionnaire = parse_questionnaire(obj, path, sha256=sha256_bytes(raw))
+    log.info(
+        "questionnaire %s: %s format, sample %s",
+        path,
+        questionnaire.format,
+        questionnaire.sample_id,
+    )
+    return questionnaire
+
+
+# --------------------------------------------------------------------------------------
+# FHIR R4 QuestionnaireResponse
+
+
+_FHIR_VALUE_KEYS = (
+    "valueBoolean",
+    "valueInteger",
+    "valueDecimal",
+    "valueString",
+    "valueDate",
+    "valueDateTime",
+    "valueCoding",
+    "valueQuantity",
+)
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    node = target
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _fhir_where(native_path: str, where: Mapping[str, str]) -> str:
+    """Point a native-path problem at the FHIR item it came from."""
+    dotted = native_path.removeprefix("$").removeprefix(".")
+    if dotted in where:
+        return f"{where[dotted]} (linkId {dotted!r})"
+    if native_path == "$.completed_on" and "authored" in where:
+        return where["authored"]
+    missing = dotted or "$"
+    return f"$.item (linkId {missing!r})" if dotted else "$"
+
+
+def _answer_value(answer: Any, at: str, problems: list[tuple[str, str]]) -> tuple[bool, Any]:
+    if not isinstance(answer, Mapping):
+        problems.append((at, "an answer must be an object"))
+        return False, None
+    keys = [key for key in answer if key.startswith("value")]
+    if len(keys) != 1:
+        problems.append(
+            (at, f"needs exactly one value[x] (allowed: {', '.join(_FHIR_VALUE_KEYS)})")
+        )
+        return False, None
+    key = keys[0]
+    value = answer[key]
+    if key not in _FHIR_VALUE_KEYS:
+        problems.append(
+            (f"{at}.{key}", f"value type not supported (allowed: {', '.join(_FHIR_VALUE_KEYS)})")
+        )
+        return False, None
+    if key == "valueCoding":
+        if not isinstance(value, Mapping) or not isinstance(value.get("code"), str):
+            problems.append((f"{at}.valueCoding", "needs a 'code' string"))
+            return False, None
+        return True, value["code"]
+    if key == "valueQuantity":
+        if not isinstance(value, Mapping) or "value" not in value:
+            problems.append((f"{at}.valueQuantity", "needs a 'value' number"))
+            return False, None
+        return True, value["value"]
+    if key == "valueDateTime":
+        if not isinstance(value, str) or not _DATE_RE.match(value):
+            problems.append((f"{at}.valueDateTime", f"{_shown(value)} is not a FHIR dateTime"))
+            return False, None
+        return True, value[:10]
+    return True, value
+
+
+def _walk_items(
+    items: Any,
+    at: str,
+    known: Mapping[str, Any],
+    native: dict[str, Any],
+    where: dict[str, str],
+    problems: list[tuple[str, str]],
+) -> None:
+    if not isinstance(items, list):
+        problems.append((at, "must be a list of items"))
+        return
+    for index, item in enumerate(items):
+        here = f"{at}[{index}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("linkId"), str):
+            problems.append((here, "an item needs a 'linkId' string"))
+            continue
+        link_id = item["linkId"]
+        answers = item.get("answer")
+        if "item" in item and answers is None:  # a group: its own linkId is free
+            _walk_items(item["item"], f"{here}.item", known, native, where, problems)
+            continue
+        if link_id not in known:
+            hint = difflib.get_close_matches(link_id, list(known), n=1)
+            tip = f"did you mean {hint[0]!r}? " if hint else ""
+            problems.append(
+                (
+                    f"{here}.linkId",
+                    f"unknown linkId {link_id!r} ({tip}allowed: see "
+                    "docs/questionnaire.md, e.g. drinking.audit_score)",
+                )
+            )
+            continue
+        if link_id in where:
+            problems.append((f"{here}.linkId", f"linkId {link_id!r} appears twice"))
+            continue
+        if answers is None or answers == []:
+            where[link_id] = here
+            continue
+        if not isinstance(answers, list) or len(answers) != 1:
+            problems.append((f"{here}.answer", "exactly one answer allowed"))
+            continue
+        answer_at = f"{here}.answer[0]"
+        ok, value = _answer_value(answers[0], answer_at, problems)
+        if ok:
+            where[link_id] = answer_at
+            _set_dotted(native, link_id, value)
+
+
+def from_fhir(
+    resource: Mapping[str, Any], source: str | Path
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Map a FHIR R4 QuestionnaireResponse to the native layout by linkId.
+
+    Returns the native dictionary and, for each native dotted path, the FHIR location of
+    the answer (for error messages). Mapping problems are raised at once.
+    """
+    problems: list[tuple[str, str]] = []
+    if resource.get("resourceType") != "QuestionnaireResponse":
+        _raise_problems(
+            source,
+            [
+                (
+                    "$.resourceType",
+                    f"{_shown(resource.get('resourceType'))} is not supported "
+                    '(allowed: "QuestionnaireResponse")',
+                )
+            ],
+        )
+    if resource.get("status") == "entered-in-error":
+        _raise_problems(
+            source,
+            [
+                (
+                    "$.status",
+                    'the response is marked "entered-in-error" '
+                    "(allowed: completed, amended, in-progress)",
+                )
+            ],
+        )
+    native: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    _walk_items(resource.get("item", []), "$.item", link_ids(), native, where, problems)
+    _raise_problems(source, problems)
+    native.setdefault("questionnaire_version", QUESTIONNAIRE_VERSION)
+    authored = resource.get("authored")
+    if "completed_on" not in native and isinstance(authored, str) and _DATE_RE.match(authored):
+        native["completed_on"] = authored[:10]
+        where["authored"] = "$.authored"
+    return native, where
