@@ -27,8 +27,8 @@ PROG = "pgx-report"
 # Subcommand modules, in the order shown by --help.
 COMMANDS: tuple[str, ...] = (
     "call",
-    # "validate_questionnaire",
-    # "assess",
+    "validate_questionnaire",
+    "assess",
     "render",
     # "run",
     "fhir",
