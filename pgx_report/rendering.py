@@ -326,45 +326,17 @@ class Report:
     language: str
 
 
-def _figure(factors: Sequence[Mapping[str, str]], labels: Mapping[str, str]) -> dict[str, Any]:
-    """Geometry of the small inline-SVG factor figure (one row per factor; the
-    marker's position and shape both show the finding)."""
-    row_h, top, label_w = 17, 22, 190
-    columns = {
-        "unfavourable": label_w + 40,
-        "neutral": label_w + 120,
-        "favourable": label_w + 200,
-        "unknown": label_w + 280,
-    }
-    rows = []
-    for index, factor in enumerate(factors):
-        y = top + index * row_h + row_h // 2
-        rows.append(
-            {
-                "label": factor["label"],
-                "finding": factor["finding"],
-                "word": factor["finding_word"],
-                "x": columns[factor["finding"]],
-                "y": y,
-                "label_y": y + 4,
-            }
-        )
-    height = top + len(factors) * row_h + 6
-    return {
-        "width": label_w + 320,
-        "height": height,
-        "line_x1": columns["unfavourable"],
-        "line_x2": columns["favourable"],
-        "axis": [
-            {"x": columns["unfavourable"], "text": labels["axis_against"]},
-            {"x": columns["neutral"], "text": labels["axis_neutral"]},
-            {"x": columns["favourable"], "text": labels["axis_for"]},
-            {"x": columns["unknown"], "text": labels["axis_unknown"]},
-        ],
-        "separator_x": label_w + 240,
-        "rows": rows,
-        "title": labels["figure_title"],
-    }
+# Geometry of the per-factor mini scale (inline SVG, CSS px): the marker's position
+# (against / neutral / for) and its shape both show the finding; an unknown value is
+# an open square with "?" off the scale.
+SCALE_WIDTH = 84
+SCALE_X: Mapping[str, int] = {"unfavourable": 7, "neutral": 31, "favourable": 55, "unknown": 76}
+
+
+def _legend(labels: Mapping[str, str]) -> str:
+    return " · ".join(
+        f"{FINDING_SYMBOL[finding]} {labels['finding_' + finding]}" for finding in FINDINGS
+    )
 
 
 def _genotype(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]) -> dict[str, Any]:
@@ -510,6 +482,7 @@ def build_view(
                 "finding": finding,
                 "finding_word": L[f"finding_{finding}"],
                 "symbol": FINDING_SYMBOL[finding],
+                "mark_x": SCALE_X[finding],
                 "evidence": L[f"evidence_{level}"],
                 "refs": _citations(item.get("citations") or []),
                 "explanation": (
@@ -612,7 +585,9 @@ def build_view(
         },
         "guidance": guidance_rows,
         "factors": factors,
-        "figure": _figure(factors, L),
+        "scale": {"width": SCALE_WIDTH, "x1": SCALE_X["unfavourable"], "x2": SCALE_X["favourable"],
+                  "sep": (SCALE_X["favourable"] + SCALE_X["unknown"]) // 2},
+        "legend": _legend(L),
         "details": _details(call, r, lang, L),
         "limitations": limitations,
         "references": references,

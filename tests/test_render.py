@@ -193,7 +193,7 @@ def test_every_label_has_both_languages_and_nb_is_translated() -> None:
         assert not empty, (lang, empty)
     same = [k for k in labels["en"] if labels["en"][k] == labels["nb"][k]]
     # Only codes and symbols may read the same in both languages.
-    assert set(same) <= {"genotype_label", "ref_alt", "filter", "qual", "variant", "axis_for"}, same
+    assert set(same) <= {"genotype_label", "ref_alt", "filter", "qual", "variant"}, same
 
 
 def test_bad_labels_file_is_a_clean_error(tmp_path: Path) -> None:
@@ -392,10 +392,14 @@ def test_findings_have_shape_and_word_not_colour_alone() -> None:
     first = pdf_pages_text(report.pdf or b"")[0]
     assert "▲ favours benefit" in first
     assert "? unknown" in first
-    svg = re.search(r"<svg width=.*?</svg>", report.html, re.S)
-    assert svg is not None
-    assert svg.group(0).count("<polygon") == 5  # five favourable triangles
-    assert "<rect" in svg.group(0)  # the unknown genotype: an open square with '?'
+    scales = re.findall(r'<svg class="scale".*?</svg>', report.html, re.S)
+    assert len(scales) == 6
+    # five favourable factors: an upward triangle at the "for" end of the scale
+    x_for = rendering.SCALE_X["favourable"]
+    for svg in scales[:5]:
+        assert f'<polygon points="{x_for},1 ' in svg
+    # the not-determined genotype: an open square with "?" to the right of the scale
+    assert "<rect" in scales[5] and ">?</text>" in scales[5] and "<polygon" not in scales[5]
 
 
 # --------------------------------------------------------------------------- PDF/A, metadata
