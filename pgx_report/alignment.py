@@ -497,12 +497,29 @@ def choose_sample(path: str | Path, header: AlignmentHeader, requested: str | No
 
 
 def _index_kind(path: Path, fmt: str) -> str:
-    candidates = [(".crai", "crai")] if fmt == "cram" else [(".bai", "bai"), (".csi", "csi")]
-    for suffix, kind in candidates:
-        if Path(str(path) + suffix).exists():
-            return kind
-        if suffix == ".bai" and path.with_suffix(".bai").exists():
-            return kind
+    """``bai``/``csi``/``crai`` beside the file (``x.bam.bai`` or ``x.bai``), else ``none``.
+
+    An index older than the data is refused (stale: it may point at the wrong reads).
+    """
+    candidates = (
+        [path.with_name(path.name + ".crai")]
+        if fmt == "cram"
+        else [
+            path.with_name(path.name + ".bai"),
+            path.with_suffix(".bai"),
+            path.with_name(path.name + ".csi"),
+        ]
+    )
+    for index in candidates:
+        if index.exists():
+            if index.stat().st_mtime_ns < path.stat().st_mtime_ns:
+                tool = "samtools index"
+                raise InputError(
+                    index,
+                    f"index is older than {path.name} (stale); re-create it with "
+                    f"`{tool} {path.name}`",
+                )
+            return index.suffix.lstrip(".")
     return "none"
 
 

@@ -39,9 +39,9 @@ def site(build: str) -> tuple[int, int]:
     return coords.pos, coords.chr6_length
 
 
-def window_sequence(site_base: str = "A") -> str:
+def window_sequence(site_base: str = "A", seed: int = 12345) -> str:
     """2 * WINDOW + 1 bases of fixed pseudo-random sequence with ``site_base`` in the middle."""
-    state = 12345
+    state = seed
     bases = []
     for _ in range(2 * WINDOW + 1):
         state = (1103515245 * state + 12345) % (1 << 31)
@@ -85,12 +85,13 @@ def write_fasta(
     length: int | None = None,
     bgzip: bool = False,
     index: bool = True,
+    seed: int = 12345,
 ) -> Path:
     """A FASTA with one contig of the build's chr6 length holding the window at the site."""
     pos, chr6_length = site(build)
     total = length if length is not None else chr6_length
     start0 = pos - 1 - WINDOW
-    sequence_window = window_sequence(site_base)
+    sequence_window = window_sequence(site_base, seed)
     plain = path.with_suffix(".tmp.fa") if bgzip else path
     with plain.open("w") as out:
         out.write(f">{contig}\n")
