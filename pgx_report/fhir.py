@@ -135,10 +135,18 @@ class _Reader:
             raise InputError(self.source, f"field {full}: must not be null")
         return value
 
-    def text(self, obj: Any, path: str, *, optional: bool = False, at: str = "") -> str | None:
-        value = self.get(obj, path, optional=optional, at=at)
-        if value is None:
-            return None
+    def opt_text(self, obj: Any, path: str, *, at: str = "") -> str | None:
+        """A string field that may be missing or null."""
+        value = self.get(obj, path, optional=True, at=at)
+        if value is not None and not isinstance(value, str):
+            raise InputError(
+                self.source, f"field {f'{at}.{path}' if at else path}: expected a string"
+            )
+        return value
+
+    def text(self, obj: Any, path: str, *, at: str = "") -> str:
+        """A required, non-null string field."""
+        value = self.get(obj, path, at=at)
         if not isinstance(value, str):
             raise InputError(
                 self.source, f"field {f'{at}.{path}' if at else path}: expected a string"
@@ -166,8 +174,6 @@ def _seed(assessment: Mapping[str, Any], read: _Reader, codes: FhirCodes) -> uui
     for i, item in enumerate(inputs):
         role = read.text(item, "role", at=f"provenance.inputs[{i}]")
         sha = read.text(item, "sha256", at=f"provenance.inputs[{i}]")
-        if role is None or sha is None:
-            raise read.fail(f"provenance.inputs[{i}]", "needs role and sha256")
         parts.append(f"{role}={sha}")
     return uuid.uuid5(_project_namespace(codes), "\n".join(sorted(parts)))
 
@@ -259,11 +265,11 @@ class _Site:
 
 def _site(call: Mapping[str, Any], read: _Reader, codes: FhirCodes) -> _Site:
     variant = read.get(call, "variant", at="call")
-    rsid = read.text(variant, "rsid", at="call.variant") or ""
+    rsid = read.text(variant, "rsid", at="call.variant")
     expected_rsid = codes.data["codes"]["rs1799971"]["code"]
     if rsid != expected_rsid:
         raise read.fail("call.variant.rsid", f"is {rsid!r}; this export describes {expected_rsid}")
-    build = read.text(variant, "build", optional=True, at="call.variant")
+    build = read.opt_text(variant, "build", at="call.variant")
     builds = codes.data["builds"]
     if build is not None and build not in builds:
         raise read.fail("call.variant.build", f"{build!r} is not one of {', '.join(builds)}")
@@ -271,14 +277,14 @@ def _site(call: Mapping[str, Any], read: _Reader, codes: FhirCodes) -> _Site:
     if pos is not None and (not isinstance(pos, int) or isinstance(pos, bool) or pos < 1):
         raise read.fail("call.variant.pos", "expected a positive integer")
     return _Site(
-        gene=read.text(variant, "gene", at="call.variant") or "",
+        gene=read.text(variant, "gene", at="call.variant"),
         rsid=rsid,
-        hgvs_c=read.text(variant, "hgvs_c", at="call.variant") or "",
-        hgvs_p=read.text(variant, "hgvs_p", at="call.variant") or "",
+        hgvs_c=read.text(variant, "hgvs_c", at="call.variant"),
+        hgvs_p=read.text(variant, "hgvs_p", at="call.variant"),
         build=build,
         pos=pos,
-        ref=read.text(variant, "ref", at="call.variant") or "",
-        alt=read.text(variant, "alt", at="call.variant") or "",
+        ref=read.text(variant, "ref", at="call.variant"),
+        alt=read.text(variant, "alt", at="call.variant"),
         refseq_chr=builds[build]["refseq_chr6"] if build else None,
         assembly_key=builds[build]["assembly"] if build else None,
     )
@@ -359,7 +365,7 @@ def _variant_components(codes: FhirCodes, site: _Site) -> list[Json]:
 
 
 def _status_components(codes: FhirCodes, call: Mapping[str, Any], read: _Reader) -> list[Json]:
-    status = read.text(call, "status", at="call") or ""
+    status = read.text(call, "status", at="call")
     comps = [_local_component(codes, "call-status", codes.local_coding("call-status", status))]
     reason_codes = read.get(call, "reason_codes", optional=True, at="call") or []
     reasons = read.get(call, "reasons", optional=True, at="call") or []
@@ -385,24 +391,21 @@ class _Builder:
         self.codes = codes
         self.pdf = pdf
         self.ids = _Ids(_seed(assessment, read, codes))
-        self.language = read.text(assessment, "language") or "en"
+        self.language = read.text(assessment, "language")
         self.call = read.get(assessment, "call")
         self.site = _site(self.call, read, codes)
-        self.status = read.text(self.call, "status", at="call") or ""
-        self.reported_on = read.text(assessment, "dates.reported_on") or ""
+        self.status = read.text(self.call, "status", at="call")
+        self.reported_on = read.text(assessment, "dates.reported_on")
         self.genotype: str | None = None
         if self.status == "called":
-            genotype = read.text(self.call, "genotype", at="call")
-            if genotype is None:  # pragma: no cover - _Reader raises first
-                raise read.fail("call.genotype", "missing")
-            self.genotype = genotype
+            self.genotype = read.text(self.call, "genotype", at="call")
         elif self.status not in codes.data["not_determined_value"]:
             raise read.fail("call.status", f"unknown status {self.status!r}")
 
     # ---- common pieces
     def local(self, system_name: str, obj: Any, path: str, label: str | None = None) -> Json:
         """The local coding of the string field ``path`` of ``obj``, checked against the table."""
-        code = self.read.text(obj, path) or ""
+        code = self.read.text(obj, path)
         listed = self.codes.local_codes(system_name)
         if code not in listed:
             raise self.read.fail(label or path, f"{code!r} is not one of {', '.join(listed)}")
@@ -441,16 +444,16 @@ class _Builder:
                 }
             ],
         }
-        name = self.read.text(patient, "name", optional=True, at="patient")
+        name = self.read.opt_text(patient, "name", at="patient")
         if name:
             res["name"] = [{"text": name}]
-        sex = self.read.text(patient, "sex", optional=True, at="patient")
+        sex = self.read.opt_text(patient, "sex", at="patient")
         if sex:
             genders = self.codes.data["gender"]
             if sex not in genders:
                 raise self.read.fail("patient.sex", f"{sex!r} is not one of {', '.join(genders)}")
             res["gender"] = genders[sex]
-        birth_date = self.read.text(patient, "birth_date", optional=True, at="patient")
+        birth_date = self.read.opt_text(patient, "birth_date", at="patient")
         if birth_date:
             res["birthDate"] = birth_date
         return res
@@ -666,8 +669,8 @@ class _Builder:
         out = []
         for i, item in enumerate(self.contraindications()):
             at = f"contraindications[{i}]"
-            cid = self.read.text(item, "id", at=at) or ""
-            severity = self.read.text(item, "severity", at=at) or ""
+            cid = self.read.text(item, "id", at=at)
+            severity = self.read.text(item, "severity", at=at)
             if severity not in severities:
                 raise self.read.fail(
                     f"contraindications[{i}].severity",
