@@ -659,6 +659,19 @@ class _Builder:
             ),
             _component(codes, "conclusion_string", valueString="\n".join(self.conclusion_lines())),
         ]
+        # Absolute contraindications the questionnaire left unanswered: the receiving
+        # system must see that they were NOT checked (the conclusion says so in words).
+        unchecked = self.read.get(
+            overall, "unchecked_contraindications", optional=True, at="overall"
+        )
+        for cid in unchecked or []:
+            res["component"].append(
+                _local_component(
+                    codes,
+                    "unchecked-contraindication",
+                    codes.local_coding("contraindication", str(cid)),
+                )
+            )
         notes = self.notes()
         if notes:
             res["note"] = notes
@@ -677,7 +690,10 @@ class _Builder:
                     f"{severity!r} is not one of {', '.join(severities)}",
                 )
             text = self.t(self.read.get(item, "text", at=at))
-            english = _pick(self.read.get(item, "text", at=at), "en")
+            # the concise label where the assessment has one, else the full text
+            label = self.read.get(item, "label", optional=True, at=at) or self.read.get(
+                item, "text", at=at
+            )
             key = f"DetectedIssue/{cid}"
             out.append(
                 (
@@ -687,8 +703,10 @@ class _Builder:
                         "id": self.ids.id(key),
                         "status": "final",
                         "code": {
-                            "coding": [self.codes.local_coding("contraindication", cid, english)],
-                            "text": text,
+                            "coding": [
+                                self.codes.local_coding("contraindication", cid, _pick(label, "en"))
+                            ],
+                            "text": self.t(label),
                         },
                         "severity": severities[severity],
                         "patient": self.ids.ref("Patient"),

@@ -640,3 +640,34 @@ def test_cli_requires_an_output() -> None:
     result = run_pgx("fhir", FIXTURES["called"])
     assert result.returncode == 2
     assert "-o/--output" in result.stderr
+
+
+def test_unchecked_contraindications_are_machine_readable() -> None:
+    assessment = load_fixture("called")
+    assessment["overall"]["unchecked_contraindications"] = [
+        "acute_hepatitis",
+        "opioid_agonist_treatment",
+    ]
+    implication = one(by_profile(build_bundle(assessment), "therapeutic-implication"))
+    unchecked = component(implication, "unchecked-contraindication")
+    assert [value_codes(c) for c in unchecked] == [
+        ["acute_hepatitis"],
+        ["opioid_agonist_treatment"],
+    ]
+    assert unchecked[0]["valueCodeableConcept"]["coding"][0]["system"] == (
+        f"{LOCAL}/CodeSystem/contraindication"
+    )
+    none_left = one(by_profile(bundle_of("called"), "therapeutic-implication"))
+    assert component(none_left, "unchecked-contraindication") == []
+
+
+def test_detected_issue_uses_the_concise_label_when_there_is_one() -> None:
+    assessment = load_fixture("contraindicated")
+    assessment["contraindications"][0]["label"] = {
+        "en": "opioid agonist treatment",
+        "nb": "opioidagonistbehandling",
+    }
+    issue = one(resources(build_bundle(assessment), "DetectedIssue"))
+    assert issue["code"]["coding"][0]["display"] == "opioid agonist treatment"
+    assert issue["code"]["text"] == "opioidagonistbehandling"
+    assert issue["detail"] == assessment["contraindications"][0]["text"]["nb"]

@@ -28,7 +28,9 @@ def add_subcommand(subparsers: Any) -> None:
         ),
     )
     io = parser.add_argument_group("input and output")
-    io.add_argument("assessment", metavar="ASSESSMENT.json", help="assessment from `pgx-report assess`")
+    io.add_argument(
+        "assessment", metavar="ASSESSMENT.json", help="assessment from `pgx-report assess`"
+    )
     io.add_argument(
         "-o", "--output", required=True, metavar="REPORT.fhir.json", help="bundle to write"
     )
