@@ -278,12 +278,13 @@ class CallContext:
 def _order(records: Sequence[SiteRecord], site_pos: int) -> list[SiteRecord]:
     """Variant records at the site, then upstream variant records, then blocks."""
 
-    def rank(record: SiteRecord) -> int:
-        if is_reference_block(record):
-            return 2
-        return 0 if record.pos == site_pos else 1
+    return sorted(records, key=lambda r: _rank(r, site_pos))  # stable: file order within a rank
 
-    return sorted(records, key=rank)  # stable: file order within a rank
+
+def _rank(record: SiteRecord, site_pos: int) -> int:
+    if is_reference_block(record):
+        return 2
+    return 0 if record.pos == site_pos else 1
 
 
 def _pad(codes: Sequence[npt.NDArray[np.int8]]) -> npt.NDArray[np.int8]:
@@ -317,14 +318,23 @@ def call_records(
         return [_absent_call(name, ctx) for name in samples]
     ordered = _order(records, site)
     stacked = _pad([site_codes(r, site) for r in ordered])  # (R, n, P)
-    carrying: npt.NDArray[np.bool_] = (stacked >= 1).any(axis=2)  # (R, n)
-    has_data = (stacked >= 0).any(axis=2)
+    upstream = np.array([_rank(r, site) == 1 for r in ordered])[:, None]  # (R, 1)
+    carrying = np.asarray((stacked >= 1).any(axis=2))  # (R, n)
+    # A '*' at the site and the upstream deletion it stands for are one event, not two.
+    star_at_site = ((stacked == DELETED).any(axis=2) & ~upstream).any(axis=0)
+    carrying &= ~(upstream & star_at_site[None, :])
+    # Hom-ref at an upstream record says nothing about this SNP: those records only
+    # count for samples that carry their (deleting) allele.
+    eligible = (np.asarray((stacked >= 0).any(axis=2)) & ~upstream) | carrying
     n_carrying = carrying.sum(axis=0)
+    fallback = int(np.argmax(~upstream[:, 0])) if (~upstream).any() else -1
     chosen = np.where(
         n_carrying > 0,
         carrying.argmax(axis=0),
-        np.where(has_data.any(axis=0), has_data.argmax(axis=0), 0),
+        np.where(eligible.any(axis=0), eligible.argmax(axis=0), fallback),
     )
+    absent = chosen < 0
+    chosen[absent] = 0
     cols = np.arange(n)
     codes = stacked[chosen, cols]  # (n, P)
 
@@ -400,11 +410,16 @@ def call_records(
         Reason.ALLELE_BALANCE_SKEW: skew,
         Reason.IMPUTED: imputed,
     }
+    if mismatch is not None:  # the record cannot be read at all: nothing else applies
+        flags = {code: f & (code is Reason.REF_MISMATCH) for code, f in flags.items()}
     matrix = np.stack([flags[code] for code in flags], axis=1)  # (n, codes)
     code_list = list(flags)
 
     calls = []
     for i, name in enumerate(samples):
+        if absent[i]:
+            calls.append(_absent_call(name, ctx))
+            continue
         record = ordered[int(chosen[i])]
         row = record.samples
         codes_i = [code_list[k] for k in np.flatnonzero(matrix[i])]
@@ -417,7 +432,7 @@ def call_records(
             min_dp=_num(min_dp[i]),
             gq=_num(gq[i]),
             gp=None if np.isnan(gp[i]) else float(gp[i]),
-            ad=None if row.ad is None else [_num(x) for x in row.ad[i]],
+            ad=_allele_depths(row.ad, i),
             balance=None if np.isnan(g_fraction[i]) else round(float(g_fraction[i]), 4),
             phased=bool(row.phased[i]),
             n_g=int(n_g[i]),
@@ -427,6 +442,12 @@ def call_records(
         )
         calls.append(_make_call(name, codes_i, facts, ctx))
     return calls
+
+
+def _allele_depths(ad: npt.NDArray[np.float64] | None, i: int) -> list[int | None] | None:
+    if ad is None or np.isnan(ad[i]).all():
+        return None
+    return [_num(x) for x in ad[i]]
 
 
 def _num(value: float) -> int | None:
