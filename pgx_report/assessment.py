@@ -776,7 +776,10 @@ def assess(
         "build": variant.get("build") or (call_provenance.get("build") or {}).get("name"),
         "inputs": [record.to_dict() for record in records],
         "thresholds": dict(call_provenance.get("thresholds") or {}),
-        "allow_sample_mismatch": bool(allow_sample_mismatch),
+        # True only when a mismatch was actually accepted; the option itself is recorded
+        # separately, so a report never claims a mismatch that did not happen.
+        "allow_sample_mismatch": mismatch is not None,
+        "allow_sample_mismatch_option": bool(allow_sample_mismatch),
         "sample_mismatch": (
             {"questionnaire_sample": mismatch[0], "call_sample": mismatch[1]} if mismatch else None
         ),

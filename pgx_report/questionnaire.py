@@ -222,7 +222,7 @@ def _allowed(schema: Mapping[str, Any]) -> str:
         desc = "an object"
     else:
         desc = "non-empty text"
-    return f"{desc}, or null (unknown)" if nullable else desc
+    return f"{desc}, or null for unknown" if nullable else desc
 
 
 _TYPE_NAMES = {
@@ -354,10 +354,14 @@ def parse_questionnaire(
 ) -> Questionnaire:
     """Validate an already-parsed JSON object (native or FHIR) into a Questionnaire."""
     if isinstance(obj, Mapping) and "resourceType" in obj:
-        native, where = from_fhir(obj, source)
-        problems = check_native(native)
-        mapped = [(_fhir_where(path, where), what) for path, what in problems]
-        _raise_problems(source, mapped)
+        native, where, problems = from_fhir(obj, source)
+        broken = {at for at, _ in problems}
+        for path, what in check_native(native):
+            dotted = path.removeprefix("$").removeprefix(".")
+            if where.get(dotted) in broken:  # already reported: the answer could not be read
+                continue
+            problems.append((_fhir_where(path, where), what))
+        _raise_problems(source, [(at, what) for at, what in problems if what])
         fmt = FORMAT_FHIR
     else:
         native = obj
@@ -490,21 +494,26 @@ def _walk_items(
             continue
         if not isinstance(answers, list) or len(answers) != 1:
             problems.append((f"{here}.answer", "exactly one answer allowed"))
+            where[link_id] = f"{here}.answer"
             continue
         answer_at = f"{here}.answer[0]"
         ok, value = _answer_value(answers[0], answer_at, problems)
+        where[link_id] = answer_at
         if ok:
-            where[link_id] = answer_at
             _set_dotted(native, link_id, value)
+        else:  # mark the item as reported, so "required but missing" is not added
+            problems.append((answer_at, ""))
 
 
 def from_fhir(
     resource: Mapping[str, Any], source: str | Path
-) -> tuple[dict[str, Any], dict[str, str]]:
+) -> tuple[dict[str, Any], dict[str, str], list[tuple[str, str]]]:
     """Map a FHIR R4 QuestionnaireResponse to the native layout by linkId.
 
-    Returns the native dictionary and, for each native dotted path, the FHIR location of
-    the answer (for error messages). Mapping problems are raised at once.
+    Returns the native dictionary, for each native dotted path the FHIR location of the
+    answer (for error messages), and the mapping problems (unknown linkIds, unsupported
+    value types ...), so they can be reported together with the schema problems. A
+    resource that is not a usable QuestionnaireResponse is refused at once.
     """
     problems: list[tuple[str, str]] = []
     if resource.get("resourceType") != "QuestionnaireResponse":
@@ -531,11 +540,12 @@ def from_fhir(
         )
     native: dict[str, Any] = {}
     where: dict[str, str] = {}
+    if not isinstance(resource.get("item", []), list):
+        _raise_problems(source, [("$.item", "must be a list of items")])
     _walk_items(resource.get("item", []), "$.item", link_ids(), native, where, problems)
-    _raise_problems(source, problems)
     native.setdefault("questionnaire_version", QUESTIONNAIRE_VERSION)
     authored = resource.get("authored")
     if "completed_on" not in native and isinstance(authored, str) and _DATE_RE.match(authored):
         native["completed_on"] = authored[:10]
         where["authored"] = "$.authored"
-    return native, where
+    return native, where, problems

@@ -1,0 +1,247 @@
+"""FHIR R4 QuestionnaireResponse input: mapping by linkId, errors pointing at FHIR items."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pgx_report.errors import QuestionnaireError
+from pgx_report.questionnaire import link_ids, load_questionnaire, parse_questionnaire
+from tests.conftest import REPO_ROOT, assert_clean_error, run_pgx
+
+FIXTURE = REPO_ROOT / "tests" / "data" / "questionnaire_response.fhir.json"
+DOCS = REPO_ROOT / "docs" / "questionnaire.md"
+
+
+def fixture() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(FIXTURE.read_text("utf-8"))
+    return data
+
+
+def item(data: dict[str, Any], link_id: str) -> dict[str, Any]:
+    def walk(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        for entry in items:
+            if entry["linkId"] == link_id:
+                return entry
+            found = walk(entry.get("item", []))
+            if found is not None:
+                return found
+        return None
+
+    found = walk(data["item"])
+    assert found is not None, link_id
+    return found
+
+
+def problems_of(data: Any) -> str:
+    with pytest.raises(QuestionnaireError) as err:
+        parse_questionnaire(data, "qr.json")
+    return str(err.value)
+
+
+def test_fixture_is_valid_fhir_r4b() -> None:
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    resource = QuestionnaireResponse.model_validate(fixture())
+    assert resource.status == "completed"
+
+
+def test_fixture_maps_to_the_native_fields() -> None:
+    q = load_questionnaire(FIXTURE)
+    assert q.format == "fhir"
+    assert q.sample_id == "NA18564"
+    assert q.patient_id == "P-1001"
+    assert q.data["patient"] == {
+        "id": "P-1001",
+        "name": "Ingrid Haugen",
+        "birth_date": "1971-03-14",
+        "sex": "female",
+    }
+    assert q.data["questionnaire_version"] == "1.0"
+    assert q.completed_on is not None and q.completed_on.isoformat() == "2025-11-20"  # authored
+    assert q.language == "nb"
+    assert q.data["drinking"] == {
+        "dsm5_aud_criteria": 7,
+        "audit_score": 27,
+        "heavy_drinking_days_last_30": 18,
+        "drinks_per_drinking_day": 9.5,
+        "treatment_goal": "reduce",
+    }
+    assert q.get("drinking_motive.type") == "reward"
+    assert q.get("smoking.cigarettes_per_day") == 15
+    assert q.get("safety.hepatic_impairment") == "none"
+    assert q.get("safety.current_opioid_use") is False
+    assert len(q.data["safety"]) == 11
+
+
+def test_fhir_and_native_give_the_same_questionnaire_for_the_same_answers() -> None:
+    native = json.loads((REPO_ROOT / "demo/questionnaires/demo-carrier.json").read_text("utf-8"))
+    native["drinking"]["drinks_per_drinking_day"] = 9.5
+    assert load_questionnaire(FIXTURE).data == parse_questionnaire(native, "n.json").data
+
+
+def test_completed_on_item_wins_over_authored_and_datetime_answers_give_the_date() -> None:
+    data = fixture()
+    data["item"].append(
+        {"linkId": "completed_on", "answer": [{"valueDateTime": "2025-11-01T23:30:00Z"}]}
+    )
+    assert parse_questionnaire(data, "qr.json").get("completed_on") == "2025-11-01"
+
+
+def test_no_authored_and_no_completed_on_means_unknown() -> None:
+    data = fixture()
+    del data["authored"]
+    q = parse_questionnaire(data, "qr.json")
+    assert q.completed_on is None and q.age_years() is None
+
+
+def test_unanswered_items_are_unknown() -> None:
+    data = fixture()
+    item(data, "sweet_liking").pop("answer")
+    item(data, "drinking.audit_score")["answer"] = []
+    q = parse_questionnaire(data, "qr.json")
+    assert q.get("sweet_liking") is None
+    assert q.get("drinking.audit_score") is None
+
+
+def test_valuequantity_is_accepted_for_numbers() -> None:
+    data = fixture()
+    item(data, "drinking.drinks_per_drinking_day")["answer"] = [
+        {"valueQuantity": {"value": 6, "unit": "unit"}}
+    ]
+    assert parse_questionnaire(data, "qr.json").get("drinking.drinks_per_drinking_day") == 6
+
+
+def _mutate(data: dict[str, Any], link_id: str, answer: Any) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    item(out, link_id)["answer"] = answer
+    return out
+
+
+BAD = [
+    (
+        "out of range",
+        lambda d: _mutate(d, "drinking.audit_score", [{"valueInteger": 41}]),
+        "qr.json: $.item[5].item[1].answer[0] (linkId 'drinking.audit_score'): 41 is above "
+        "the maximum (allowed: integer 0-40, or null for unknown)",
+    ),
+    (
+        "wrong value type",
+        lambda d: _mutate(d, "safety.acute_hepatitis", [{"valueString": "no"}]),
+        "qr.json: $.item[10].item[5].answer[0] (linkId 'safety.acute_hepatitis'): \"no\" is a "
+        "string, wrong type (allowed: true or false, or null for unknown)",
+    ),
+    (
+        "coding not in the value set",
+        lambda d: _mutate(d, "smoking.status", [{"valueCoding": {"code": "daily"}}]),
+        "qr.json: $.item[9].item[0].answer[0] (linkId 'smoking.status'): \"daily\" is not "
+        'allowed (allowed: "current", "former", "never", or null for unknown)',
+    ),
+    (
+        "two answers",
+        lambda d: _mutate(d, "sweet_liking", [{"valueCoding": {"code": "liker"}}] * 2),
+        "qr.json: $.item[8].answer: exactly one answer allowed",
+    ),
+    (
+        "unsupported value type",
+        lambda d: _mutate(d, "patient.name", [{"valueAttachment": {"title": "x"}}]),
+        "qr.json: $.item[2].item[1].answer[0].valueAttachment: value type not supported "
+        "(allowed: valueBoolean, valueInteger, valueDecimal, valueString, valueDate, "
+        "valueDateTime, valueCoding, valueQuantity)",
+    ),
+    (
+        "coding without code",
+        lambda d: _mutate(d, "language", [{"valueCoding": {"display": "Norsk"}}]),
+        "qr.json: $.item[4].answer[0].valueCoding: needs a 'code' string",
+    ),
+    (
+        "bad dateTime",
+        lambda d: _mutate(d, "patient.birth_date", [{"valueDateTime": "14.03.1971"}]),
+        'qr.json: $.item[2].item[2].answer[0].valueDateTime: "14.03.1971" is not a FHIR dateTime',
+    ),
+    (
+        "missing sample",
+        lambda d: {**d, "item": [i for i in d["item"] if i["linkId"] != "sample_id"]},
+        "qr.json: $.item (linkId 'sample_id'): required but missing (allowed: non-empty text)",
+    ),
+    (
+        "answer not an object",
+        lambda d: _mutate(d, "sample_id", ["NA18564"]),
+        "qr.json: $.item[1].answer[0]: an answer must be an object",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "mutate", "expected"), BAD, ids=[b[0] for b in BAD])
+def test_bad_answers_point_at_the_fhir_item(name: str, mutate: Any, expected: str) -> None:
+    assert problems_of(mutate(fixture())) == expected
+
+
+def test_unknown_link_id_is_an_error_with_a_suggestion() -> None:
+    data = fixture()
+    item(data, "drinking.audit_score")["linkId"] = "drinking.audit"
+    assert problems_of(data) == (
+        "qr.json: $.item[5].item[1].linkId: unknown linkId 'drinking.audit' (did you mean "
+        "'drinking.audit_score'? allowed: see docs/questionnaire.md, e.g. drinking.audit_score)"
+    )
+
+
+def test_duplicate_link_id() -> None:
+    data = fixture()
+    data["item"].append({"linkId": "sample_id", "answer": [{"valueString": "NA18564"}]})
+    assert problems_of(data) == "qr.json: $.item[11].linkId: linkId 'sample_id' appears twice"
+
+
+def test_mapping_and_schema_problems_are_reported_together() -> None:
+    data = fixture()
+    item(data, "drinking.audit_score")["answer"] = [{"valueInteger": 99}]
+    item(data, "drinking.dsm5_aud_criteria")["linkId"] = "dsm5"
+    data["item"].append({"text": "no linkId"})
+    message = problems_of(data)
+    assert message.startswith("qr.json: 3 problems: ")
+    assert "$.item[11]: an item needs a 'linkId' string" in message
+    assert "$.item[5].item[0].linkId: unknown linkId 'dsm5'" in message
+    assert "(linkId 'drinking.audit_score'): 99 is above the maximum" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"resourceType": "Patient"},
+            'qr.json: $.resourceType: "Patient" is not supported (allowed: '
+            '"QuestionnaireResponse")',
+        ),
+        (
+            {"status": "entered-in-error"},
+            'qr.json: $.status: the response is marked "entered-in-error" (allowed: completed, '
+            "amended, in-progress)",
+        ),
+        ({"item": {"linkId": "x"}}, "qr.json: $.item: must be a list of items"),
+    ],
+)
+def test_resource_level_problems(change: dict[str, Any], expected: str) -> None:
+    assert problems_of({**fixture(), **change}) == expected
+
+
+def test_every_link_id_is_documented() -> None:
+    text = DOCS.read_text("utf-8")
+    documented = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", text, flags=re.MULTILINE))
+    assert documented == set(link_ids())
+
+
+def test_cli_validates_fhir(tmp_path: Path) -> None:
+    result = run_pgx("validate-questionnaire", FIXTURE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{FIXTURE}: valid (FHIR QuestionnaireResponse)\n"
+    bad = tmp_path / "qr.json"
+    bad.write_text(json.dumps(_mutate(fixture(), "drinking.audit_score", [{"valueInteger": -1}])))
+    assert_clean_error(
+        run_pgx("validate-questionnaire", bad),
+        f"{bad}: $.item[5].item[1].answer[0] (linkId 'drinking.audit_score'): -1 is below",
+    )
