@@ -692,15 +692,14 @@ def pileup_site(
 
 def _sam_wording(text: str) -> str:
     """Build evidence is worded for VCF headers; say it the way a SAM header does."""
+    text = text.replace(
+        "no ##contig line for chromosome 6 with a length, no assembly tag, no ##reference",
+        "no @SQ line for chromosome 6, so no length, AS or UR tag",
+    )
     text = re.sub(r"##contig (\S+) length=(\d+)", r"@SQ SN:\1 LN:\2", text)
     text = re.sub(r"##contig (\S+) assembly=", r"@SQ SN:\1 AS:", text)
     text = re.sub(r"##contig (\S+)", r"@SQ SN:\1", text)
-    text = text.replace("##reference=", "@SQ UR:")
-    text = text.replace(
-        "no ##contig line for chromosome 6 with a length",
-        "no @SQ line for chromosome 6 with a GRCh37/GRCh38 length",
-    )
-    return text.replace("no assembly tag, no ##reference", "no AS or UR tag")
+    return text.replace("##reference=", "@SQ UR:")
 
 
 def detect_alignment_build(
@@ -736,7 +735,7 @@ def call_alignment(
     reference: str | Path | None = None,
 ) -> Call:
     """Call rs1799971 for one sample of a BAM/CRAM (reads of that sample's read groups)."""
-    from .reference import check_cram_reference, check_reference_base, indexed_fasta
+    from .reference import check_cram_reference, indexed_fasta, reference_provenance
 
     thresholds = thresholds or Thresholds()
     options = options or PileupOptions()
@@ -750,15 +749,10 @@ def call_alignment(
         coords = rs1799971().in_build(detection.build)
         present = [n for n, _ in header.contigs if n in coords.contig_aliases]
         chrom = present[0] if present else coords.contig_aliases[0]
-        checked = None
+        reference_info = None
         if usable is not None and reference is not None:
-            checked = check_reference_base(
-                usable,
-                contigs=(chrom, *coords.contig_aliases),
-                pos=coords.pos,
-                build=detection.build.value,
-                expected_length=coords.chr6_length,
-                shown=reference,
+            reference_info = reference_provenance(
+                reference, build=detection.build.value, chrom=chrom, usable=usable
             )
             if fmt == "cram" and present:
                 check_cram_reference(
@@ -786,12 +780,8 @@ def call_alignment(
         "thresholds": thresholds.to_dict(),
         "pileup": options.to_dict(),
     }
-    if checked is not None and reference is not None:
-        provenance["reference"] = {
-            **checked.to_dict(),
-            "path": Path(reference).name,
-            "sha256": sha256_file(reference),
-        }
+    if reference_info is not None:
+        provenance["reference"] = reference_info
     qc: dict[str, Any] = {
         "source": "alignment",
         "record": None,

@@ -13,6 +13,7 @@ Works on plain FASTA with a ``.fai`` index and on bgzipped FASTA with ``.fai`` a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import shutil
@@ -26,6 +27,8 @@ from .errors import InputError
 
 if TYPE_CHECKING:
     import pysam
+
+    from .calling import Call
 
 log = logging.getLogger(__name__)
 
@@ -216,3 +219,41 @@ def check_cram_reference(
                 f"{contig} has MD5 {found} but the CRAM header's @SQ M5 is {header_md5}: "
                 "not the reference the CRAM was written with",
             )
+
+
+def reference_provenance(
+    fasta: str | Path, *, build: str, chrom: str, usable: str | Path | None = None
+) -> dict[str, Any]:
+    """Check ``fasta`` at the site of ``build``; describe it for ``provenance.reference``.
+
+    ``chrom`` is the input's name for chromosome 6 (tried first, then the build's other
+    names). ``usable`` is an already indexed path for ``fasta`` (see :func:`indexed_fasta`).
+    """
+    from .files import sha256_file
+    from .variant import rs1799971
+
+    coords = rs1799971().in_build(build)
+    with contextlib.ExitStack() as stack:
+        path = usable if usable is not None else stack.enter_context(indexed_fasta(fasta))
+        checked = check_reference_base(
+            path,
+            contigs=tuple(dict.fromkeys((chrom, *coords.contig_aliases))),
+            pos=coords.pos,
+            build=coords.build.value,
+            expected_length=coords.chr6_length,
+            shown=fasta,
+        )
+    return {**checked.to_dict(), "path": Path(fasta).name, "sha256": sha256_file(fasta)}
+
+
+def check_call_reference(calls: Sequence[Call], fasta: str | Path) -> list[Call]:
+    """Check ``fasta`` once against the build and contig of ``calls`` (from one input file)
+    and record it in each call's ``provenance.reference``."""
+    if not calls:
+        return []
+    variant = calls[0].variant
+    info = reference_provenance(fasta, build=str(variant["build"]), chrom=str(variant["chrom"]))
+    return [
+        dataclasses.replace(call, provenance={**call.provenance, "reference": info})
+        for call in calls
+    ]
