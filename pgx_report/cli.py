@@ -30,7 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "validate_questionnaire",
     "assess",
     "render",
-    # "run",
+    "run",
     "fhir",
     "summarize",
 )

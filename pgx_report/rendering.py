@@ -186,7 +186,20 @@ def css_string(text: str) -> str:
 
 
 def _citations(numbers: Sequence[int]) -> str:
-    return "[" + ", ".join(str(n) for n in numbers) + "]" if numbers else ""
+    """``[13, 14, 15, 36]`` -> ``[13–15, 36]`` (runs of three or more become a range)."""
+    ordered = sorted(set(numbers))
+    parts: list[str] = []
+    index = 0
+    while index < len(ordered):
+        end = index
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        if end - index >= 2:
+            parts.append(f"{ordered[index]}–{ordered[end]}")
+        else:
+            parts.extend(str(n) for n in ordered[index : end + 1])
+        index = end + 1
+    return "[" + ", ".join(parts) + "]" if parts else ""
 
 
 # --------------------------------------------------------------------------- reading
@@ -303,7 +316,11 @@ def read_assessment(path: str | Path) -> tuple[dict[str, Any], bytes]:
         raise InputError(path, "is a directory, not a file") from None
     except PermissionError:
         raise InputError(path, "permission denied") from None
-    return parse_assessment(data, path), data
+    assessment = parse_assessment(data, path)
+    from .assessment import validate_assessment_dict  # the published assessment schema
+
+    validate_assessment_dict(assessment, path)
+    return assessment, data
 
 
 def choose_language(requested: str | None, assessment: Mapping[str, Any]) -> str:
@@ -329,8 +346,8 @@ class Report:
 # Geometry of the per-factor mini scale (inline SVG, CSS px): the marker's position
 # (against / neutral / for) and its shape both show the finding; an unknown value is
 # an open square with "?" off the scale.
-SCALE_WIDTH = 84
-SCALE_X: Mapping[str, int] = {"unfavourable": 7, "neutral": 31, "favourable": 55, "unknown": 76}
+SCALE_WIDTH = 76
+SCALE_X: Mapping[str, int] = {"unfavourable": 7, "neutral": 28, "favourable": 49, "unknown": 68}
 
 
 def _legend(labels: Mapping[str, str]) -> str:
@@ -360,20 +377,25 @@ def _genotype(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, st
     }
 
 
+def _shown_value(value: Any, lang: str, L: Mapping[str, str]) -> str:
+    """A raw value from the call or provenance, in the language's conventions."""
+    if value is None or value == [] or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return L["word_yes"] if value else L["word_no"]
+    if isinstance(value, float):
+        return format_number(value, lang)
+    if isinstance(value, list):
+        return ", ".join(_shown_value(v, lang, L) for v in value)
+    return str(value)
+
+
 def _details(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]) -> list[tuple[str, str]]:
     variant = r.obj(call, "variant", "call")
     qc = r.opt_obj(call, "qc", "call")
 
     def shown(value: Any) -> str:
-        if value is None or value == [] or value == "":
-            return "–"
-        if isinstance(value, bool):
-            return L["word_yes"] if value else L["word_no"]
-        if isinstance(value, float):
-            return format_number(value, lang)
-        if isinstance(value, list):
-            return ", ".join(shown(v) for v in value)
-        return str(value)
+        return _shown_value(value, lang, L)
 
     record = qc.get("record")
     record_text = "–"
@@ -445,19 +467,25 @@ def build_view(
         if part
     ]
 
-    contraindications = []
+    boxes: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(r.seq(a, "contraindications", "")):
         where = f"contraindications[{index}]"
         severity = r.choice(item, "severity", where, ("absolute", "relative"))
-        contraindications.append(
+        box = boxes.setdefault(
+            severity,
             {
                 "severity": severity,
-                "heading": L["contraindication_heading" if severity == "absolute" else "caution_heading"],
-                "text": r.local(item, "text", where, lang),
-                "refs": _citations(item.get("citations") or []),
-            }
+                "heading": L[
+                    "contraindication_heading" if severity == "absolute" else "caution_heading"
+                ],
+                "items": [],
+            },
         )
-    contraindications.sort(key=lambda c: c["severity"] != "absolute")  # absolute first
+        text = r.local(item, "text", where, lang)
+        refs = _citations(item.get("citations") or [])
+        box["items"].append(f"{text} {refs}" if refs else text)
+    # one box per severity, absolute (do not start) first
+    contraindications = [boxes[s] for s in ("absolute", "relative") if s in boxes]
 
     factors = []
     raw_factors = {str(f.get("id")): f for f in r.seq(a, "factors", "") if isinstance(f, Mapping)}
@@ -488,6 +516,11 @@ def build_view(
                 "explanation": (
                     r.local(item, "explanation", where, lang) if item.get("explanation") else ""
                 ),
+                "evidence_summary": (
+                    r.local(item, "evidence_summary", where, lang)
+                    if item.get("evidence_summary")
+                    else ""
+                ),
             }
         )
 
@@ -512,9 +545,13 @@ def build_view(
     genotype["line"] = line
 
     thresholds = r.opt_obj(provenance, "thresholds", "provenance")
-    threshold_text = ", ".join(
-        f"{L[key]} {thresholds[key]}" for key in ("min_depth", "min_gq") if key in thresholds
-    ) or "–"
+    threshold_text = (
+        ", ".join(
+            f"{L.get(key, key)} {_shown_value(value, lang, L)}"
+            for key, value in sorted(thresholds.items())
+        )
+        or "–"
+    )
     inputs = []
     for index, item in enumerate(r.seq(provenance, "inputs", "provenance")):
         where = f"provenance.inputs[{index}]"
@@ -527,6 +564,14 @@ def build_view(
             }
         )
     mismatch = provenance.get("allow_sample_mismatch") is True
+    mismatch_detail = provenance.get("sample_mismatch")
+    mismatch_text = L["sample_mismatch_text"]
+    if isinstance(mismatch_detail, Mapping):
+        mismatch_text += " " + L["sample_mismatch_samples"].format(
+            questionnaire=mismatch_detail.get("questionnaire_sample", "?"),
+            call=mismatch_detail.get("call_sample", "?"),
+        )
+    unchecked = overall.get("unchecked_contraindications") or []
     provenance_rows = [
         (L["tool"], f"{provenance.get('tool', 'pgx-report')} {provenance.get('tool_version', '?')}"
          f" (report: pgx-report {__version__})"),
@@ -572,9 +617,14 @@ def build_view(
         or L["not_given"],
         "report_date": format_date(reported_on, lang),
         "contraindications": contraindications,
-        "contraindicated": category == "contraindicated"
-        or any(c["severity"] == "absolute" for c in contraindications),
+        "contraindicated": category == "contraindicated" or "absolute" in boxes,
         "sample_mismatch": mismatch,
+        "sample_mismatch_text": mismatch_text,
+        "unchecked": (
+            L["unchecked_text"].format(count=len(unchecked))
+            if isinstance(unchecked, list) and unchecked
+            else None
+        ),
         "genotype": genotype,
         "overall": {
             "category": category,

@@ -1,0 +1,129 @@
+"""``pgx-report run VCF QUESTIONNAIRE -o OUTDIR``: call + assess + render in one process.
+
+Writes ``call.json``, ``assessment.json``, ``report.pdf`` and ``report.html`` into
+OUTDIR. Nothing is written until all three steps have succeeded, so bad input
+leaves no partial output; each file is written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .render import add_report_options
+
+HELP = "call + assess + render in one process (writes call.json, assessment.json, report.pdf/.html)"
+OUTPUT_NAMES = ("call.json", "assessment.json", "report.pdf", "report.html")
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+def add_subcommand(subparsers: Any) -> None:
+    parser = subparsers.add_parser("run", help=HELP, description=HELP + ".")
+    parser.add_argument("vcf", type=Path, metavar="VCF", help="VCF, VCF.gz, BCF or gVCF file")
+    parser.add_argument(
+        "questionnaire",
+        type=Path,
+        metavar="QUESTIONNAIRE",
+        help="questionnaire (native JSON or FHIR R4 QuestionnaireResponse)",
+    )
+    parser.add_argument(
+        "-o", "--outdir", type=Path, required=True, metavar="OUTDIR", help="output folder"
+    )
+    calling = parser.add_argument_group("genotype call")
+    calling.add_argument(
+        "--sample", metavar="NAME", help="sample in the VCF (required if it has several)"
+    )
+    calling.add_argument(
+        "--build",
+        choices=("GRCh37", "GRCh38"),
+        help="reference build, when the header does not say or says two things",
+    )
+    calling.add_argument(
+        "--min-depth", type=_non_negative, default=None, metavar="N",
+        help="minimum read depth at the site (default: as 'pgx-report call')",
+    )
+    calling.add_argument(
+        "--min-gq", type=_non_negative, default=None, metavar="N",
+        help="minimum genotype quality GQ (default: as 'pgx-report call')",
+    )
+    checks = parser.add_argument_group("checks")
+    checks.add_argument(
+        "--allow-sample-mismatch",
+        action="store_true",
+        help="accept a questionnaire whose sample_id differs from the VCF sample. DANGEROUS: "
+        "this can hide a sample swap; it is printed on page 1 of the report",
+    )
+    add_report_options(parser.add_argument_group("report"))
+    parser.set_defaults(execute=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .. import rendering
+    from ..assessment import assess, default_inputs
+    from ..calling import Thresholds, call_file, validate_call_dict
+    from ..files import atomic_write_bytes, canonical_json, check_not_input, sha256_bytes
+    from ..knowledge import load_knowledge_base
+    from ..questionnaire import load_questionnaire
+
+    outdir: Path = args.outdir
+    outputs = {name: outdir / name for name in OUTPUT_NAMES}
+    for path in outputs.values():
+        check_not_input(path, [args.vcf, args.questionnaire])
+    templates = rendering.find_templates(args.templates)
+
+    thresholds = Thresholds()
+    changes = {
+        key: value
+        for key, value in (("min_depth", args.min_depth), ("min_gq", args.min_gq))
+        if value is not None
+    }
+    thresholds = dataclasses.replace(thresholds, **changes)
+    call = call_file(args.vcf, sample=args.sample, build=args.build, thresholds=thresholds)
+    call_data = call.to_dict()
+    validate_call_dict(call_data, "internal")
+    call_bytes = canonical_json(call_data).encode("utf-8")
+
+    questionnaire = load_questionnaire(args.questionnaire)
+    inputs = default_inputs(
+        call_data,
+        questionnaire,
+        call_path=str(outputs["call.json"]),
+        call_sha256=sha256_bytes(call_bytes),
+    )
+    result = assess(
+        call,
+        questionnaire,
+        load_knowledge_base(),
+        inputs=inputs,
+        allow_sample_mismatch=args.allow_sample_mismatch,
+        language=args.lang,
+    )
+    assessment = result.to_dict()
+    assessment_bytes = canonical_json(assessment).encode("utf-8")
+    lang = rendering.choose_language(args.lang, assessment)
+    report = rendering.render_pdf(
+        assessment,
+        assessment_bytes,
+        lang,
+        templates,
+        source=outputs["assessment.json"],
+        lab=args.lab,
+    )
+    assert report.pdf is not None
+    atomic_write_bytes(outputs["call.json"], call_bytes)
+    atomic_write_bytes(outputs["assessment.json"], assessment_bytes)
+    atomic_write_bytes(outputs["report.pdf"], report.pdf)
+    atomic_write_bytes(outputs["report.html"], report.html.encode("utf-8"))
+    return 0
