@@ -25,7 +25,7 @@ import struct
 import tempfile
 import warnings
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +63,7 @@ class Header:
     contigs: tuple[ContigLine, ...]
     references: tuple[str, ...]
     imputation: tuple[str, ...]  # header lines saying the genotypes were imputed
+    n_lines: int = 0  # header lines, including #CHROM
 
     @property
     def contig_names(self) -> frozenset[str]:
@@ -342,7 +343,8 @@ def parse_header(raw_header: str, samples: Sequence[str]) -> Header:
             _IMPUTATION_WORDS.search(line)
         ):
             imputation.append(line.strip())
-    return Header(tuple(samples), tuple(contigs), tuple(references), tuple(imputation))
+    n_lines = len(raw_header.splitlines())
+    return Header(tuple(samples), tuple(contigs), tuple(references), tuple(imputation), n_lines)
 
 
 # --------------------------------------------------------------------------- records
@@ -438,10 +440,30 @@ def to_site_record(variant: cyvcf2.Variant, n_samples: int) -> SiteRecord:
 # --------------------------------------------------------------------------- reader
 
 
-def _vcf_error(path: Path, captured: _Captured, exc: BaseException, what: str) -> VcfError:
-    detail = captured.first_error() or str(exc) or type(exc).__name__
+def _vcf_error(path: Path, captured: _Captured, exc: BaseException | None, what: str) -> VcfError:
+    detail = captured.first_error() or (str(exc) if exc else "") or type(exc).__name__
     detail = detail.replace(str(path), path.name)
+    if "error parsing variant" in detail:  # cyvcf2's wrapper text, htslib said nothing
+        detail = "malformed record (too few columns or unparsable values)"
+    if "truncated" in detail.lower():
+        what = f"truncated file ({what})"
     return VcfError(path, f"{what}: {detail}")
+
+
+@contextlib.contextmanager
+def htslib_guard(path: Path, what: Callable[[], str]) -> Iterator[None]:
+    """Run htslib work quietly; turn its failures (exceptions or [E::] messages) into one
+    VcfError naming ``path``. ``what()`` says what was being done (called at failure)."""
+    failure: Exception | None = None
+    with quiet_htslib() as captured:
+        try:
+            yield
+        except VcfError:
+            raise
+        except Exception as exc:
+            failure = exc
+    if failure is not None or captured.first_error():
+        raise _vcf_error(path, captured, failure, what()) from None
 
 
 class VcfReader:
@@ -459,13 +481,10 @@ class VcfReader:
     def _open(self) -> cyvcf2.VCF:
         import cyvcf2
 
-        with quiet_htslib() as captured:
-            try:
-                vcf = cyvcf2.VCF(str(self.path), samples=list(self.selected))
-                if self.info.index is not None:
-                    vcf.set_index(str(self.info.index))
-            except Exception as exc:
-                raise _vcf_error(self.path, captured, exc, "cannot read") from None
+        with htslib_guard(self.path, lambda: "cannot read"):
+            vcf = cyvcf2.VCF(str(self.path), samples=list(self.selected))
+            if self.info.index is not None:
+                vcf.set_index(str(self.info.index))
         return vcf
 
     def records_overlapping(self, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
@@ -480,52 +499,39 @@ class VcfReader:
         vcf = self._open()
         try:
             if self.info.index is not None:
-                records = self._fetch(vcf, wanted, pos)
-            else:
-                records = self._stream(vcf, frozenset(contigs), pos)
+                return self._fetch(vcf, wanted, pos)
+            return self._stream(vcf, frozenset(contigs), pos)
         finally:
             vcf.close()
-        return records
 
     def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
         n = len(self.selected)
         found: list[SiteRecord] = []
-        with quiet_htslib() as captured:
-            try:
-                for contig in contigs:
-                    for variant in vcf(f"{contig}:{pos}-{pos}"):
-                        if variant.CHROM != contig or not variant.POS <= pos <= variant.end:
-                            raise VcfError(
-                                self.info.index,
-                                f"index does not match {self.path.name}: it returned a record "
-                                f"at {variant.CHROM}:{variant.POS} for {contig}:{pos}",
-                            )
-                        found.append(to_site_record(variant, n))
-            except VcfError:
-                raise
-            except Exception as exc:
-                raise _vcf_error(
-                    self.path, captured, exc, "cannot read through the index (mismatched?)"
-                ) from None
-        if captured.first_error():
-            raise VcfError(self.path, f"read error: {captured.first_error()}")
+        with htslib_guard(self.path, lambda: "cannot read through the index (mismatched?)"):
+            for contig in contigs:
+                for variant in vcf(f"{contig}:{pos}-{pos}"):
+                    if variant.CHROM != contig or not variant.POS <= pos <= variant.end:
+                        raise VcfError(
+                            self.info.index,
+                            f"index does not match {self.path.name}: it returned a record "
+                            f"at {variant.CHROM}:{variant.POS} for {contig}:{pos}",
+                        )
+                    found.append(to_site_record(variant, n))
         return found
 
     def _stream(self, vcf: cyvcf2.VCF, contigs: frozenset[str], pos: int) -> list[SiteRecord]:
         n = len(self.selected)
         found: list[SiteRecord] = []
-        line = 0
-        with quiet_htslib() as captured:
-            try:
-                for variant in vcf:
-                    line += 1
-                    if variant.CHROM in contigs and variant.POS <= pos <= variant.end:
-                        found.append(to_site_record(variant, n))
-            except Exception as exc:
-                where = f"malformed data after record {line}" if line else "malformed data"
-                raise _vcf_error(self.path, captured, exc, where) from None
-        if captured.first_error():
-            raise VcfError(self.path, f"read error after record {line}: {captured.first_error()}")
+        count = 0
+
+        def where() -> str:
+            return f"line {self.header.n_lines + count + 1}"
+
+        with htslib_guard(self.path, where):
+            for variant in vcf:
+                count += 1
+                if variant.CHROM in contigs and variant.POS <= pos <= variant.end:
+                    found.append(to_site_record(variant, n))
         return found
 
 
@@ -536,13 +542,10 @@ def open_vcf(path: str | Path, samples: Sequence[str] | None = None) -> VcfReade
     path = Path(path)
     fmt = _sniff(path)
     index = _find_index(path, fmt)
-    with quiet_htslib() as captured:
-        try:
-            vcf = cyvcf2.VCF(str(path))
-            header = parse_header(vcf.raw_header, vcf.samples)
-            vcf.close()
-        except Exception as exc:
-            raise _vcf_error(path, captured, exc, "cannot read the VCF header") from None
+    with htslib_guard(path, lambda: "cannot read the VCF header"):
+        vcf = cyvcf2.VCF(str(path))
+        header = parse_header(vcf.raw_header, vcf.samples)
+        vcf.close()
     if index is not None:
         _check_index(path, fmt, index, header)
     if samples is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from calling_support import CASES, built_vcfs, case_formats  # noqa: F401  (fixture)
+from calling_support import CASES, build_test_vcfs, case_formats
 from conftest import run_pgx
 
 from pgx_report.calling import (
@@ -22,6 +22,12 @@ from pgx_report.calling import (
 )
 from pgx_report.errors import InputError
 from pgx_report.files import sha256_file
+
+
+@pytest.fixture(scope="session")
+def vcfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+    return build_test_vcfs(tmp_path_factory)
+
 
 FORMAT_OF = {
     "vcf": ("vcf", "none"),
@@ -64,9 +70,9 @@ def _check(call: Call, want: dict[str, Any], case: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("name", "fmt"), MATRIX, ids=[f"{n}-{f}" for n, f in MATRIX])
-def test_case(name: str, fmt: str, built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F811
+def test_case(name: str, fmt: str, vcfs: dict[str, dict[str, Path]]) -> None:
     case = CASES["cases"][name]
-    path = built_vcfs[name][fmt]
+    path = vcfs[name][fmt]
     options = case.get("options", {})
     calls = call_all_samples(path, build=options.get("build"), thresholds=_thresholds(options))
     assert [c.sample for c in calls] == case.get("samples", ["S1"])
@@ -84,12 +90,10 @@ def test_case(name: str, fmt: str, built_vcfs: dict[str, dict[str, Path]]) -> No
 @pytest.mark.parametrize(
     "name", [n for n in CASES["cases"] if len(CASES["cases"][n].get("samples", ["S1"])) > 1]
 )
-def test_single_sample_equals_all_samples(
-    name: str, built_vcfs: dict[str, dict[str, Path]]
-) -> None:
+def test_single_sample_equals_all_samples(name: str, vcfs: dict[str, dict[str, Path]]) -> None:
     """The one-sample path and the all-samples path give identical calls."""
     case = CASES["cases"][name]
-    path = built_vcfs[name]["vcf"]
+    path = vcfs[name]["vcf"]
     options = case.get("options", {})
     every = call_all_samples(path, build=options.get("build"), thresholds=_thresholds(options))
     for call in every:
@@ -110,14 +114,14 @@ def test_reason_codes_all_exercised() -> None:
     assert seen == {r.value for r in Reason}
 
 
-def test_thresholds_recorded(built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F811
-    call = call_file(built_vcfs["het"]["vcf"], thresholds=Thresholds(min_depth=12, min_gq=30))
+def test_thresholds_recorded(vcfs: dict[str, dict[str, Path]]) -> None:
+    call = call_file(vcfs["het"]["vcf"], thresholds=Thresholds(min_depth=12, min_gq=30))
     assert call.provenance["thresholds"]["min_depth"] == 12
     assert call.provenance["thresholds"]["min_gq"] == 30
 
 
-def test_qc_values(built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F811
-    call = call_file(built_vcfs["allele_balance_skew"]["vcf"])
+def test_qc_values(vcfs: dict[str, dict[str, Path]]) -> None:
+    call = call_file(vcfs["allele_balance_skew"]["vcf"])
     assert call.qc["depth"] == 32
     assert call.qc["gq"] == 60
     assert call.qc["allele_depths"] == [27, 5]
@@ -131,7 +135,7 @@ def test_qc_values(built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F81
         "ref": "A",
         "alt": ["G"],
     }
-    block = call_file(built_vcfs["gvcf_block_trap_ref_g"]["vcf"])
+    block = call_file(vcfs["gvcf_block_trap_ref_g"]["vcf"])
     assert block.qc["depth"] == 33  # the block's DP (median) is reported ...
     assert block.qc["min_dp"] == 30  # ... and its MIN_DP is what the depth gate used
     assert block.qc["depth_used"] == 30
@@ -139,15 +143,15 @@ def test_qc_values(built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F81
     assert block.qc["filter"] == ["."]
 
 
-def test_block_gate_uses_min_dp_not_median(built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F811
+def test_block_gate_uses_min_dp_not_median(vcfs: dict[str, dict[str, Path]]) -> None:
     """DP=14 (median) would pass a depth of 10; MIN_DP=4 says part of the block is at 4x."""
-    call = call_file(built_vcfs["gvcf_block_low_min_dp"]["vcf"])
+    call = call_file(vcfs["gvcf_block_low_min_dp"]["vcf"])
     assert call.qc["depth"] == 14 and call.qc["min_dp"] == 4
     assert "MIN_DP" in call.reasons[0]
 
 
-def test_roundtrip_and_load_call(tmp_path: Path, built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F811
-    call = call_file(built_vcfs["het"]["vcf"])
+def test_roundtrip_and_load_call(tmp_path: Path, vcfs: dict[str, dict[str, Path]]) -> None:
+    call = call_file(vcfs["het"]["vcf"])
     again = Call.from_dict(json.loads(json.dumps(call.to_dict())))
     assert again == call
     out = tmp_path / "call.json"
@@ -168,11 +172,11 @@ def test_roundtrip_and_load_call(tmp_path: Path, built_vcfs: dict[str, dict[str,
 )
 def test_load_call_rejects_bad_files(
     tmp_path: Path,
-    built_vcfs: dict[str, dict[str, Path]],
+    vcfs: dict[str, dict[str, Path]],
     mutate: Any,
     fragment: str,
 ) -> None:
-    data = call_file(built_vcfs["het"]["vcf"]).to_dict()
+    data = call_file(vcfs["het"]["vcf"]).to_dict()
     mutate(data)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
@@ -192,10 +196,8 @@ def test_load_call_not_json(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_stdout_and_file_identical(
-    tmp_path: Path, built_vcfs: dict[str, dict[str, Path]]
-) -> None:
-    src = built_vcfs["het"]["tbi"]
+def test_cli_stdout_and_file_identical(tmp_path: Path, vcfs: dict[str, dict[str, Path]]) -> None:
+    src = vcfs["het"]["tbi"]
     first = run_pgx("call", src, check=True)
     data = json.loads(first.stdout)
     assert data["genotype"] == "A/G" and data["schema"] == "pgx-report.call"
@@ -206,8 +208,8 @@ def test_cli_stdout_and_file_identical(
     assert list(out.parent.iterdir()) == [out]  # no temp files left
 
 
-def test_cli_options(built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F811
-    path = built_vcfs["low_depth_and_gq"]["vcf"]
+def test_cli_options(vcfs: dict[str, dict[str, Path]]) -> None:
+    path = vcfs["low_depth_and_gq"]["vcf"]
     strict = json.loads(run_pgx("call", path, "--sample", "S1", check=True).stdout)
     assert strict["status"] == "failed_qc"
     loose = json.loads(
@@ -217,7 +219,7 @@ def test_cli_options(built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F
     built = json.loads(
         run_pgx(
             "call",
-            built_vcfs["build_option_settles_missing"]["vcf"],
+            vcfs["build_option_settles_missing"]["vcf"],
             "--build",
             "GRCh38",
             check=True,
@@ -242,9 +244,9 @@ def test_cli_help_documents_every_option() -> None:
         assert option in result.stdout, option
 
 
-def test_cli_all_samples(tmp_path: Path, built_vcfs: dict[str, dict[str, Path]]) -> None:  # noqa: F811
+def test_cli_all_samples(tmp_path: Path, vcfs: dict[str, dict[str, Path]]) -> None:
     out = tmp_path / "calls"
-    run_pgx("call", built_vcfs["split_multiallelic"]["bcf"], "--all-samples", "-o", out, check=True)
+    run_pgx("call", vcfs["split_multiallelic"]["bcf"], "--all-samples", "-o", out, check=True)
     assert sorted(p.name for p in out.iterdir()) == [
         "S1.json",
         "S2.json",
@@ -270,7 +272,7 @@ def test_cli_all_samples(tmp_path: Path, built_vcfs: dict[str, dict[str, Path]])
         assert load_call(out / row[8]).status.value == row[1]
     # a second run replaces the directory as a whole
     (out / "stale.json").write_text("{}")
-    run_pgx("call", built_vcfs["split_multiallelic"]["bcf"], "--all-samples", "-o", out, check=True)
+    run_pgx("call", vcfs["split_multiallelic"]["bcf"], "--all-samples", "-o", out, check=True)
     assert not (out / "stale.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["calls"]  # no staging folders left
 
