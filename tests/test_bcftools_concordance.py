@@ -44,7 +44,7 @@ def bcftools_at_site(bcftools: str, path: Path, pos: int) -> list[dict[str, str]
     ).stdout
     rows = []
     for line in out.splitlines():
-        chrom, start, end, ref, alt, *samples = line.split("\t")
+        _chrom, start, end, ref, alt, *samples = line.split("\t")
         if not int(start) <= pos <= int(end):
             continue
         for item in samples:
