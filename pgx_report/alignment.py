@@ -814,3 +814,33 @@ def call_alignment(
         qc=qc,
         provenance=provenance,
     )
+
+
+def call_any(
+    path: str | Path,
+    *,
+    sample: str | None = None,
+    build: str | None = None,
+    thresholds: Thresholds | None = None,
+    options: PileupOptions | None = None,
+    reference: str | Path | None = None,
+) -> Call:
+    """One sample's call from any supported input: BAM/CRAM here, VCF/BCF/gVCF through
+    :func:`pgx_report.calling.call_file`; ``reference`` (optional, required for CRAM) is
+    checked at the site and recorded in ``provenance.reference``."""
+    from .calling import call_file
+    from .reference import check_call_reference
+
+    fmt = sniff_alignment_format(path)
+    if fmt is not None:
+        return call_alignment(
+            path,
+            fmt=fmt,
+            sample=sample,
+            build=build,
+            thresholds=thresholds,
+            options=options,
+            reference=reference,
+        )
+    call = call_file(path, sample=sample, build=build, thresholds=thresholds or Thresholds())
+    return check_call_reference([call], reference)[0] if reference else call
