@@ -1,0 +1,148 @@
+"""``pgx-report run VCF QUESTIONNAIRE -o OUTDIR``: call + assess + render in one process."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import assert_clean_error, run_pgx
+from pypdf import PdfReader
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "demo"
+OUTPUTS = ["assessment.json", "call.json", "report.html", "report.pdf"]
+# demo patient -> (genotype input, sample, expected genotype, language, contraindicated)
+DEMO_PATIENTS = {
+    "demo-carrier": ("NA18564.OPRM1.g.vcf.gz", None, "A/G", "nb", False),
+    "demo-aa": ("NA12878.OPRM1.g.vcf.gz", None, "A/A", "en", False),
+    "demo-opioid": ("NA18945.OPRM1.g.vcf.gz", None, "G/G", "nb", True),
+    "demo-nd": ("DEMO-ND.vcf.gz", None, None, "en", False),
+    "demo-sparse": ("cohort.b37.vcf.gz", "COH-002", "A/G", "nb", False),
+    "demo-cohort": ("cohort.b37.vcf.gz", "COH-001", "A/A", "en", False),
+}
+
+
+def pages(pdf: bytes) -> list[str]:
+    return [" ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+@pytest.mark.parametrize("demo", list(DEMO_PATIENTS))
+def test_run_writes_the_four_outputs_for_each_demo_patient(demo: str, tmp_path: Path) -> None:
+    vcf, sample, genotype, lang, contraindicated = DEMO_PATIENTS[demo]
+    out = tmp_path / "out"
+    args = [DEMO / "vcfs" / vcf, DEMO / "questionnaires" / f"{demo}.json", "-o", out]
+    if sample:
+        args += ["--sample", sample]
+    result = run_pgx("run", *args)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    call = json.loads((out / "call.json").read_text(encoding="utf-8"))
+    assessment_bytes = (out / "assessment.json").read_bytes()
+    assessment = json.loads(assessment_bytes)
+    assert call["genotype"] == genotype
+    assert assessment["call"] == call
+    assert assessment["language"] == lang
+    assert (assessment["overall"]["category"] == "contraindicated") is contraindicated
+    # provenance names the call file that was written, with its hash
+    from pgx_report.files import sha256_file
+
+    roles = {item["role"]: item for item in assessment["provenance"]["inputs"]}
+    assert roles["call"]["sha256"] == sha256_file(out / "call.json")
+    assert roles["questionnaire"]["sha256"] == sha256_file(
+        DEMO / "questionnaires" / f"{demo}.json"
+    )
+    pdf = (out / "report.pdf").read_bytes()
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.attachments == {"assessment.json": [assessment_bytes]}
+    first = pages(pdf)[0]
+    assert assessment["patient"]["name"] in first
+    assert ("side 1 av" if lang == "nb" else "page 1 of") in first
+    if contraindicated:
+        assert ("KONTRAINDIKASJON" if lang == "nb" else "CONTRAINDICATION") in first
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f'<html lang="{lang}">' in html
+
+
+def test_run_equals_call_assess_render_and_is_deterministic(tmp_path: Path) -> None:
+    vcf = DEMO / "vcfs" / "NA12878.OPRM1.g.vcf.gz"
+    questionnaire = DEMO / "questionnaires" / "demo-aa.json"
+    runs = []
+    for name in ("a", "b"):  # two working folders, the same relative -o
+        cwd = tmp_path / name
+        cwd.mkdir()
+        result = run_pgx("run", vcf, questionnaire, "-o", "out", "--lang", "nb", cwd=cwd)
+        assert result.returncode == 0, result.stderr
+        runs.append(cwd / "out")
+    first, second = runs
+    for name in OUTPUTS:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    a = json.loads((first / "assessment.json").read_text(encoding="utf-8"))
+    call_input = next(i for i in a["provenance"]["inputs"] if i["role"] == "call")
+    assert call_input["path"] == str(Path("out") / "call.json")
+    assert a["language"] == "nb"  # --lang overrides the questionnaire's en
+    # rendering the written assessment separately gives the same PDF
+    rendered = tmp_path / "render.pdf"
+    assert run_pgx("render", first / "assessment.json", "-o", rendered).returncode == 0
+    assert rendered.read_bytes() == (first / "report.pdf").read_bytes()
+
+
+def test_sample_mismatch_is_refused_unless_allowed_and_then_shown(tmp_path: Path) -> None:
+    questionnaire = json.loads(
+        (DEMO / "questionnaires" / "demo-carrier.json").read_text(encoding="utf-8")
+    )
+    questionnaire["sample_id"] = "NA99999"
+    q = tmp_path / "q.json"
+    q.write_text(json.dumps(questionnaire), encoding="utf-8")
+    vcf = DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz"
+    out = tmp_path / "out"
+    assert_clean_error(run_pgx("run", vcf, q, "-o", out), "NA99999", "NA18564")
+    assert not out.exists()
+    result = run_pgx("run", vcf, q, "-o", out, "--allow-sample-mismatch", "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    first = pages((out / "report.pdf").read_bytes())[0]
+    assert "SAMPLE IDENTITY NOT CONFIRMED" in first
+    assert "Questionnaire sample: NA99999; genotype file sample: NA18564." in first
+
+
+@pytest.mark.parametrize(
+    ("case", "fragments"),
+    [
+        ("missing_vcf", ("nope.vcf.gz",)),
+        ("missing_questionnaire", ("nope.json",)),
+        ("bad_questionnaire", ("q.json",)),
+        ("multi_sample_without_sample", ("cohort.b37.vcf.gz", "--sample")),
+    ],
+)
+def test_bad_input_is_a_clean_error_and_writes_nothing(
+    case: str, fragments: tuple[str, ...], tmp_path: Path
+) -> None:
+    vcf = DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz"
+    questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
+    if case == "missing_vcf":
+        vcf = tmp_path / "nope.vcf.gz"
+    elif case == "missing_questionnaire":
+        questionnaire = tmp_path / "nope.json"
+    elif case == "bad_questionnaire":
+        questionnaire = tmp_path / "q.json"
+        questionnaire.write_text('{"questionnaire_version": "1.0", "typo": 1}', encoding="utf-8")
+    elif case == "multi_sample_without_sample":
+        vcf = DEMO / "vcfs" / "cohort.b37.vcf.gz"
+        questionnaire = DEMO / "questionnaires" / "demo-cohort.json"
+    out = tmp_path / "out"
+    assert_clean_error(run_pgx("run", vcf, questionnaire, "-o", out), *fragments)
+    assert not out.exists()
+
+
+def test_run_refuses_to_write_over_its_inputs(tmp_path: Path) -> None:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    questionnaire = folder / "assessment.json"  # a questionnaire that happens to have this name
+    shutil.copy(DEMO / "questionnaires" / "demo-carrier.json", questionnaire)
+    before = questionnaire.read_bytes()
+    result = run_pgx("run", DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz", questionnaire, "-o", folder)
+    assert_clean_error(result, "would overwrite the input")
+    assert questionnaire.read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == ["assessment.json"]
