@@ -69,7 +69,7 @@ class SampleRecord:
     build: str | None = None
     reason_codes: tuple[str, ...] = ()
     category: str | None = None
-    contraindications: tuple[str, ...] = ()
+    contraindications: tuple[str, ...] = ()  # "id (severity)"
     error: str | None = None
     report: str | None = None
 
@@ -400,7 +400,8 @@ def collect_sample(sample: str, vcf_sample: str | None, results: Path, logs: Pat
         fields.update(
             category=(assessment.get("overall") or {}).get("category"),
             contraindications=tuple(
-                str(item.get("id")) for item in assessment.get("contraindications") or ()
+                f"{item.get('id')} ({item.get('severity')})"
+                for item in assessment.get("contraindications") or ()
             ),
         )
     return SampleRecord(
@@ -463,7 +464,7 @@ def sample_rows(summary: BatchSummary) -> list[dict[str, str]]:
             "call_status": _cell(s.call_status),
             "genotype": genotype_display(s),
             "category": _cell(s.category),
-            "contraindications": ",".join(s.contraindications),
+            "contraindications": ", ".join(s.contraindications),
             "qc": ",".join(s.reason_codes),
             "error": _cell(s.error),
             "report": _cell(s.report),

@@ -265,7 +265,7 @@ def test_collect_sample_states(tmp_path: Path) -> None:
         SampleStatus.REPORTED,
         "G/G",
         "contraindicated",
-        ("opioid_agonist_treatment",),
+        ("opioid_agonist_treatment (absolute)",),
     )
     nd = collect_sample("s-nd", None, results, logs)
     assert (nd.call_status, nd.genotype, nd.reason_codes) == ("failed_qc", None, ("FILTERED",))
@@ -357,7 +357,7 @@ def test_summarize_command_writes_tsv_html_pdf(tmp_path: Path) -> None:
     assert (
         by_sample["s-nd"]["genotype"] == "not_determined" and by_sample["s-nd"]["qc"] == "FILTERED"
     )
-    assert by_sample["s-gg"]["contraindications"] == "opioid_agonist_treatment"
+    assert by_sample["s-gg"]["contraindications"] == "opioid_agonist_treatment (absolute)"
     html = (out / "batch_summary.html").read_text("utf-8")
     assert "<svg" in html and "malformed POS &#39;x&#39;" in html and "REVIEW" in html
     text = " ".join(page.extract_text() for page in PdfReader(out / "batch_summary.pdf").pages)

@@ -111,9 +111,9 @@ def validate_rows(sheet, rows):
     try:
         validate(frame, schema="../schemas/samples.schema.yaml", set_default=False)
     except WorkflowError as err:
-        cause = next((arg for arg in err.args if isinstance(arg, ValidationError)), None)
-        found = re.search(r"row (\d+)", str(err.args[0]) if err.args else "")
-        if cause is None or found is None:
+        cause = err.__context__  # the jsonschema error that validate() wrapped
+        found = re.search(r"row (\d+) of data frame", str(err))
+        if not isinstance(cause, ValidationError) or found is None:
             raise
         line, record = rows[int(found.group(1))]
         column = f"column '{cause.path[0]}': " if cause.path else ""
