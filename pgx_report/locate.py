@@ -111,7 +111,7 @@ class _Blocks:
         value = self._load(offset)
         self._cache[offset] = value
         self.chain[offset] = value[1]
-        if len(self._cache) > 64:
+        if len(self._cache) > 160:
             self._cache.popitem(last=False)
         return value
 
@@ -237,84 +237,61 @@ class _Reader:
     def __init__(self, blocks: _Blocks) -> None:
         self.blocks = blocks
 
-    def lines(self, cursor: Cursor) -> Iterator[tuple[Cursor, bytes]]:
-        """(cursor, line without newline) from ``cursor`` to the end of the data."""
-        block, start = cursor
-        data, nxt = self.blocks.block(block)
-        pending = b""
-        pending_cursor = cursor
+    def lines(self, cursor: Cursor, full: bool = True) -> Iterator[tuple[Cursor, bytes]]:
+        """(cursor, line without newline) from ``cursor`` to the end of the data.
+
+        With ``full=False`` a line that crosses blocks is cut after its first eight
+        fields (the rest is skipped, not gathered): enough to learn CHROM, POS and END
+        without assembling a 100,000-sample record."""
+        blocks = self.blocks
+        block, i = cursor
+        data, nxt = blocks.block(block)
         while True:
-            i = start
-            while True:
-                j = data.find(b"\n", i)
-                if j == -1:
-                    break
-                if pending:
-                    yield pending_cursor, pending + data[i:j]
-                    pending = b""
-                else:
-                    yield (block, i), data[i:j]
+            if i >= len(data):
+                if nxt >= blocks.size:
+                    return
+                block, i = nxt, 0
+                data, nxt = blocks.block(block)
+                continue
+            j = data.find(b"\n", i)
+            if j != -1:
+                yield (block, i), data[i:j]
                 i = j + 1
-            if i < len(data):
-                if not pending:
-                    pending_cursor = (block, i)
-                pending += data[i:]
-            if nxt >= self.blocks.size:
-                if pending:
-                    yield pending_cursor, pending
-                return
-            block, start = nxt, 0
-            data, nxt = self.blocks.block(block)
-            if not pending:
-                pending_cursor = (block, 0)
+                continue
+            start = (block, i)
+            parts = [data[i:]]
+            gather = full or parts[0].count(b"\t") < 8
+            while True:
+                if nxt >= blocks.size:
+                    yield start, b"".join(parts)
+                    return
+                block = nxt
+                data, nxt = blocks.block(block)
+                j = data.find(b"\n")
+                if gather:
+                    parts.append(data if j == -1 else data[:j])
+                    gather = full or sum(p.count(b"\t") for p in parts) < 8
+                if j != -1:
+                    yield start, b"".join(parts)
+                    i = j + 1
+                    break
 
     def probe(self, offset: int) -> tuple[int, Cursor | None, bytes]:
-        """Resynchronise at ``offset``; (block probed, cursor, first 8 fields) of the
+        """Resynchronise at ``offset``; (block probed, cursor, first fields) of the
         first complete record starting after the first newline of that block."""
         block = self.blocks.next_block(offset)
         if block is None:
             return self.blocks.size, None, b""
-        data, _ = self.blocks.block(block)
-        skip = data.find(b"\n")
-        if skip == -1 or skip + 1 == len(data):
-            # the partial line fills the block: continue to the line after it
-            for cursor, line in self.lines((block, 0)):
-                if cursor[0] != block or cursor[1] != 0:
-                    if line.startswith(b"#"):
-                        continue
-                    return block, cursor, line
-            return block, None, b""
-        cursor = (block, skip + 1)
-        tabs_wanted = 8
-        for cur, line in self._prefixes(cursor, tabs_wanted):
-            if not line.startswith(b"#"):
-                return block, cur, line
-        return block, None, b""
-
-    def _prefixes(self, cursor: Cursor, tabs: int) -> Iterator[tuple[Cursor, bytes]]:
-        """Like :meth:`lines` but a line is cut after its ``tabs``-th field when it is
-        long, so that a 100,000-sample record is not read whole to learn its POS."""
-        block, start = cursor
-        data, nxt = self.blocks.block(block)
-        i = start
-        while True:
-            j = data.find(b"\n", i)
-            if j != -1 and data.count(b"\t", i, j) <= 64:
-                yield (block, i), data[i:j]
-                i = j + 1
+        first = True
+        for cursor, line in self.lines((block, 0), full=False):
+            if first:
+                first = False
+                if cursor == (block, 0):
+                    continue  # the partial line the block starts in (or may start in)
+            if line.startswith(b"#"):
                 continue
-            # a long line or one crossing the block end: gather just its prefix
-            line_cursor = (block, i)
-            piece = data[i:] if j == -1 else data[i:j]
-            while piece.count(b"\t") < tabs and b"\n" not in piece and nxt < self.blocks.size:
-                data, nxt2 = self.blocks.block(nxt)
-                cut = data.find(b"\n")
-                piece += data if cut == -1 else data[:cut]
-                nxt = nxt2
-                if cut != -1:
-                    break
-            yield line_cursor, piece.split(b"\n", 1)[0]
-            return
+            return block, cursor, line
+        return block, None, b""
 
 
 # --------------------------------------------------------------------------- ordering
@@ -392,7 +369,7 @@ class _Search:
         if cursor is None:
             return
         last: tuple[Cursor, bytes] | None = None
-        for item in self.reader.lines(cursor):
+        for item in self.reader.lines(cursor, full=False):
             if item[1].strip():
                 last = item
         if last is not None and last[0] > first:
@@ -456,14 +433,12 @@ class _Search:
         prev: _Obs | None = None
         prev_group = self.group(a.rec)
         prev_pos = a.rec.pos if a.rec is not None else -1
-        for cursor, line in self.reader.lines(a.cursor):
+        for cursor, line in self.reader.lines(a.cursor, full=False):
             if cursor >= b.cursor:
                 if cursor > b.cursor and b.rec is not None:
                     raise _Inconsistent("scan passed an observation")
                 break
             if cursor == a.cursor:  # the line at a's cursor is a itself
-                if a.rec is not None and a.line is None and a.rec.chrom in self.aliases:
-                    a.line = line
                 continue
             if line.startswith(b"#"):
                 raise _Inconsistent("header line among records")
@@ -482,7 +457,7 @@ class _Search:
             elif prev is not None and (not found or found[-1] is not prev):
                 found.append(prev)  # the last record of the previous run
             overlaps = keep and rec.pos <= self.pos <= rec.end
-            current = _Obs(cursor, rec, cursor[0], line if overlaps else None)
+            current = _Obs(cursor, rec, cursor[0])
             if overlaps or g != prev_group:
                 found.append(current)
             prev, prev_group, prev_pos = current, g, rec.pos
@@ -599,7 +574,7 @@ def _read_header(reader: _Reader, path: Path) -> tuple[str, Cursor | None, bytes
         return header, None, b""
     i = bisect.bisect_right(starts, (first, 1 << 62)) - 1
     cursor = (starts[i][1], first - starts[i][0])
-    for cur, line in reader.lines(cursor):
+    for cur, line in reader.lines(cursor, full=False):
         if line.strip():
             return header, cur, line
     return header, None, b""
