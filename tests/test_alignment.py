@@ -307,3 +307,29 @@ def test_counts_match_bcftools_mpileup(aln: Any, name: str) -> None:
     assert ref == "A"
     for base in "ACGT":
         assert ours[base] == depths.get(base, 0), base
+
+
+# --------------------------------------------------------------------------- contract
+
+
+def test_schema_checks_the_alignment_fields(aln: Any, extra_fastas: dict[str, Path]) -> None:
+    from pgx_report.errors import InputError
+
+    data = call_json(aln.cases["ag"].files["bam"], "--reference", aln.fastas["GRCh38-chr6"])
+    bad_values = [
+        (("qc", "pileup", "bases", "A"), -1),
+        (("qc", "pileup", "pl"), [0, 1]),
+        (("qc", "pileup", "likely_genotype"), "A/T"),
+        (("provenance", "pileup", "error_rate"), 0.9),
+        (("provenance", "reference", "base"), "G"),
+        (("provenance", "reference", "sha256"), "abc"),
+    ]
+    for path, value in bad_values:
+        broken = json.loads(json.dumps(data))
+        target = broken
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(InputError) as err:
+            validate_call_dict(broken, "x.json")
+        assert "/".join(path[:-1]) in str(err.value), path
