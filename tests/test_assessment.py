@@ -440,7 +440,8 @@ def test_insufficient_information_has_low_confidence_and_says_why(kb: KnowledgeB
     a = run(questionnaire(sweet_liking="liker"), kb)
     assert (a.overall.category, a.overall.confidence) == ("insufficient_information", "low")
     assert a.overall.rationale[0].en == (
-        "Only 1 of the 5 clinical predictors are known; at least 3 are needed for a category."
+        "Too little information: 1 of 5 clinical predictors recorded; at least 3 are needed "
+        "for a category."
     )
 
 
