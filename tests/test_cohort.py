@@ -1,0 +1,83 @@
+"""Bulk calls for many samples (pgx_report.cohort) and --all-samples on a cohort."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pgx_report.cohort import CallBatch, group_rows
+from pgx_report.files import canonical_json
+
+
+@dataclass(frozen=True)
+class FakeCall:
+    sample: str
+    depth: float | None
+    gt: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sample": self.sample, "depth": self.depth, "gt": self.gt, "z": [self.sample]}
+
+
+def test_group_rows_groups_only_identical_rows() -> None:
+    depth = np.array([30.0, 30.0, np.nan, np.nan, 31.0, 30.0])
+    codes = np.array([[0, 1], [0, 1], [0, 1], [0, 1], [0, 1], [1, 1]])
+    first, inverse = group_rows([depth, codes], 6)
+    assert inverse[0] == inverse[1]
+    assert inverse[2] == inverse[3]  # NaN equals NaN bit for bit
+    assert len({inverse[0], inverse[2], inverse[4], inverse[5]}) == 4
+    assert len(first) == 4
+    for g, i in enumerate(first):
+        assert inverse[i] == g
+
+
+def test_group_rows_empty() -> None:
+    first, inverse = group_rows([np.zeros(0)], 0)
+    assert len(first) == 0 and len(inverse) == 0
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["A", "B", "C", "D"],
+        ['we"ird', "back\\slash", "ünïcode", "tab\tname"],
+    ],
+)
+def test_batch_json_equals_per_call_rendering(names: list[str]) -> None:
+    depth = np.array([30.0, np.nan, 30.0, 12.0])
+    gts = ["0/1", "./.", "0/1", "1/1"]
+    first, inverse = group_rows([depth, np.array([len(g) + ord(g[0]) for g in gts])], 4)
+
+    def make(i: int, name: str) -> FakeCall:
+        value = None if np.isnan(depth[i]) else float(depth[i])
+        return FakeCall(name, value, gts[i])
+
+    batch: CallBatch[FakeCall] = CallBatch(names, make, first, inverse)
+    assert batch.n_groups == 3
+    assert len(batch) == 4
+    expected = [make(i, name) for i, name in enumerate(names)]
+    assert list(batch) == expected
+    assert batch[-1] == expected[-1] and batch[1:3] == expected[1:3]
+    texts = list(batch.json_texts())
+    assert texts == [(c.sample, canonical_json(c.to_dict())) for c in expected]
+    rows = list(batch.rows(lambda c: [c.sample, c.gt]))
+    assert rows == [[c.sample, c.gt] for c in expected]
+
+
+@dataclass(frozen=True)
+class WordyCall:
+    sample: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sample": self.sample, "reason": f"sample {self.sample} was shallow"}
+
+
+def test_batch_json_when_the_name_is_inside_a_sentence() -> None:
+    names = ["A1", "B2"]
+    first, inverse = group_rows([np.zeros(2)], 2)
+    batch: CallBatch[WordyCall] = CallBatch(names, lambda i, n: WordyCall(n), first, inverse)
+    assert batch.n_groups == 1
+    assert list(batch.json_texts()) == [(n, canonical_json(WordyCall(n).to_dict())) for n in names]
