@@ -36,7 +36,7 @@ import referencing
 from . import __version__
 from .errors import InputError, SampleMismatchError, UsageError
 from .knowledge import FactorDefinition, KnowledgeBase, LocalText
-from .questionnaire import Questionnaire, json_path, questionnaire_schema
+from .questionnaire import Questionnaire, json_path, questionnaire_schema, read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -927,21 +927,7 @@ def assessment_from_dict(data: Mapping[str, Any], source: str | Path | None = No
 
 def load_assessment(path: str | Path) -> Assessment:
     """Read ``assessment.json``; a missing, malformed or invalid file is an InputError."""
-    from .questionnaire import parse_json_bytes  # same strict JSON reading
-
-    file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
-    try:
-        data = parse_json_bytes(raw, path)
-    except InputError as err:  # QuestionnaireError is an InputError; re-raise plainly
-        raise InputError(path, err.message) from None
+    data, _ = read_json_file(path, InputError)
     if isinstance(data, Mapping) and data.get("schema") != SCHEMA_NAME:
         raise InputError(path, f"$.schema: {data.get('schema')!r} is not {SCHEMA_NAME!r}")
     return assessment_from_dict(data, path)

@@ -400,17 +400,21 @@ def _parse_contraindications(
     return tuple(rules)
 
 
+def read_input_bytes(path: str | Path, error: type[InputError] = InputError) -> bytes:
+    """The bytes of an input file; a missing or unreadable file is ``error(path, ...)``."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(path, "file not found") from None
+    except IsADirectoryError:
+        raise error(path, "is a directory, not a file") from None
+    except PermissionError:
+        raise error(path, "permission denied") from None
+
+
 def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
     """Load the bundled knowledge base (or another file, for tests and local review)."""
     kb_path = Path(path) if path is not None else DEFAULT_PATH
-    try:
-        text = kb_path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(kb_path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(kb_path, "is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(kb_path, "permission denied") from None
-    kb = parse_knowledge_base(text, kb_path)
+    kb = parse_knowledge_base(read_input_bytes(kb_path), kb_path)
     log.debug("knowledge base %s loaded from %s", kb.version, kb_path)
     return kb

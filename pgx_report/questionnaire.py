@@ -24,8 +24,9 @@ from typing import Any
 
 import jsonschema
 
-from .errors import QuestionnaireError
+from .errors import InputError, QuestionnaireError
 from .files import sha256_bytes
+from .knowledge import read_input_bytes
 
 log = logging.getLogger(__name__)
 
@@ -145,39 +146,34 @@ class _DuplicateKeyError(ValueError):
         self.key = key
 
 
-def parse_json_bytes(data: bytes, source: str | Path) -> Any:
+def parse_json_bytes(
+    data: bytes, source: str | Path, error: type[InputError] = QuestionnaireError
+) -> Any:
     """Strict JSON from bytes: UTF-8 (a BOM is allowed), no duplicate keys."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise QuestionnaireError(
+        raise error(
             source, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         ) from None
     if not text.strip():
-        raise QuestionnaireError(source, "file is empty (expected a JSON object)")
+        raise error(source, "file is empty (expected a JSON object)")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except _DuplicateKeyError as exc:
-        raise QuestionnaireError(
-            source, f"duplicate key {exc.key!r} (each key may appear only once)"
-        ) from None
+        raise error(source, f"duplicate key {exc.key!r} (each key may appear only once)") from None
     except json.JSONDecodeError as exc:
-        raise QuestionnaireError(
+        raise error(
             source, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"
         ) from None
 
 
-def read_json_file(path: str | Path) -> tuple[Any, bytes]:
-    file = Path(path)
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise QuestionnaireError(path, "file not found") from None
-    except IsADirectoryError:
-        raise QuestionnaireError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise QuestionnaireError(path, "permission denied") from None
-    return parse_json_bytes(data, path), data
+def read_json_file(
+    path: str | Path, error: type[InputError] = QuestionnaireError
+) -> tuple[Any, bytes]:
+    """(parsed JSON, raw bytes) of a file, with the strict reading of :func:`parse_json_bytes`."""
+    data = read_input_bytes(path, error)
+    return parse_json_bytes(data, path, error), data
 
 
 # --------------------------------------------------------------------------------------
