@@ -70,6 +70,73 @@ def link_ids() -> dict[str, dict[str, Any]]:
     return dict(_leaf_paths(questionnaire_schema()))
 
 
+FHIR_DEFINITION_PATH = Path(__file__).resolve().parent / "data" / "questionnaire.fhir.json"
+FHIR_DEFINITION_URL = "https://pgx-report.invalid/Questionnaire/naltrexone-oprm1"
+
+
+def _fhir_item(link_id: str, schema: Mapping[str, Any], required: bool) -> dict[str, Any]:
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    item: dict[str, Any] = {"linkId": link_id, "text": schema.get("description", link_id)}
+    if "enum" in schema:
+        item["type"] = "choice"
+        item["answerOption"] = [
+            {"valueCoding": {"code": code}} for code in schema["enum"] if code is not None
+        ]
+    elif "const" in schema:
+        item["type"] = "string"
+        item["initial"] = [{"valueString": schema["const"]}]
+    elif schema.get("format") == "date":
+        item["type"] = "date"
+    else:
+        kind = next((t for t in ("integer", "number", "boolean") if t in types), "string")
+        item["type"] = {"number": "decimal"}.get(kind, kind)
+    if required:
+        item["required"] = True
+    return item
+
+
+def fhir_questionnaire_definition() -> dict[str, Any]:
+    """A FHIR R4 ``Questionnaire`` (the form definition) with the linkIds this tool reads.
+
+    Clinics can load it into their form system; the answers come back as a
+    QuestionnaireResponse that :func:`load_questionnaire` accepts. Generated from the
+    native schema; ``pgx_report/data/questionnaire.fhir.json`` is this, written out.
+    """
+    schema = questionnaire_schema()
+    items: list[dict[str, Any]] = []
+    for key, sub in schema["properties"].items():
+        # questionnaire_version defaults to "1.0" in a response, so the form need not ask.
+        required = key in schema.get("required", []) and key != "questionnaire_version"
+        if sub.get("type") == "object":
+            children = [
+                _fhir_item(f"{key}.{child}", child_schema, child in sub.get("required", []))
+                for child, child_schema in sub["properties"].items()
+            ]
+            items.append(
+                {
+                    "linkId": key,
+                    "text": sub.get("description", key),
+                    "type": "group",
+                    "item": children,
+                    **({"required": True} if required else {}),
+                }
+            )
+        else:
+            items.append(_fhir_item(key, sub, required))
+    return {
+        "resourceType": "Questionnaire",
+        "id": "naltrexone-oprm1",
+        "url": FHIR_DEFINITION_URL,
+        "version": QUESTIONNAIRE_VERSION,
+        "name": "PgxReportNaltrexoneOprm1",
+        "title": "pgx-report clinical questionnaire: naltrexone and OPRM1",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "item": items,
+    }
+
+
 @dataclass(frozen=True)
 class Questionnaire:
     """A validated, normalised questionnaire (native layout; unknown answers dropped)."""

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from pgx_report.errors import QuestionnaireError
-from pgx_report.questionnaire import link_ids, load_questionnaire, parse_questionnaire
+from pgx_report.files import canonical_json
+from pgx_report.questionnaire import (
+    FHIR_DEFINITION_PATH,
+    fhir_questionnaire_definition,
+    link_ids,
+    load_questionnaire,
+    parse_questionnaire,
+)
 from tests.conftest import REPO_ROOT, assert_clean_error, run_pgx
 
 FIXTURE = REPO_ROOT / "tests" / "data" / "questionnaire_response.fhir.json"
@@ -245,3 +252,37 @@ def test_cli_validates_fhir(tmp_path: Path) -> None:
         run_pgx("validate-questionnaire", bad),
         f"{bad}: $.item[5].item[1].answer[0] (linkId 'drinking.audit_score'): -1 is below",
     )
+
+
+def test_shipped_fhir_questionnaire_definition_is_current_and_valid() -> None:
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    definition = fhir_questionnaire_definition()
+    assert FHIR_DEFINITION_PATH.read_text("utf-8") == canonical_json(definition)
+    Questionnaire.model_validate(definition)
+
+    def leaves(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for entry in items:
+            if entry["type"] == "group":
+                out.update(leaves(entry["item"]))
+            else:
+                out[entry["linkId"]] = entry
+        return out
+
+    items = leaves(definition["item"])
+    assert list(items) == list(link_ids())
+    assert {k for k, v in items.items() if v.get("required")} == {
+        "sample_id",
+        "patient.id",
+        "patient.name",
+    }
+    assert items["drinking.audit_score"]["type"] == "integer"
+    assert items["drinking.drinks_per_drinking_day"]["type"] == "decimal"
+    assert items["safety.acute_hepatitis"]["type"] == "boolean"
+    assert items["patient.birth_date"]["type"] == "date"
+    assert [o["valueCoding"]["code"] for o in items["smoking.status"]["answerOption"]] == [
+        "current",
+        "former",
+        "never",
+    ]
