@@ -415,6 +415,7 @@ def call_records(
     matrix = np.stack([flags[code] for code in flags], axis=1)  # (n, codes)
     code_list = list(flags)
 
+    summaries = [site_record_summary(r) for r in ordered]
     calls = []
     for i, name in enumerate(samples):
         if absent[i]:
@@ -425,6 +426,7 @@ def call_records(
         codes_i = [code_list[k] for k in np.flatnonzero(matrix[i])]
         facts = _Facts(
             record=record,
+            summary=summaries[int(chosen[i])],
             block=bool(block[i]),
             gt=_gt_string(row.alleles[i], bool(row.phased[i])),
             depth=_num(gate_depth[i]),
@@ -464,6 +466,7 @@ def _gt_string(alleles: npt.NDArray[np.int16], phased: bool) -> str | None:
 @dataclass(frozen=True)
 class _Facts:
     record: SiteRecord
+    summary: dict[str, Any]  # one dict per record, shared by its samples
     block: bool
     gt: str | None
     depth: int | None
@@ -549,7 +552,7 @@ def _make_call(name: str, codes: Sequence[Reason], f: _Facts, ctx: CallContext) 
     record = f.record
     qc = {
         "source": "reference_block" if f.block else "variant_record",
-        "record": site_record_summary(record),
+        "record": f.summary,
         "depth": f.dp,
         "min_dp": f.min_dp,
         "depth_used": f.depth,

@@ -20,8 +20,9 @@ from pgx_report.calling import (
     load_call,
     validate_call_dict,
 )
+from pgx_report.commands.call import render_call
 from pgx_report.errors import InputError
-from pgx_report.files import sha256_file
+from pgx_report.files import canonical_json, sha256_file
 
 
 @pytest.fixture(scope="session")
@@ -301,3 +302,15 @@ def test_all_samples_unsafe_names(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == names
     for row in rows:
         assert load_call(out / row[8]).sample == row[0]
+
+
+def test_bulk_rendering_is_canonical_json(vcfs: dict[str, dict[str, Path]]) -> None:
+    """--all-samples renders shared parts once; the bytes must equal canonical_json."""
+    checked = 0
+    for name, case in CASES["cases"].items():
+        options = case.get("options", {})
+        memo: dict[int, tuple[Any, str]] = {}
+        for call in call_all_samples(vcfs[name]["vcf"], build=options.get("build")):
+            assert render_call(call, memo) == canonical_json(call.to_dict())
+            checked += 1
+    assert checked >= 60
