@@ -214,7 +214,7 @@ def _parse_fields(line: bytes) -> _Rec:
     if pos < 0:
         raise ValueError("negative POS")
     end = pos + max(len(parts[3]), 1) - 1
-    info = parts[7]
+    info = parts[7].rstrip(b"\r")
     if b"END=" in info:
         found = _END_RE.search(info)
         if found:

@@ -369,3 +369,12 @@ def test_contig_again_at_the_end_of_the_file_is_detected(tmp_path: Path) -> None
 def test_random_generator_is_deterministic() -> None:
     rng = random.Random(1)
     assert rng.randint(0, 10) == 2
+
+
+def test_crlf_line_endings(tmp_path: Path) -> None:
+    recs = [Rec("chr6", p, "A", p + 30, 0) for p in range(1000, 30_000, 21)]
+    text = header_text(["chr6"], 0) + "".join(r.line() + "\r\n" for r in recs)
+    path = write_vcf(tmp_path / "crlf.vcf.gz", text, "bgzf", [900])
+    hit = locate(path, ["chr6"], 10_010)
+    assert hit.method == "bisection"
+    assert [r.split("\t")[1] for r in hit.records] == ["9988", "10009"]
