@@ -84,7 +84,13 @@ class Located:
     probes: int = 0
 
 
-class _Inconsistent(Exception):
+class NeedsFullScan(Exception):
+    """Raised instead of falling back to a streaming scan when ``fallback=False``:
+    the file is not sorted where it was read, or a record could not be parsed. The
+    caller then reads the whole file its own way (and reports bad lines its way)."""
+
+
+class _Inconsistent(NeedsFullScan):
     """The probes contradict a sorted file: fall back to streaming."""
 
 
@@ -622,7 +628,7 @@ def _inflate_stream(handle: BinaryIO, path: Path) -> Iterator[bytes]:
             else:
                 raw = b""
     if fed and not inflater.eof:
-        raise VcfError(path, "truncated gzip file (unexpected end of data)")
+        raise VcfError(path, "truncated file: the gzip data ends early (incomplete copy?)")
 
 
 def _stream(
@@ -631,6 +637,7 @@ def _stream(
     aliases: frozenset[str],
     pos: int,
     early_exit: bool,
+    strict: bool = True,
 ) -> tuple[str, list[bytes], bool]:
     """Scan the whole file (or up to the site, see ``early_exit``).
 
@@ -704,6 +711,8 @@ def _stream(
                 try:
                     rec = _parse_fields(line)
                 except ValueError as exc:
+                    if not strict:
+                        raise NeedsFullScan(f"line {line_no}: {exc}") from None
                     raise VcfError(path, f"line {line_no}: malformed record: {exc}") from None
                 seen_target = True
                 if rec.pos < target_last:
@@ -723,6 +732,8 @@ def _stream(
                     try:
                         rec = _parse_fields(line)
                     except ValueError as exc:
+                        if not strict:
+                            raise NeedsFullScan(f"line {line_no + 1}: {exc}") from None
                         raise VcfError(
                             path, f"line {line_no + 1}: malformed record: {exc}"
                         ) from None
@@ -759,7 +770,9 @@ def check_bgzf_eof(path: Path) -> None:
         handle.seek(max(size - len(BGZF_EOF), 0))
         tail = handle.read()
     if tail != BGZF_EOF:
-        raise VcfError(path, "truncated BGZF file: the end-of-file marker block is missing")
+        raise VcfError(
+            path, "truncated file: the BGZF end-of-file marker is missing (incomplete copy?)"
+        )
 
 
 def locate(
@@ -769,6 +782,7 @@ def locate(
     *,
     lookback: int = _DEFAULT_LOOKBACK,
     method: Method | None = None,
+    fallback: bool = True,
 ) -> Located:
     """Find the records overlapping ``pos`` on any of ``contigs`` (aliases of one
     contig), in a VCF without an index.
@@ -783,7 +797,9 @@ def locate(
         check_bgzf_eof(file)
     if kind == "gzip" or method == "stream":
         early = kind == "gzip" and method is None
-        header, lines, _ = _stream(file, kind != "text", aliases, pos, early_exit=early)
+        header, lines, _ = _stream(
+            file, kind != "text", aliases, pos, early_exit=early, strict=fallback
+        )
         return _result(header, lines, "stream", 0)
     with file.open("rb") as handle:
         size = file.stat().st_size
@@ -821,9 +837,13 @@ def locate(
                 log.debug("%s: bisection with %d probes", file, search.probes)
                 return _result(header, lines, "bisection", search.probes)
             except _Inconsistent as why:
+                if not fallback:
+                    raise
                 log.info("%s: %s; falling back to a streaming scan", file, why)
                 probes = search.probes
         else:
+            if not fallback:
+                raise NeedsFullScan("the first record cannot be parsed")
             probes = 0
     header, lines, _ = _stream(file, kind == "bgzf", aliases, pos, early_exit=False)
     return _result(header, lines, "stream", probes)

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgx_report.errors import VcfError
-from pgx_report.locate import BGZF_EOF, file_kind, header_contigs, locate
+from pgx_report.locate import BGZF_EOF, NeedsFullScan, file_kind, header_contigs, locate
 
 ALIASES = ("chr6", "6", "NC_000006.12")
 CONTIG_POOL = ("chr1", "chr10", "chr2", "chr6", "chr22", "chrX", "HLA-A*01:01:01:01")
@@ -302,7 +302,7 @@ def test_bgzf_without_eof_marker_is_refused(tmp_path: Path) -> None:
     path = _simple(tmp_path, "bgzf")
     cut = tmp_path / "cut.vcf.gz"
     cut.write_bytes(path.read_bytes()[: -len(BGZF_EOF)])
-    with pytest.raises(VcfError, match="truncated BGZF file"):
+    with pytest.raises(VcfError, match="truncated file: the BGZF end-of-file marker"):
         locate(cut, ["chr6"], 1000)
 
 
@@ -310,7 +310,7 @@ def test_truncated_plain_gzip_is_refused_even_after_the_site(tmp_path: Path) -> 
     path = _simple(tmp_path, "gzip")
     cut = tmp_path / "cut.vcf.gz"
     cut.write_bytes(path.read_bytes()[:-2000])
-    with pytest.raises(VcfError, match="truncated gzip file"):
+    with pytest.raises(VcfError, match="truncated file: the gzip data ends early"):
         locate(cut, ["chr6"], 1000)  # the site is in the first kilobytes
 
 
@@ -378,3 +378,16 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
     hit = locate(path, ["chr6"], 10_010)
     assert hit.method == "bisection"
     assert [r.split("\t")[1] for r in hit.records] == ["9988", "10009"]
+
+
+@pytest.mark.parametrize("kind", ["bgzf", "text", "gzip"])
+def test_without_fallback_a_bad_record_asks_for_a_full_scan(tmp_path: Path, kind: str) -> None:
+    recs = [Rec("chr6", p, "A", 0, 0) for p in range(1000, 20_000, 10)]
+    lines = [r.line() for r in recs]
+    lines[900] = lines[900].replace("\t10000\t", "\tabc\t")  # chr6:10000 is the site
+    text = header_text(["chr6"], 0) + "".join(line + "\n" for line in lines)
+    path = write_vcf(tmp_path / "bad.vcf", text, kind, [700])
+    with pytest.raises(NeedsFullScan):
+        locate(path, ["chr6"], 10_000, fallback=False)
+    with pytest.raises(VcfError, match="line 904: malformed record"):
+        locate(path, ["chr6"], 10_000)  # the default scans itself and names the line
