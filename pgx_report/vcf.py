@@ -26,7 +26,7 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,18 @@ class SampleArrays:
     min_dp: FloatArray
     gp_max: FloatArray
     ad: FloatArray | None  # (n, number of alleles), or None when the record has no AD
+
+    def take(self, columns: npt.NDArray[np.intp]) -> SampleArrays:
+        """The same values for the samples at ``columns`` only."""
+        return SampleArrays(
+            alleles=self.alleles[columns],
+            phased=self.phased[columns],
+            dp=self.dp[columns],
+            gq=self.gq[columns],
+            min_dp=self.min_dp[columns],
+            gp_max=self.gp_max[columns],
+            ad=None if self.ad is None else self.ad[columns],
+        )
 
 
 @dataclass(frozen=True)
@@ -473,6 +485,13 @@ class VcfReader:
         self.info = info
         self.header = header
         self.selected: tuple[str, ...] = tuple(samples) if samples is not None else header.samples
+        # htslib subsets samples from a comma-separated list, so a name with a comma
+        # cannot be passed; then all samples are read and the columns picked afterwards.
+        self._native = samples is not None and not any("," in name for name in samples)
+        self._columns: npt.NDArray[np.intp] | None = None
+        if samples is not None and not self._native:
+            position = {name: i for i, name in enumerate(header.samples)}
+            self._columns = np.array([position[name] for name in samples], dtype=np.intp)
 
     @property
     def path(self) -> Path:
@@ -482,7 +501,7 @@ class VcfReader:
         import cyvcf2
 
         with htslib_guard(self.path, lambda: "cannot read"):
-            vcf = cyvcf2.VCF(str(self.path), samples=list(self.selected))
+            vcf = cyvcf2.VCF(str(self.path), samples=list(self.selected) if self._native else None)
             if self.info.index is not None:
                 vcf.set_index(str(self.info.index))
         return vcf
@@ -493,19 +512,21 @@ class VcfReader:
         With an index the records are fetched through it; without one the whole file
         is streamed (which also checks the file to its end: truncation, bad lines).
         """
-        wanted = [c for c in contigs if not self.header.contigs or c in self.header.contig_names]
-        if not wanted and self.info.index is not None:
-            return []
         vcf = self._open()
         try:
             if self.info.index is not None:
-                return self._fetch(vcf, wanted, pos)
+                return self._fetch(vcf, contigs, pos)
             return self._stream(vcf, frozenset(contigs), pos)
         finally:
             vcf.close()
 
+    def _record(self, variant: cyvcf2.Variant) -> SiteRecord:
+        if self._columns is None:
+            return to_site_record(variant, len(self.selected))
+        record = to_site_record(variant, len(self.header.samples))
+        return replace(record, samples=record.samples.take(self._columns))
+
     def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
-        n = len(self.selected)
         found: list[SiteRecord] = []
         with htslib_guard(self.path, lambda: "cannot read through the index (mismatched?)"):
             for contig in contigs:
@@ -516,11 +537,10 @@ class VcfReader:
                             f"index does not match {self.path.name}: it returned a record "
                             f"at {variant.CHROM}:{variant.POS} for {contig}:{pos}",
                         )
-                    found.append(to_site_record(variant, n))
+                    found.append(self._record(variant))
         return found
 
     def _stream(self, vcf: cyvcf2.VCF, contigs: frozenset[str], pos: int) -> list[SiteRecord]:
-        n = len(self.selected)
         found: list[SiteRecord] = []
         count = 0
 
@@ -531,7 +551,7 @@ class VcfReader:
             for variant in vcf:
                 count += 1
                 if variant.CHROM in contigs and variant.POS <= pos <= variant.end:
-                    found.append(to_site_record(variant, n))
+                    found.append(self._record(variant))
         return found
 
 

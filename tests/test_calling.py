@@ -279,7 +279,7 @@ def test_cli_all_samples(tmp_path: Path, vcfs: dict[str, dict[str, Path]]) -> No
 
 
 def test_all_samples_unsafe_names(tmp_path: Path) -> None:
-    names = ["../evil", "a b", ".hidden", "Dup", "dup", "NA12878", "x" * 300]
+    names = ["../evil", "a b", ".hidden", "Dup", "dup", "NA12878", "x" * 300, "comma,name"]
     gt = "\t".join("0/1:30:99:15,15" for _ in names)
     vcf = tmp_path / "names.vcf"
     vcf.write_text(
@@ -302,6 +302,8 @@ def test_all_samples_unsafe_names(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == names
     for row in rows:
         assert load_call(out / row[8]).sample == row[0]
+    one = run_pgx("call", vcf, "--sample", "comma,name", check=True)
+    assert json.loads(one.stdout)["sample"] == "comma,name"
 
 
 def test_bulk_rendering_is_canonical_json(vcfs: dict[str, dict[str, Path]]) -> None:
