@@ -1,0 +1,142 @@
+"""Report rendering speed: in-process warm render per report, and whole processes.
+
+Prints one table:
+- ``render (in-process, warm)``: median time of ``rendering.render_pdf`` per demo
+  patient and language once the fonts and stylesheets are loaded (target <= 0.25 s);
+- ``pgx-report run`` (call + assess + render, a fresh process each time),
+  ``pgx-report render`` and ``pgx-report call`` as whole processes;
+- the peer in the same run: ``bcftools query`` reading the same site from the same
+  VCF (the floor for any process that opens the file).
+
+Usage: ``python benchmarks/bench_render.py [--repeat N]`` (``make bench`` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "demo"
+TARGET_SECONDS = 0.25
+# demo patient -> (genotype input, sample)
+DEMO_PATIENTS = {
+    "demo-carrier": ("NA18564.OPRM1.g.vcf.gz", "NA18564"),
+    "demo-aa": ("NA12878.OPRM1.g.vcf.gz", "NA12878"),
+    "demo-opioid": ("NA18945.OPRM1.g.vcf.gz", "NA18945"),
+    "demo-nd": ("DEMO-ND.vcf.gz", "DEMO-ND"),
+    "demo-sparse": ("cohort.b37.vcf.gz", "COH-002"),
+    "demo-cohort": ("cohort.b37.vcf.gz", "COH-001"),
+}
+
+
+def timed(action: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def run(cmd: Sequence[str | Path]) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, capture_output=True)
+
+
+def assessments(folder: Path) -> dict[str, Path]:
+    """Real assessments of the demo patients (call + assess in this process)."""
+    from pgx_report.assessment import assess
+    from pgx_report.calling import call_file
+    from pgx_report.files import write_json
+    from pgx_report.knowledge import load_knowledge_base
+    from pgx_report.questionnaire import load_questionnaire
+
+    kb = load_knowledge_base()
+    paths = {}
+    for name, (vcf, sample) in DEMO_PATIENTS.items():
+        call = call_file(DEMO / "vcfs" / vcf, sample=sample)
+        q = load_questionnaire(DEMO / "questionnaires" / f"{name}.json")
+        paths[name] = folder / f"{name}.assessment.json"
+        write_json(paths[name], assess(call, q, kb, environ={}).to_dict())
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed repeats per row")
+    args = parser.parse_args(argv)
+    from pgx_report import rendering
+
+    rows: list[tuple[str, str, list[float]]] = []
+    templates = rendering.find_templates()
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
+        folder = Path(tmp)
+        paths = assessments(folder)
+        cold_start = time.perf_counter()
+        first, data = rendering.read_assessment(paths["demo-carrier"])
+        rendering.render_pdf(first, data, "nb", templates)
+        cold = time.perf_counter() - cold_start
+        rows.append(("render, first in process (fonts load)", "demo-carrier nb", [cold]))
+        warm: list[float] = []
+        for name, path in paths.items():
+            assessment, data = rendering.read_assessment(path)
+            for lang in ("nb", "en"):
+                times = timed(
+                    lambda a=assessment, d=data, lg=lang: rendering.render_pdf(a, d, lg, templates),
+                    args.repeat,
+                )
+                warm.append(statistics.median(times))
+                rows.append(("render (in-process, warm)", f"{name} {lang}", times))
+        python = sys.executable
+        vcf = DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz"
+        questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
+        out = folder / "run"
+        rows.append((
+            "pgx-report run (process)", "demo-carrier",
+            timed(lambda: run([python, "-m", "pgx_report", "run", vcf, questionnaire,
+                               "-o", out]), args.repeat),
+        ))
+        rows.append((
+            "pgx-report render (process)", "demo-carrier",
+            timed(lambda: run([python, "-m", "pgx_report", "render", paths["demo-carrier"],
+                               "-o", folder / "r.pdf"]), args.repeat),
+        ))
+        rows.append((
+            "pgx-report call (process)", "demo-carrier",
+            timed(lambda: run([python, "-m", "pgx_report", "call", vcf, "-o",
+                               folder / "c.json"]), args.repeat),
+        ))
+        bcftools = shutil.which("bcftools")
+        if bcftools:
+            site = json.loads((out / "call.json").read_text(encoding="utf-8"))["variant"]
+            region = f"{site['chrom']}:{site['pos']}-{site['pos']}"
+            rows.append((
+                "peer: bcftools query (process)", "demo-carrier",
+                timed(lambda: run([bcftools, "query", "-r", region, "-f", "[%GT]\\n", vcf]),
+                      args.repeat),
+            ))
+        else:
+            print("bcftools not found: peer row skipped (scripts/install-system-deps.sh)")
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what':<{width}}  {'case':<18} {'median s':>9} {'min s':>7} {'n':>3}")
+    for what, case, times in rows:
+        print(f"{what:<{width}}  {case:<18} {statistics.median(times):9.3f} "
+              f"{min(times):7.3f} {len(times):3d}")
+    worst = max(warm)
+    verdict = "meets" if worst <= TARGET_SECONDS else "MISSES"
+    print(f"warm render per report: median {statistics.median(warm):.3f} s, worst case "
+          f"{worst:.3f} s: {verdict} the {TARGET_SECONDS} s target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
