@@ -449,6 +449,8 @@ class _Search:
             if line.startswith(b"#"):
                 raise _Inconsistent("header line among records")
             parts = line.split(b"\t", 2)
+            if line.count(b"\t") < 7:
+                raise _Inconsistent("a record with fewer than 8 fields")
             try:
                 chrom, pos = parts[0].decode("utf-8", "replace"), int(parts[1])
                 keep = chrom in self.aliases

@@ -391,3 +391,12 @@ def test_without_fallback_a_bad_record_asks_for_a_full_scan(tmp_path: Path, kind
         locate(path, ["chr6"], 10_000, fallback=False)
     with pytest.raises(VcfError, match="line 904: malformed record"):
         locate(path, ["chr6"], 10_000)  # the default scans itself and names the line
+
+
+@pytest.mark.parametrize("kind", ["bgzf", "text"])
+def test_a_short_last_line_is_noticed(tmp_path: Path, kind: str) -> None:
+    recs = [Rec("chr6", p, "A", 0, 0) for p in range(1000, 5_000, 10)]
+    text = header_text(["chr6"], 0) + "".join(r.line() + "\n" for r in recs)
+    path = write_vcf(tmp_path / "short.vcf", text + "chr6\t6000\t.\tA\n", kind, [700])
+    with pytest.raises(NeedsFullScan):
+        locate(path, ["chr6"], 2_000, fallback=False)
