@@ -658,6 +658,10 @@ def test_round_trip_through_json(tmp_path: Path, kb: KnowledgeBase) -> None:
             "$.factors[0].finding: 'good' is not one of",
         ),
         (
+            lambda d: d["questionnaire"].update(sweet_liking="maybe"),
+            "$.questionnaire.sweet_liking: 'maybe' is not one of ['liker', 'disliker', None]",
+        ),
+        (
             lambda d: d.update(schema="pgx-report.call"),
             "$.schema: 'pgx-report.call' is not 'pgx-report.assessment'",
         ),
