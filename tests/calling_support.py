@@ -33,11 +33,15 @@ def require_tools() -> None:
         pytest.fail(f"missing tools {missing}: run scripts/install-system-deps.sh (make system)")
 
 
-@pytest.fixture(scope="session")
-def built_vcfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
-    require_tools()
-    built: dict[str, dict[str, Path]] = GENERATE.build_all(tmp_path_factory.mktemp("test_vcfs"))
-    return built
+_BUILT: dict[str, dict[str, Path]] = {}
+
+
+def build_test_vcfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+    """Build every case once per session (test modules share it through their fixture)."""
+    if not _BUILT:
+        require_tools()
+        _BUILT.update(GENERATE.build_all(tmp_path_factory.mktemp("test_vcfs")))
+    return _BUILT
 
 
 def case_formats(name: str) -> tuple[str, ...]:
