@@ -99,42 +99,76 @@ def main(argv: Sequence[str] | None = None) -> int:
         vcf = DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz"
         questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
         out = folder / "run"
-        rows.append((
-            "pgx-report run (process)", "demo-carrier",
-            timed(lambda: run([python, "-m", "pgx_report", "run", vcf, questionnaire,
-                               "-o", out]), args.repeat),
-        ))
-        rows.append((
-            "pgx-report render (process)", "demo-carrier",
-            timed(lambda: run([python, "-m", "pgx_report", "render", paths["demo-carrier"],
-                               "-o", folder / "r.pdf"]), args.repeat),
-        ))
-        rows.append((
-            "pgx-report call (process)", "demo-carrier",
-            timed(lambda: run([python, "-m", "pgx_report", "call", vcf, "-o",
-                               folder / "c.json"]), args.repeat),
-        ))
+        rows.append(
+            (
+                "pgx-report run (process)",
+                "demo-carrier",
+                timed(
+                    lambda: run([python, "-m", "pgx_report", "run", vcf, questionnaire, "-o", out]),
+                    args.repeat,
+                ),
+            )
+        )
+        rows.append(
+            (
+                "pgx-report render (process)",
+                "demo-carrier",
+                timed(
+                    lambda: run(
+                        [
+                            python,
+                            "-m",
+                            "pgx_report",
+                            "render",
+                            paths["demo-carrier"],
+                            "-o",
+                            folder / "r.pdf",
+                        ]
+                    ),
+                    args.repeat,
+                ),
+            )
+        )
+        rows.append(
+            (
+                "pgx-report call (process)",
+                "demo-carrier",
+                timed(
+                    lambda: run([python, "-m", "pgx_report", "call", vcf, "-o", folder / "c.json"]),
+                    args.repeat,
+                ),
+            )
+        )
         bcftools = shutil.which("bcftools")
         if bcftools:
             site = json.loads((out / "call.json").read_text(encoding="utf-8"))["variant"]
             region = f"{site['chrom']}:{site['pos']}-{site['pos']}"
-            rows.append((
-                "peer: bcftools query (process)", "demo-carrier",
-                timed(lambda: run([bcftools, "query", "-r", region, "-f", "[%GT]\\n", vcf]),
-                      args.repeat),
-            ))
+            rows.append(
+                (
+                    "peer: bcftools query (process)",
+                    "demo-carrier",
+                    timed(
+                        lambda: run([bcftools, "query", "-r", region, "-f", "[%GT]\\n", vcf]),
+                        args.repeat,
+                    ),
+                )
+            )
         else:
             print("bcftools not found: peer row skipped (scripts/install-system-deps.sh)")
 
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'case':<18} {'median s':>9} {'min s':>7} {'n':>3}")
     for what, case, times in rows:
-        print(f"{what:<{width}}  {case:<18} {statistics.median(times):9.3f} "
-              f"{min(times):7.3f} {len(times):3d}")
+        print(
+            f"{what:<{width}}  {case:<18} {statistics.median(times):9.3f} "
+            f"{min(times):7.3f} {len(times):3d}"
+        )
     worst = max(warm)
     verdict = "meets" if worst <= TARGET_SECONDS else "MISSES"
-    print(f"warm render per report: median {statistics.median(warm):.3f} s, worst case "
-          f"{worst:.3f} s: {verdict} the {TARGET_SECONDS} s target")
+    print(
+        f"warm render per report: median {statistics.median(warm):.3f} s, worst case "
+        f"{worst:.3f} s: {verdict} the {TARGET_SECONDS} s target"
+    )
     return 0
 
 

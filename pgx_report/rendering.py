@@ -32,6 +32,7 @@ import io
 import json
 import logging
 import os
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ FACTOR_ORDER: tuple[str, ...] = (
     "smoking",
     "oprm1_genotype",
 )
+EN_DASH = "\u2013"  # ranges ("13-15") and the "no value" mark, as typeset
 FINDINGS: tuple[str, ...] = ("favourable", "neutral", "unfavourable", "unknown")
 # One glyph per finding, printed before the word: the shape carries the meaning,
 # so the report reads the same in greyscale.
@@ -186,7 +188,7 @@ def css_string(text: str) -> str:
 
 
 def _citations(numbers: Sequence[int]) -> str:
-    """``[13, 14, 15, 36]`` -> ``[13–15, 36]`` (runs of three or more become a range)."""
+    """``[13, 14, 15, 36]`` -> ``[13-15, 36]`` with an en dash (runs of three or more)."""
     ordered = sorted(set(numbers))
     parts: list[str] = []
     index = 0
@@ -195,7 +197,7 @@ def _citations(numbers: Sequence[int]) -> str:
         while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
             end += 1
         if end - index >= 2:
-            parts.append(f"{ordered[index]}–{ordered[end]}")
+            parts.append(f"{ordered[index]}{EN_DASH}{ordered[end]}")
         else:
             parts.extend(str(n) for n in ordered[index : end + 1])
         index = end + 1
@@ -255,7 +257,9 @@ class _Reader:
             try:
                 dt.date.fromisoformat(value)
             except ValueError:
-                raise self.fail(f"{path}.{key}", f"not an ISO date (YYYY-MM-DD): {value!r}") from None
+                raise self.fail(
+                    f"{path}.{key}", f"not an ISO date (YYYY-MM-DD): {value!r}"
+                ) from None
         return value
 
     def local(self, parent: Mapping[str, Any], key: str, path: str, lang: str) -> str:
@@ -273,9 +277,7 @@ class _Reader:
             raise self.fail(f"{path}.{key}.{lang}", "missing list of sentences in this language")
         return list(items)
 
-    def choice(
-        self, parent: Mapping[str, Any], key: str, path: str, allowed: Sequence[str]
-    ) -> str:
+    def choice(self, parent: Mapping[str, Any], key: str, path: str, allowed: Sequence[str]) -> str:
         value = parent.get(key)
         if value not in allowed:
             raise self.fail(f"{path}.{key}", f"{value!r} is not one of {', '.join(allowed)}")
@@ -301,7 +303,8 @@ def parse_assessment(data: bytes, source: str | Path | None) -> dict[str, Any]:
     version = str(obj.get("schema_version", ""))
     if version.split(".")[0] != SUPPORTED_SCHEMA_MAJOR:
         raise InputError(
-            source, f"schema_version: {version!r} not supported (expected {SUPPORTED_SCHEMA_MAJOR}.x)"
+            source,
+            f"schema_version: {version!r} not supported (expected {SUPPORTED_SCHEMA_MAJOR}.x)",
         )
     return obj
 
@@ -356,7 +359,9 @@ def _legend(labels: Mapping[str, str]) -> str:
     )
 
 
-def _genotype(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]) -> dict[str, Any]:
+def _genotype(
+    call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]
+) -> dict[str, Any]:
     status = r.choice(
         call, "status", "call", ("called", "no_call", "not_covered", "failed_qc", "ref_mismatch")
     )
@@ -395,7 +400,7 @@ def _balanced_columns(
 def _shown_value(value: Any, lang: str, L: Mapping[str, str]) -> str:
     """A raw value from the call or provenance, in the language's conventions."""
     if value is None or value == [] or value == "":
-        return "–"
+        return EN_DASH
     if isinstance(value, bool):
         return L["word_yes"] if value else L["word_no"]
     if isinstance(value, float):
@@ -405,7 +410,9 @@ def _shown_value(value: Any, lang: str, L: Mapping[str, str]) -> str:
     return str(value)
 
 
-def _details(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]) -> list[tuple[str, str]]:
+def _details(
+    call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str]
+) -> list[tuple[str, str]]:
     variant = r.obj(call, "variant", "call")
     qc = r.opt_obj(call, "qc", "call")
 
@@ -413,19 +420,22 @@ def _details(call: Mapping[str, Any], r: _Reader, lang: str, L: Mapping[str, str
         return _shown_value(value, lang, L)
 
     record = qc.get("record")
-    record_text = "–"
+    record_text = EN_DASH
     if isinstance(record, Mapping):
         alts = record.get("alt")
         alt_text = ",".join(str(a) for a in alts) if isinstance(alts, list) else shown(alts)
         span = f"{record.get('pos')}"
         if record.get("end") not in (None, record.get("pos")):
-            span += f"–{record.get('end')}"
+            span += f"{EN_DASH}{record.get('end')}"
         record_text = f"{record.get('chrom')}:{span} REF {record.get('ref')} ALT {alt_text}"
     source = qc.get("source")
     status_text = L[f"status_{call['status']}"]
     return [
-        (L["variant"], f"{variant.get('gene')} {variant.get('rsid')}, "
-         f"{variant.get('hgvs_c')} ({variant.get('hgvs_p')})"),
+        (
+            L["variant"],
+            f"{variant.get('gene')} {variant.get('rsid')}, "
+            f"{variant.get('hgvs_c')} ({variant.get('hgvs_p')})",
+        ),
         (L["build"], shown(variant.get("build"))),
         (L["position"], f"{variant.get('chrom')}:{variant.get('pos')}"),
         (L["ref_alt"], f"{variant.get('ref')} / {variant.get('alt')}"),
@@ -555,7 +565,9 @@ def build_view(
 
     genotype = _genotype(call, r, lang, L)
     line = r.local(a, "genotype_summary", "", lang)
-    if not genotype["determined"] and not line.casefold().startswith(L["not_determined"].casefold()):
+    if not genotype["determined"] and not line.casefold().startswith(
+        L["not_determined"].casefold()
+    ):
         line = f"{L['not_determined']}: {line}"
     genotype["line"] = line
 
@@ -565,7 +577,7 @@ def build_view(
             f"{L.get(key, key)} {_shown_value(value, lang, L)}"
             for key, value in sorted(thresholds.items())
         )
-        or "–"
+        or EN_DASH
     )
     inputs = []
     for index, item in enumerate(r.seq(provenance, "inputs", "provenance")):
@@ -588,21 +600,24 @@ def build_view(
         )
     unchecked = overall.get("unchecked_contraindications") or []
     provenance_rows = [
-        (L["tool"], f"{provenance.get('tool', 'pgx-report')} {provenance.get('tool_version', '?')}"
-         f" (report: pgx-report {__version__})"),
+        (
+            L["tool"],
+            f"{provenance.get('tool', 'pgx-report')} {provenance.get('tool_version', '?')}"
+            f" (report: pgx-report {__version__})",
+        ),
         (L["kb_version"], r.text(provenance, "knowledge_base_version", "provenance")),
         (L["build"], r.text(provenance, "build", "provenance")),
         (L["thresholds"], threshold_text),
         (L["allow_sample_mismatch"], L["word_yes"] if mismatch else L["word_no"]),
     ]
 
-    references = []
+    numbered: list[tuple[int, str]] = []
     for index, item in enumerate(r.seq(a, "references", "")):
         number = item.get("number")
         if not isinstance(number, int):
             raise r.fail(f"references[{index}].number", "missing or not an integer")
-        references.append({"number": number, "text": r.text(item, "text", f"references[{index}]")})
-    references.sort(key=lambda ref: ref["number"])
+        numbered.append((number, r.text(item, "text", f"references[{index}]")))
+    references = [{"number": number, "text": text} for number, text in sorted(numbered)]
 
     limitations = [
         r.local({"t": item}, "t", f"limitations[{index}]", lang)
@@ -613,6 +628,8 @@ def build_view(
     title = L["title"]
     created = dt.datetime.combine(dt.date.fromisoformat(reported_on), dt.time(), dt.UTC)
     footer_id = f"{L['patient_id']} {patient_id} · {L['sample']} {sample_id}"
+    birth_date = format_date(r.date(patient, "birth_date", "patient"), lang)
+    running_name = f"{name} · {birth_date}" if birth_date else name
     return {
         "lang": lang,
         "L": L,
@@ -621,8 +638,7 @@ def build_view(
         "patient": {
             "name": name,
             "id": patient_id,
-            "birth_date": format_date(r.date(patient, "birth_date", "patient"), lang)
-            or L["not_given"],
+            "birth_date": birth_date or L["not_given"],
             "sex": L.get(f"sex_{sex}", L["not_given"]) if sex else L["not_given"],
             "age": f"{age} {L['years']}" if isinstance(age, int) else None,
         },
@@ -651,19 +667,23 @@ def build_view(
         "guidance": guidance_rows,
         "guidance_columns": _balanced_columns(guidance_rows),
         "factors": factors,
-        "scale": {"width": SCALE_WIDTH, "x1": SCALE_X["unfavourable"], "x2": SCALE_X["favourable"],
-                  "sep": (SCALE_X["favourable"] + SCALE_X["unknown"]) // 2},
+        "scale": {
+            "width": SCALE_WIDTH,
+            "x1": SCALE_X["unfavourable"],
+            "x2": SCALE_X["favourable"],
+            "sep": (SCALE_X["favourable"] + SCALE_X["unknown"]) // 2,
+        },
         "legend": _legend(L),
         "details": _details(call, r, lang, L),
         "limitations": limitations,
         "references": references,
         "provenance": provenance_rows,
         "inputs": inputs,
-        "page_css": Markup(_page_css(footer_id, f"{name} · {format_date(r.date(patient, 'birth_date', 'patient'), lang) or ''}".rstrip(" ·"), title, L)),
+        "page_css": Markup(_page_css(footer_id, running_name, title, L)),
         "meta": {
             "title": f"{title} — {patient_id}",
             "author": lab or "pgx-report",
-            "description": f"{L['subtitle']}. {L['patient_id']} {patient_id}, {L['sample']} {sample_id}.",
+            "description": f"{L['subtitle']}. {footer_id}.",
             "keywords": "OPRM1, rs1799971, naltrexone, pharmacogenomics",
             "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
@@ -765,6 +785,38 @@ def _engine(templates: Path) -> _Engine:
     return _Engine(fetcher, font_config, stylesheets)
 
 
+@functools.lru_cache(maxsize=8)
+def _font_coverage(font: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(font, lazy=True).getBestCmap())
+
+
+def missing_glyphs(view: Any, templates: Path) -> list[str]:
+    """Characters of the report that no bundled font can draw (Pango would take them
+    from a system font, or print a box). Empty for every language the fonts cover."""
+    chars: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            chars.update(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(view)
+    todo = {c for c in chars if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf")}
+    for font in sorted((templates / "fonts").glob("*.ttf")):  # DejaVu first, CJK last
+        if not todo:
+            break
+        covered = _font_coverage(font)
+        todo = {c for c in todo if ord(c) not in covered}
+    return sorted(todo)
+
+
 @contextlib.contextmanager
 def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
     """Set SOURCE_DATE_EPOCH (read by fontTools when it stamps subset fonts)."""
@@ -795,6 +847,14 @@ def render_pdf(
 
     view = build_view(assessment, lang, load_labels(templates), source=source, lab=lab)
     page_html = _render_template(view, templates, standalone=False)
+    missing = missing_glyphs(view, templates)
+    if missing:
+        log.warning(
+            "%s: no bundled font has a glyph for %s; the PDF may show them in a system "
+            "font or as boxes",
+            source or "report",
+            ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing),
+        )
     engine = _engine(templates)
     created: dt.datetime = view["created"]
     naive = created.replace(tzinfo=None)
@@ -822,7 +882,7 @@ def render_pdf(
                 uncompressed_pdf=False,
             )
     except FatalURLFetchingError as exc:
-        raise TemplateError(templates, f"the report asked for a forbidden resource: {exc}") from None
-    return Report(
-        html=_render_template(view, templates, standalone=True), pdf=pdf, language=lang
-    )
+        raise TemplateError(
+            templates, f"the report asked for a forbidden resource: {exc}"
+        ) from None
+    return Report(html=_render_template(view, templates, standalone=True), pdf=pdf, language=lang)

@@ -53,7 +53,9 @@ class _Collector(logging.Handler):
 def no_weasyprint_logs() -> Iterator[None]:
     """Fail on any WeasyPrint (or fontTools) warning/error, as WeasyPrint's own tests do."""
     collector = _Collector()
-    loggers = [logging.getLogger(name) for name in ("weasyprint", "fontTools", "pgx_report.rendering")]
+    loggers = [
+        logging.getLogger(name) for name in ("weasyprint", "fontTools", "pgx_report.rendering")
+    ]
     for logger in loggers:
         logger.addHandler(collector)
     try:
@@ -211,14 +213,22 @@ def test_format_date(iso: str | None, lang: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "lang", "expected"),
-    [(0.516, "en", "0.52"), (0.516, "nb", "0,52"), (512.77, "nb", "512,77"), (31, "nb", "31"),
-     (0.5, "en", "0.5"), (2.0, "nb", "2")],
+    [
+        (0.516, "en", "0.52"),
+        (0.516, "nb", "0,52"),
+        (512.77, "nb", "512,77"),
+        (31, "nb", "31"),
+        (0.5, "en", "0.5"),
+        (2.0, "nb", "2"),
+    ],
 )
 def test_format_number(value: float, lang: str, expected: str) -> None:
     assert rendering.format_number(value, lang) == expected
 
 
-@pytest.mark.parametrize("text", [INJECTION_ID, '"; } * { x', "a\\b\nc", "</style><script>", "æ ŋ 山"])
+@pytest.mark.parametrize(
+    "text", [INJECTION_ID, '"; } * { x', "a\\b\nc", "</style><script>", "æ ŋ 山"]
+)
 def test_css_string_cannot_be_escaped(text: str) -> None:
     literal = rendering.css_string(text)
     inner = literal[1:-1]
@@ -230,7 +240,13 @@ def test_css_string_cannot_be_escaped(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("requested", "in_file", "expected"),
-    [("en", "nb", "en"), (None, "nb", "nb"), (None, "en", "en"), (None, None, "en"), (None, "sv", "en")],
+    [
+        ("en", "nb", "en"),
+        (None, "nb", "nb"),
+        (None, "en", "en"),
+        (None, None, "en"),
+        (None, "sv", "en"),
+    ],
 )
 def test_language_choice(requested: str | None, in_file: str | None, expected: str) -> None:
     assert rendering.choose_language(requested, {"language": in_file}) == expected
@@ -258,15 +274,23 @@ def test_view_is_built_in_python_in_both_languages() -> None:
         (lambda a: a.pop("patient"), "patient: missing or not an object"),
         (lambda a: a["patient"].pop("id"), "patient.id: missing"),
         (lambda a: a["dates"].pop("reported_on"), "dates.reported_on: missing"),
-        (lambda a: a["dates"].update(completed_on="20.11.2025"), "dates.completed_on: not an ISO date"),
+        (
+            lambda a: a["dates"].update(completed_on="20.11.2025"),
+            "dates.completed_on: not an ISO date",
+        ),
         (lambda a: a["factors"].pop(), "factors: no entry for 'oprm1_genotype'"),
         (lambda a: a["factors"][0].update(finding="great"), "factors[severity].finding: 'great'"),
         (lambda a: a["overall"]["label"].pop("nb"), "overall.label.nb: missing text"),
         (lambda a: a["call"].update(status="maybe"), "call.status: 'maybe' is not one of"),
-        (lambda a: a["contraindications"].append({"severity": "mild"}), "contraindications[0].severity"),
+        (
+            lambda a: a["contraindications"].append({"severity": "mild"}),
+            "contraindications[0].severity",
+        ),
     ],
 )
-def test_missing_or_bad_fields_name_their_path(change: Callable[[dict[str, Any]], Any], fragment: str) -> None:
+def test_missing_or_bad_fields_name_their_path(
+    change: Callable[[dict[str, Any]], Any], fragment: str
+) -> None:
     labels = rendering.load_labels(rendering.find_templates())
     a = load_contract()
     change(a)
@@ -282,8 +306,14 @@ def test_missing_or_bad_fields_name_their_path(change: Callable[[dict[str, Any]]
         (b"\xff\xfe{", "not UTF-8 text"),
         (b"{not json", "line 1: invalid JSON"),
         (b"[]", "expected a JSON object"),
-        (b'{"schema": "pgx-report.call", "schema_version": "1.0"}', "schema: expected 'pgx-report.assessment'"),
-        (b'{"schema": "pgx-report.assessment", "schema_version": "2.0"}', "schema_version: '2.0' not supported"),
+        (
+            b'{"schema": "pgx-report.call", "schema_version": "1.0"}',
+            "schema: expected 'pgx-report.assessment'",
+        ),
+        (
+            b'{"schema": "pgx-report.assessment", "schema_version": "2.0"}',
+            "schema_version: '2.0' not supported",
+        ),
     ],
 )
 def test_parse_assessment_rejects(data: bytes, fragment: str) -> None:
@@ -375,8 +405,15 @@ def test_later_pages_have_details_limitations_references_provenance_signoff(lang
     assert report.pdf is not None
     rest = " ".join(pdf_pages_text(report.pdf)[1:])
     labels = rendering.load_labels(rendering.find_templates())[lang]
-    for key in ("genotype_details", "limitations", "references", "provenance", "analysed_by",
-                "approved_by", "about_factors"):
+    for key in (
+        "genotype_details",
+        "limitations",
+        "references",
+        "provenance",
+        "analysed_by",
+        "approved_by",
+        "about_factors",
+    ):
         assert labels[key] in rest, key
     call = a["call"]
     for fragment in (
@@ -415,8 +452,12 @@ def test_findings_have_shape_and_word_not_colour_alone() -> None:
     data, report = render_case("demo-nd", "en")
     a = json.loads(data)
     first = " ".join(pdf_pages_text(report.pdf or b""))
-    words = {"favourable": "▲ favours benefit", "neutral": "● neutral",
-             "unfavourable": "▼ against benefit", "unknown": "? unknown"}
+    words = {
+        "favourable": "▲ favours benefit",
+        "neutral": "● neutral",
+        "unfavourable": "▼ against benefit",
+        "unknown": "? unknown",
+    }
     for factor in a["factors"]:
         assert words[factor["finding"]] in first
     scales = re.findall(r'<svg class="scale".*?</svg>', report.html, re.S)
@@ -497,7 +538,9 @@ def _pdf_fonts(pdf: bytes) -> dict[str, bool]:
 @pytest.mark.parametrize("case", ["demo-carrier", "demo-opioid"])
 def test_png_pages_match_page_count_and_page_one_holds_summary(case: str, tmp_path: Path) -> None:
     if shutil.which("pdftoppm") is None:
-        pytest.fail("pdftoppm (Debian poppler-utils) is required: run scripts/install-system-deps.sh")
+        pytest.fail(
+            "pdftoppm (Debian poppler-utils) is required: run scripts/install-system-deps.sh"
+        )
     _, report = render_case(case, "nb")
     assert report.pdf is not None
     pdf = tmp_path / "r.pdf"
@@ -510,7 +553,9 @@ def test_png_pages_match_page_count_and_page_one_holds_summary(case: str, tmp_pa
     # page 1 holds the summary box (and the contraindication box above it)
     text = subprocess.run(
         ["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert "Sammendrag" in text
     if case == "demo-opioid":
@@ -614,9 +659,32 @@ def test_bundled_fonts_cover_the_report_alphabets() -> None:
         covered |= set(TTFont(fonts / name).getBestCmap())
     labels = rendering.load_labels(rendering.find_templates())
     every_label = "".join(t for lang in labels.values() for t in lang.values())
-    text = SAMI + CJK_NAME + KOREAN + NORWEGIAN + every_label + "".join(rendering.FINDING_SYMBOL.values())
+    text = (
+        SAMI
+        + CJK_NAME
+        + KOREAN
+        + NORWEGIAN
+        + every_label
+        + "".join(rendering.FINDING_SYMBOL.values())
+    )
     missing = sorted({c for c in text if not c.isspace() and ord(c) not in covered})
     assert not missing, missing
+
+
+def test_missing_glyphs_finds_only_what_no_bundled_font_draws() -> None:
+    templates = rendering.find_templates()
+    covered = {"name": f"{SAMI} {CJK_NAME} {KOREAN} {NORWEGIAN} ▲●▼? –—·"}
+    assert rendering.missing_glyphs(covered, templates) == []
+    view = {"a": ["ok", {"b": "Ethiopic ሰላም and \U0001f642"}], "n": 3}
+    assert rendering.missing_glyphs(view, templates) == sorted(["ሰ", "ላ", "ም", "\U0001f642"])
+
+
+def test_demo_reports_need_no_system_font() -> None:
+    labels = rendering.load_labels(rendering.find_templates())
+    for name in DEMO_PATIENTS:
+        for lang in ("en", "nb"):
+            view = rendering.build_view(json.loads(make_case(name)), lang, labels)
+            assert rendering.missing_glyphs(view, rendering.find_templates()) == [], name
 
 
 def test_long_names_and_clinician_lists_stay_inside_the_page(tmp_path: Path) -> None:

@@ -28,8 +28,14 @@ def assessment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_pgx("call", DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz", "-o", call, check=True)
     out = folder / "assessment.json"
     run_pgx(
-        "assess", "--call", call, "--questionnaire", DEMO / "questionnaires" / "demo-carrier.json",
-        "-o", out, check=True,
+        "assess",
+        "--call",
+        call,
+        "--questionnaire",
+        DEMO / "questionnaires" / "demo-carrier.json",
+        "-o",
+        out,
+        check=True,
     )
     return out
 
@@ -78,7 +84,10 @@ def test_two_processes_give_the_same_bytes_whatever_the_clock(
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "TZ": "Pacific/Auckland"}
     proc = subprocess.run(
         [sys.executable, "-m", "pgx_report", "render", str(assessment), "-o", str(second)],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert first.read_bytes() == second.read_bytes()
@@ -177,25 +186,43 @@ def test_templates_resolve_from_the_repository_in_an_editable_install() -> None:
     assert rendering.find_templates() == REPO / "templates"
 
 
-def test_wheel_ships_the_templates_and_renders_from_them(
-    assessment: Path, tmp_path: Path
-) -> None:
+def test_wheel_ships_the_templates_and_renders_from_them(assessment: Path, tmp_path: Path) -> None:
     """Build the real wheel (hatchling, no network), unpack it, and render from it."""
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",
-         "-w", str(wheels), str(REPO)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(wheels),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("pgx_report-*.whl")
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        for needed in ("report.html.j2", "report.css", "fonts.css", "i18n.yaml",
-                       "fonts/DejaVuSans.ttf", "fonts/DejaVuSans-Bold.ttf",
-                       "fonts/DroidSansFallback.ttf", "fonts/LICENSE-DejaVu.txt",
-                       "fonts/LICENSE-DroidSansFallback.txt", "fonts/LICENSE-Apache-2.0.txt"):
+        for needed in (
+            "report.html.j2",
+            "report.css",
+            "fonts.css",
+            "i18n.yaml",
+            "fonts/DejaVuSans.ttf",
+            "fonts/DejaVuSans-Bold.ttf",
+            "fonts/DroidSansFallback.ttf",
+            "fonts/LICENSE-DejaVu.txt",
+            "fonts/LICENSE-DroidSansFallback.txt",
+            "fonts/LICENSE-Apache-2.0.txt",
+        ):
             assert f"pgx_report/templates/{needed}" in names, needed
         archive.extractall(site)
     out = tmp_path / "wheel.pdf"
@@ -207,7 +234,11 @@ def test_wheel_ships_the_templates_and_renders_from_them(
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -229,9 +260,7 @@ def test_call_and_the_cli_do_not_import_weasyprint(tmp_path: Path) -> None:
         "'pgx_report.rendering') if m in sys.modules); "
         "print(rc, heavy)"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "0 []"
     assert json.loads((tmp_path / "c.json").read_text())["genotype"] == "A/G"

@@ -51,9 +51,7 @@ def test_run_writes_the_four_outputs_for_each_demo_patient(demo: str, tmp_path: 
 
     roles = {item["role"]: item for item in assessment["provenance"]["inputs"]}
     assert roles["call"]["sha256"] == sha256_file(out / "call.json")
-    assert roles["questionnaire"]["sha256"] == sha256_file(
-        DEMO / "questionnaires" / f"{demo}.json"
-    )
+    assert roles["questionnaire"]["sha256"] == sha256_file(DEMO / "questionnaires" / f"{demo}.json")
     pdf = (out / "report.pdf").read_bytes()
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.attachments == {"assessment.json": [assessment_bytes]}

@@ -46,8 +46,8 @@ def add_subcommand(subparsers: Any) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from .. import rendering
-    from ..files import atomic_write_bytes, atomic_write_text, check_not_input
     from ..errors import UsageError
+    from ..files import atomic_write_bytes, atomic_write_text, check_not_input
 
     outputs = [args.output, *([args.html] if args.html else [])]
     if args.html is not None and Path(args.html).resolve() == Path(args.output).resolve():

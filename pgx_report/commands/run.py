@@ -49,11 +49,17 @@ def add_subcommand(subparsers: Any) -> None:
         help="reference build, when the header does not say or says two things",
     )
     calling.add_argument(
-        "--min-depth", type=_non_negative, default=None, metavar="N",
+        "--min-depth",
+        type=_non_negative,
+        default=None,
+        metavar="N",
         help="minimum read depth at the site (default: as 'pgx-report call')",
     )
     calling.add_argument(
-        "--min-gq", type=_non_negative, default=None, metavar="N",
+        "--min-gq",
+        type=_non_negative,
+        default=None,
+        metavar="N",
         help="minimum genotype quality GQ (default: as 'pgx-report call')",
     )
     checks = parser.add_argument_group("checks")
