@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, assert_clean_error, run_pgx
+from conftest import REPO_ROOT
 from fhir.resources.R4B.bundle import Bundle
 
 from pgx_report.errors import InputError
@@ -553,93 +553,6 @@ def test_code_table_entries_all_name_a_known_system_and_a_source() -> None:
     for section in ("profiles", "extensions", "systems", "builds"):
         for key, entry in raw[section].items():
             assert entry.get("source"), (section, key)
-
-
-# ---------------------------------------------------------------- the command
-
-
-def test_cli_writes_the_canonical_bundle(tmp_path: Path) -> None:
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(PDF)
-    out = tmp_path / "out" / "report.fhir.json"
-    result = run_pgx("fhir", FIXTURES["called"], "-o", out, "--pdf", pdf)
-    assert result.returncode == 0, result.stderr
-    expected = canonical_json(build_bundle(load_fixture("called"), PDF))
-    assert out.read_text(encoding="utf-8") == expected
-    again = run_pgx("fhir", FIXTURES["called"], "-o", out, "--pdf", pdf)
-    assert again.returncode == 0
-    assert out.read_text(encoding="utf-8") == expected
-    validate(json.loads(out.read_text(encoding="utf-8")))
-
-
-def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str | Path], tuple[str, ...]]]:
-    not_json = tmp_path / "broken.json"
-    not_json.write_text('{"schema": ', encoding="utf-8")
-    array = tmp_path / "array.json"
-    array.write_text("[]", encoding="utf-8")
-    call_json = tmp_path / "call.json"
-    call_json.write_text(json.dumps({"schema": "pgx-report.call"}), encoding="utf-8")
-    bad_field = tmp_path / "badgeno.json"
-    broken = load_fixture("called")
-    broken["call"]["genotype"] = "A/C"
-    bad_field.write_text(json.dumps(broken), encoding="utf-8")
-    not_pdf = tmp_path / "report.pdf"
-    not_pdf.write_text("hello", encoding="utf-8")
-    good = FIXTURES["called"]
-    return {
-        "missing": ([tmp_path / "nope.json"], ("nope.json: file not found",)),
-        "directory": ([tmp_path], ("is a directory",)),
-        "not-json": ([not_json], ("broken.json: line 1: not valid JSON",)),
-        "array": ([array], ("array.json: expected a JSON object",)),
-        "wrong-schema": ([call_json], ("call.json: field schema: is 'pgx-report.call'",)),
-        "bad-genotype": ([bad_field], ("badgeno.json: field call.genotype: 'A/C'",)),
-        "not-a-pdf": ([good, "--pdf", not_pdf], ("report.pdf: not a PDF file",)),
-        "missing-pdf": ([good, "--pdf", tmp_path / "no.pdf"], ("no.pdf: file not found",)),
-    }
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        "missing",
-        "directory",
-        "not-json",
-        "array",
-        "wrong-schema",
-        "bad-genotype",
-        "not-a-pdf",
-        "missing-pdf",
-    ],
-)
-def test_cli_bad_input_exits_2_and_leaves_no_output(tmp_path: Path, case: str) -> None:
-    args, fragments = _bad_inputs(tmp_path)[case]
-    out = tmp_path / "out.fhir.json"
-    result = run_pgx("fhir", *args, "-o", out)
-    assert_clean_error(result, *fragments)
-    assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.fhir.json")] == []
-
-
-def test_cli_failure_keeps_an_existing_output_and_refuses_to_overwrite_input(
-    tmp_path: Path,
-) -> None:
-    out = tmp_path / "report.fhir.json"
-    out.write_text("previous\n", encoding="utf-8")
-    result = run_pgx("fhir", tmp_path / "missing.json", "-o", out)
-    assert_clean_error(result, "missing.json: file not found")
-    assert out.read_text(encoding="utf-8") == "previous\n"
-    copy_of_input = tmp_path / "assessment.json"
-    copy_of_input.write_bytes(FIXTURES["called"].read_bytes())
-    before = copy_of_input.read_bytes()
-    result = run_pgx("fhir", copy_of_input, "-o", copy_of_input)
-    assert_clean_error(result, "output would overwrite the input file")
-    assert copy_of_input.read_bytes() == before
-
-
-def test_cli_requires_an_output() -> None:
-    result = run_pgx("fhir", FIXTURES["called"])
-    assert result.returncode == 2
-    assert "-o/--output" in result.stderr
 
 
 def test_unchecked_contraindications_are_machine_readable() -> None:

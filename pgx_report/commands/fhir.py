@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -42,26 +41,6 @@ def add_subcommand(subparsers: Any) -> None:
     parser.set_defaults(execute=execute)
 
 
-def _read_assessment(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "not UTF-8 text (expected assessment JSON)") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise InputError(path, "expected a JSON object (an assessment)")
-    return data
-
-
 def _read_pdf(path: Path) -> bytes:
     try:
         data = path.read_bytes()
@@ -77,6 +56,7 @@ def _read_pdf(path: Path) -> bytes:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from ..assessment import load_assessment
     from ..fhir import build_bundle
 
     assessment_path = Path(args.assessment)
@@ -85,7 +65,8 @@ def execute(args: argparse.Namespace) -> int:
     if args.pdf:
         inputs.append(Path(args.pdf))
     check_not_input(output, inputs)
-    assessment = _read_assessment(assessment_path)
+    # load_assessment validates against the assessment schema (a bad file: exit 2)
+    assessment = load_assessment(assessment_path).to_dict()
     pdf = _read_pdf(Path(args.pdf)) if args.pdf else None
     bundle = build_bundle(assessment, pdf, source=assessment_path)
     write_json(output, bundle)
