@@ -787,7 +787,7 @@ def _engine(templates: Path) -> _Engine:
 
 @functools.lru_cache(maxsize=8)
 def _font_coverage(font: Path) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     return frozenset(TTFont(font, lazy=True).getBestCmap())
 

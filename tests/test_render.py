@@ -673,7 +673,7 @@ def test_bundled_fonts_cover_the_report_alphabets() -> None:
 
 def test_missing_glyphs_finds_only_what_no_bundled_font_draws() -> None:
     templates = rendering.find_templates()
-    covered = {"name": f"{SAMI} {CJK_NAME} {KOREAN} {NORWEGIAN} ▲●▼? –—·"}
+    covered = {"name": f"{SAMI} {CJK_NAME} {KOREAN} {NORWEGIAN} ▲●▼? \u2013\u2014·"}
     assert rendering.missing_glyphs(covered, templates) == []
     view = {"a": ["ok", {"b": "Ethiopic ሰላም and \U0001f642"}], "n": 3}
     assert rendering.missing_glyphs(view, templates) == sorted(["ሰ", "ላ", "ም", "\U0001f642"])
