@@ -28,7 +28,8 @@ _PLACEHOLDER = "\x00pgx-report-sample\x00"
 
 
 class _CallLike(Protocol):
-    sample: str
+    @property
+    def sample(self) -> str: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -49,9 +50,23 @@ def group_rows(
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
     parts = [np.asarray(c, dtype=np.float64).reshape(n, -1) for c in columns]
     matrix = np.ascontiguousarray(np.concatenate(parts, axis=1))
-    rows = matrix.view(np.dtype((np.void, matrix.dtype.itemsize * matrix.shape[1]))).ravel()
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    return first.astype(np.intp), inverse.reshape(-1).astype(np.intp)
+    # Fast path: group by a 64-bit hash of each row's bytes, then verify that every
+    # row equals its group's first row byte for byte; on any collision, group by the
+    # raw bytes themselves (exact, slower).
+    words = matrix.view(np.uint64)
+    weights = np.random.default_rng(0x9E3779B97F4A7C15).integers(
+        1, 2**63, size=words.shape[1], dtype=np.uint64, endpoint=False
+    ) | np.uint64(1)
+    with np.errstate(over="ignore"):
+        hashes = (words * weights).sum(axis=1, dtype=np.uint64)
+        hashes ^= hashes >> np.uint64(29)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(words, words[first[inverse]]):
+        rows = matrix.view(np.dtype((np.void, matrix.dtype.itemsize * matrix.shape[1]))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return first.astype(np.intp), inverse.astype(np.intp)
 
 
 class CallBatch(Sequence[C], Generic[C]):

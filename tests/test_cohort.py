@@ -81,3 +81,14 @@ def test_batch_json_when_the_name_is_inside_a_sentence() -> None:
     batch: CallBatch[WordyCall] = CallBatch(names, lambda i, n: WordyCall(n), first, inverse)
     assert batch.n_groups == 1
     assert list(batch.json_texts()) == [(n, canonical_json(WordyCall(n).to_dict())) for n in names]
+
+
+def test_group_rows_is_exact_on_many_random_rows() -> None:
+    rng = np.random.default_rng(7)
+    cols = [rng.integers(0, 3, size=(5000, 2)), rng.integers(0, 4, size=5000).astype(float)]
+    cols[1][rng.random(5000) < 0.2] = np.nan
+    first, inverse = group_rows(cols, 5000)
+    rows = [(*cols[0][i].tolist(), repr(cols[1][i])) for i in range(5000)]
+    assert len(first) == len(set(rows))
+    for i in range(5000):
+        assert rows[i] == rows[first[inverse[i]]]
