@@ -304,6 +304,15 @@ def _allele_reads(record: SiteRecord, site_pos: int, base: int) -> npt.NDArray[n
     return np.asarray(ad[:, mask].sum(axis=1), dtype=np.float64)
 
 
+def _total_reads(record: SiteRecord) -> npt.NDArray[np.float64]:
+    ad = record.samples.ad
+    if ad is None:
+        return np.full(record.samples.alleles.shape[0], np.nan)
+    with np.errstate(invalid="ignore"):
+        total = np.where(np.isnan(ad).all(axis=1), np.nan, np.nansum(ad, axis=1))
+    return np.asarray(total, dtype=np.float64)
+
+
 def _record_imputed(record: SiteRecord) -> bool:
     return bool(record.info_flags) or any(k in record.format_keys for k in ("DS", "GP"))
 
@@ -370,7 +379,8 @@ def call_records(
 
     # Quality. Blocks are gated on MIN_DP (the lowest depth in the block) when given.
     gate_depth = np.where(block & ~np.isnan(min_dp), min_dp, dp)
-    gate_depth = np.where(np.isnan(gate_depth) & has_ad, reads_a + reads_g, gate_depth)
+    all_reads = per_sample([_total_reads(r) for r in ordered])
+    gate_depth = np.where(np.isnan(gate_depth) & has_ad, all_reads, gate_depth)
     no_reads_qc = imputed & np.isnan(gate_depth) & np.isnan(gq)
     low_depth = ~no_reads_qc & (th.min_depth > 0) & ~(gate_depth >= th.min_depth)
     low_gq = ~no_reads_qc & (th.min_gq > 0) & ~(gq >= th.min_gq)

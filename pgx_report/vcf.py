@@ -274,6 +274,10 @@ def _parse_index(data: bytes) -> _IndexSummary:
             offset += 4 + 8 * n_intv
     elif data[:4] == b"CSI\x01":
         l_aux = struct.unpack_from("<i", data, 12)[0]
+        if l_aux >= 28:  # tabix-style CSI (tabix -C) keeps the sequence names in aux
+            l_nm = struct.unpack_from("<i", data, 16 + 24)[0]
+            raw = data[16 + 28 : 16 + 28 + l_nm]
+            names = tuple(n.decode("utf-8", "replace") for n in raw.split(b"\0")[:-1])
         offset = 16 + l_aux
         (n_ref,) = struct.unpack_from("<i", data, offset)
         offset += 4
@@ -325,6 +329,28 @@ def _check_index(path: Path, fmt: str, index: Path, header: Header) -> None:
 
 
 # --------------------------------------------------------------------------- header
+
+
+def _header_text(path: Path, fmt: str) -> str:
+    """The header lines exactly as stored in the file (up to and including #CHROM)."""
+    try:
+        if fmt == "bcf":
+            compressed = _read_head(path)[:2] == _GZIP_MAGIC
+            with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
+                head = handle.read(9)
+                length = struct.unpack_from("<I", head, 5)[0]
+                return handle.read(length).rstrip(b"\0").decode("utf-8", "replace")
+        opener = gzip.open if fmt in ("vcf.gz", "vcf.gzip") else open
+        lines = []
+        with opener(path, "rt", encoding="utf-8", errors="replace") as text:
+            for line in text:
+                lines.append(line)
+                if not line.startswith("##"):
+                    break
+        return "".join(lines)
+    except (OSError, EOFError, zlib.error, struct.error) as exc:
+        raise VcfError(path, f"cannot read the VCF header: {exc}") from None
+
 
 _META_ITEM = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|[^,>]*)')
 
@@ -563,9 +589,11 @@ def open_vcf(path: str | Path, samples: Sequence[str] | None = None) -> VcfReade
     fmt = _sniff(path)
     index = _find_index(path, fmt)
     with htslib_guard(path, lambda: "cannot read the VCF header"):
-        vcf = cyvcf2.VCF(str(path))
-        header = parse_header(vcf.raw_header, vcf.samples)
+        vcf = cyvcf2.VCF(str(path))  # htslib validates the header
+        samples_in_file = vcf.samples
         vcf.close()
+    # The header as written: htslib adds ##contig lines from a tabix index to its copy.
+    header = parse_header(_header_text(path, fmt), samples_in_file)
     if index is not None:
         _check_index(path, fmt, index, header)
     if samples is not None:

@@ -160,7 +160,8 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 INDEX_PROBLEMS: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("stale-tbi", "tbi", "stale", ("index is older than", "(stale)", "tabix -p vcf")),
     ("stale-csi-bcf", "bcf", "stale", ("index is older than", "bcftools index")),
-    ("tbi-of-other-file", "tbi", "other", ("index does not match",)),
+    ("tbi-of-other-file", "tbi", "other", ("index does not match", "contig '6'")),
+    ("csi-of-other-file", "csi", "other", ("index does not match", "contig '6'")),
     ("csi-of-other-bcf", "bcf", "other", ("index does not match",)),
     ("corrupt-tbi", "tbi", "garbage", ("index file is corrupt",)),
     ("index-beside-plain-gzip", "gzip", "beside", ("is not BGZF-compressed",)),
@@ -180,14 +181,14 @@ def test_bad_index(
     tmp_path: Path,
 ) -> None:
     src = _copy(vcfs, tmp_path, "het", fmt)
-    suffix = ".csi" if fmt == "bcf" else ".tbi"
+    suffix = ".tbi" if fmt in ("tbi", "gzip") else ".csi"
     index = src.with_name(src.name + suffix)
     if problem == "stale":
         stamp = index.stat().st_mtime_ns
         os.utime(src, ns=(stamp + 10**9, stamp + 10**9))
-    elif problem == "other" and fmt == "tbi":
+    elif problem == "other" and fmt in ("tbi", "csi"):
         # the index of a file with other contents (a GRCh37 file, contig "6")
-        other = vcfs["grch37_contig_6"]["tbi"]
+        other = vcfs["grch37_contig_6"][fmt]
         shutil.copyfile(other.with_name(other.name + suffix), index)
     elif problem == "other":
         # the index of a much bigger BCF with the same contigs
