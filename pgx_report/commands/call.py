@@ -16,13 +16,14 @@ from typing import Any
 from ..errors import OutputError, UsageError
 from ..files import canonical_json, check_not_input, write_json
 
-HELP = "call the OPRM1 rs1799971 (c.118A>G) genotype from a VCF/gVCF/BCF"
+HELP = "call the OPRM1 rs1799971 (c.118A>G) genotype from a VCF/gVCF/BCF or BAM/CRAM"
 
 DESCRIPTION = """\
 Call OPRM1 rs1799971 (c.118A>G, p.Asn40Asp) for one sample (one JSON, to stdout or -o
 FILE) or for every sample (--all-samples: one JSON per sample plus calls.tsv in the -o
 directory). INPUT may be VCF, bgzipped VCF (with or without a .tbi/.csi index),
 plain-gzip VCF, BCF, or a GATK/DeepVariant gVCF.
+BAM and CRAM (with --reference) are genotyped from the reads (docs/alignment.md).
 
 The reference build is read from the header (chromosome 6 length, RefSeq contig name,
 assembly tag, ##reference). Anything short of a clean, quality-passing A/A, A/G or G/G
@@ -55,7 +56,11 @@ def add_subcommand(subparsers: Any) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", metavar="INPUT", help="VCF, VCF.gz, BCF or gVCF file")
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        help="VCF, VCF.gz, BCF or gVCF file, or BAM/CRAM (docs/alignment.md)",
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--sample",
@@ -96,7 +101,46 @@ def add_subcommand(subparsers: Any) -> None:
         help="output JSON file (default: stdout); with --all-samples the output directory "
         "(required)",
     )
+    _add_alignment_options(parser)
     parser.set_defaults(execute=execute)
+
+
+def _add_alignment_options(parser: argparse.ArgumentParser) -> None:
+    from ..alignment import PileupOptions
+
+    pileup = PileupOptions()
+    group = parser.add_argument_group(
+        "reference and alignment input (BAM/CRAM, see docs/alignment.md)"
+    )
+    group.add_argument(
+        "--reference",
+        metavar="FASTA",
+        help="reference FASTA (.fa + .fai, or bgzipped + .gzi): the base at the site must be A "
+        "(else exit 2); required for CRAM, optional check for VCF and BAM",
+    )
+    group.add_argument(
+        "--min-base-quality",
+        type=_non_negative,
+        default=pileup.min_base_quality,
+        metavar="N",
+        help=f"BAM/CRAM: minimum base quality at the site (default {pileup.min_base_quality})",
+    )
+    group.add_argument(
+        "--min-mapping-quality",
+        type=_non_negative,
+        default=pileup.min_mapping_quality,
+        metavar="N",
+        help=f"BAM/CRAM: minimum mapping quality (default {pileup.min_mapping_quality}); "
+        "duplicate, secondary, supplementary and QC-failed reads are always excluded",
+    )
+    group.add_argument(
+        "--error-rate",
+        type=float,
+        default=pileup.error_rate,
+        metavar="E",
+        help=f"BAM/CRAM: per-base sequencing error rate of the genotype model "
+        f"(default {pileup.error_rate}); a higher value lowers GQ",
+    )
 
 
 def sample_file_names(samples: Sequence[str]) -> list[str]:
@@ -212,23 +256,44 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..calling import Thresholds, call_all_samples, call_file, validate_call_dict
+    from ..alignment import PileupOptions, call_any, sniff_alignment_format
+    from ..calling import Thresholds, call_all_samples, validate_call_dict
+    from ..reference import check_call_reference
 
     thresholds = Thresholds(min_depth=args.min_depth, min_gq=args.min_gq)
     source = Path(args.input)
+    inputs = [source] + ([Path(args.reference)] if args.reference else [])
     if args.all_samples:
+        if sniff_alignment_format(source) is not None:
+            raise UsageError(
+                source, "--all-samples is for multi-sample VCF/BCF; call a BAM/CRAM with --sample"
+            )
         if not args.output:
             raise UsageError(None, "--all-samples needs -o OUT (the output directory)")
         out = Path(args.output)
-        check_not_input(out, [source])
+        check_not_input(out, inputs)
         calls = call_all_samples(source, build=args.build, thresholds=thresholds)
+        if args.reference:
+            calls = check_call_reference(calls, args.reference)
         write_all_samples(out, calls)
         return 0
-    call = call_file(source, sample=args.sample, build=args.build, thresholds=thresholds)
+    options = PileupOptions(
+        min_base_quality=args.min_base_quality,
+        min_mapping_quality=args.min_mapping_quality,
+        error_rate=args.error_rate,
+    )
+    call = call_any(
+        source,
+        sample=args.sample,
+        build=args.build,
+        thresholds=thresholds,
+        options=options,
+        reference=args.reference,
+    )
     data = call.to_dict()
     validate_call_dict(data, "internal")  # the contract holds for everything we write
     if args.output:
-        check_not_input(args.output, [source])
+        check_not_input(args.output, inputs)
         write_json(args.output, data)
     else:
         sys.stdout.write(canonical_json(data))
