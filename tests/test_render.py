@@ -26,8 +26,6 @@ from pypdf import PdfReader
 
 from pgx_report import rendering
 
-DATA = Path(__file__).parent / "data"
-CONTRACT = DATA / "assessment-contract.json"
 INJECTION_NAME = '<img src="file:///etc/passwd">'
 INJECTION_CLINICIAN = "</td><script>alert(1)</script>"
 INJECTION_ID = 'P-9"); } @page { background: url(http://example.org/x) } ("'
@@ -68,7 +66,8 @@ def no_weasyprint_logs() -> Iterator[None]:
 
 
 def load_contract() -> dict[str, Any]:
-    return json.loads(CONTRACT.read_text(encoding="utf-8"))
+    """A fresh copy of a real assessment (the demo carrier) to edit in a test."""
+    return json.loads(make_case("demo-carrier"))
 
 
 def as_bytes(assessment: dict[str, Any]) -> bytes:
@@ -257,15 +256,23 @@ def test_view_is_built_in_python_in_both_languages() -> None:
     a = load_contract()
     nb = rendering.build_view(a, "nb", labels)
     en = rendering.build_view(a, "en", labels)
-    assert nb["patient"]["birth_date"] == "17.05.1970"
-    assert en["patient"]["birth_date"] == "17 May 1970"
+    assert a["patient"]["birth_date"] == "1971-03-14"
+    assert nb["patient"]["birth_date"] == "14.03.1971"
+    assert en["patient"]["birth_date"] == "14 March 1971"
     assert nb["report_date"] == "20.11.2025"
-    assert ("Allelbalanse", "0,52") in nb["details"]
-    assert ("Allele balance", "0.52") in en["details"]
+    balance = a["call"]["qc"]["allele_balance"]
+    assert isinstance(balance, float)
+    assert ("Allelbalanse", f"{balance:.2f}".replace(".", ",")) in nb["details"]
+    assert ("Allele balance", f"{balance:.2f}") in en["details"]
     assert [f["id"] for f in en["factors"]] == list(rendering.FACTOR_ORDER)
     assert en["genotype"]["determined"] is True
-    assert en["genotype"]["line"] == "A/G — carrier of the 118G variant"
-    assert nb["overall"]["confidence"] == "moderat"
+    assert en["genotype"]["line"] == a["genotype_summary"]["en"]
+    assert en["genotype"]["line"].startswith("A/G")
+    assert nb["overall"]["confidence"] == labels["nb"]["confidence_" + a["overall"]["confidence"]]
+    # the page-1 guidance is split into two columns of about the same length, in order
+    left, right = nb["guidance_columns"]
+    assert left + right == nb["guidance"]
+    assert left and right
 
 
 @pytest.mark.parametrize(
