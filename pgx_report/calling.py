@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from . import __version__
 from .build import BuildDetection, detect_build
+from .cohort import CallBatch, group_rows
 from .errors import InputError, UsageError, VcfError
 from .files import sha256_file
 from .variant import Build, rs1799971
@@ -319,12 +320,13 @@ def _record_imputed(record: SiteRecord) -> bool:
 
 def call_records(
     records: Sequence[SiteRecord], samples: Sequence[str], ctx: CallContext
-) -> list[Call]:
+) -> CallBatch[Call]:
     """Apply the genotype rules to all ``samples`` at once (arrays, not per-record loops)."""
     n = len(samples)
     site = ctx.site_pos
     if not records:
-        return [_absent_call(name, ctx) for name in samples]
+        first, inverse = group_rows([np.zeros(n)], n)
+        return CallBatch(samples, lambda i, name: _absent_call(name, ctx), first, inverse)
     ordered = _order(records, site)
     stacked = _pad([site_codes(r, site) for r in ordered])  # (R, n, P)
     upstream = np.array([_rank(r, site) == 1 for r in ordered])[:, None]  # (R, 1)
@@ -426,11 +428,40 @@ def call_records(
     code_list = list(flags)
 
     summaries = [site_record_summary(r) for r in ordered]
-    calls = []
-    for i, name in enumerate(samples):
+    # Every sample's call is a function of the values below (and its name): samples
+    # with identical values share one call, built once (pgx_report.cohort).
+    width = max(r.samples.alleles.shape[1] for r in ordered)
+    alleles = np.stack(
+        [
+            np.pad(
+                r.samples.alleles,
+                ((0, 0), (0, width - r.samples.alleles.shape[1])),
+                constant_values=-2,
+            )
+            for r in ordered
+        ]
+    )[chosen, cols]
+    phased = np.stack([r.samples.phased for r in ordered])[chosen, cols]
+    n_ad = max((r.samples.ad.shape[1] for r in ordered if r.samples.ad is not None), default=0)
+    ad_rows = np.stack(
+        [
+            np.full((n, n_ad + 1), np.nan)
+            if r.samples.ad is None
+            else np.pad(
+                r.samples.ad, ((0, 0), (0, n_ad + 1 - r.samples.ad.shape[1])), constant_values=-1.0
+            )
+            for r in ordered
+        ]
+    )[chosen, cols]
+    first, inverse = group_rows(
+        [absent, chosen, matrix, codes, carrying.T, alleles, phased, ad_rows, block,
+         gate_depth, dp, min_dp, gq, gp, g_fraction, n_g],
+        n,
+    )  # fmt: skip
+
+    def make(i: int, name: str) -> Call:
         if absent[i]:
-            calls.append(_absent_call(name, ctx))
-            continue
+            return _absent_call(name, ctx)
         record = ordered[int(chosen[i])]
         row = record.samples
         codes_i = [code_list[k] for k in np.flatnonzero(matrix[i])]
@@ -452,8 +483,9 @@ def call_records(
             carrying=[ordered[k] for k in np.flatnonzero(carrying[:, i])],
             codes=codes[i],
         )
-        calls.append(_make_call(name, codes_i, facts, ctx))
-    return calls
+        return _make_call(name, codes_i, facts, ctx)
+
+    return CallBatch(samples, make, first, inverse)
 
 
 def _allele_depths(ad: npt.NDArray[np.float64] | None, i: int) -> list[int | None] | None:
@@ -625,17 +657,24 @@ def _absent_call(name: str, ctx: CallContext) -> Call:
 
 
 def _provenance(
-    info: FileInfo, sha256: str, detection: BuildDetection, thresholds: Thresholds
+    info: FileInfo,
+    sha256: str,
+    detection: BuildDetection,
+    thresholds: Thresholds,
+    access: str | None = None,
 ) -> dict[str, Any]:
+    source: dict[str, Any] = {
+        "path": info.path.name,
+        "sha256": sha256,
+        "format": info.format,
+        "index": info.index_kind,
+    }
+    if access is not None:  # how the site's records were found: index | bisection | stream
+        source["access"] = access
     return {
         "tool": "pgx-report",
         "tool_version": __version__,
-        "input": {
-            "path": info.path.name,
-            "sha256": sha256,
-            "format": info.format,
-            "index": info.index_kind,
-        },
+        "input": source,
         "build": detection.to_dict(),
         "thresholds": thresholds.to_dict(),
     }
@@ -653,7 +692,7 @@ def _call(
     samples: Sequence[str] | None,
     build: str | Build | None,
     thresholds: Thresholds,
-) -> tuple[list[str], list[Call]]:
+) -> tuple[list[str], CallBatch[Call]]:
     reader = open_vcf(path, samples)
     header = reader.header
     detection = detect_build(path, header.contigs, header.references, build)
@@ -662,7 +701,9 @@ def _call(
     chrom = _site_contig(header, coords.contig_aliases, records)
     ctx = CallContext(
         variant=rs1799971().describe(detection.build, chrom),
-        provenance=_provenance(reader.info, sha256_file(path), detection, thresholds),
+        provenance=_provenance(
+            reader.info, sha256_file(path), detection, thresholds, reader.access
+        ),
         thresholds=thresholds,
         site_pos=coords.pos,
         header_imputation=header.imputation,
@@ -706,8 +747,11 @@ def call_all_samples(
     *,
     build: str | Build | None = None,
     thresholds: Thresholds = Thresholds(),
-) -> list[Call]:
-    """Call every sample of the file in one pass (arrays over samples)."""
+) -> CallBatch[Call]:
+    """Call every sample of the file in one pass (arrays over samples).
+
+    The result is a read-only sequence of calls, made in bulk: samples that share
+    every value a call is made from share one call (see pgx_report.cohort)."""
     _, calls = _call(path, None, build, thresholds)
     if not calls:
         raise VcfError(path, "the file has no sample columns (sites-only VCF): nothing to call")

@@ -511,6 +511,8 @@ class VcfReader:
         self.info = info
         self.header = header
         self.selected: tuple[str, ...] = tuple(samples) if samples is not None else header.samples
+        # how records_overlapping found the records: index | bisection | stream
+        self.access = "index" if info.index is not None else "stream"
         # htslib subsets samples from a comma-separated list, so a name with a comma
         # cannot be passed; then all samples are read and the columns picked afterwards.
         self._native = samples is not None and not any("," in name for name in samples)
@@ -538,6 +540,10 @@ class VcfReader:
         With an index the records are fetched through it; without one the whole file
         is streamed (which also checks the file to its end: truncation, bad lines).
         """
+        if self.info.index is None and self.info.format in ("vcf", "vcf.gz", "vcf.gzip"):
+            located = self._locate(contigs, pos)
+            if located is not None:
+                return located
         vcf = self._open()
         try:
             if self.info.index is not None:
@@ -551,6 +557,39 @@ class VcfReader:
             return to_site_record(variant, len(self.selected))
         record = to_site_record(variant, len(self.header.samples))
         return replace(record, samples=record.samples.take(self._columns))
+
+    def _locate(self, contigs: Sequence[str], pos: int) -> list[SiteRecord] | None:
+        """Unindexed VCF text: find the records by bisection over the file (BGZF or
+        uncompressed; plain gzip streams with an early exit), see pgx_report.locate,
+        then let htslib parse just those lines, from memory (nothing is written).
+        None: the file is not sorted where it was read, or a record there is
+        malformed: the caller streams the whole file (and reports bad lines)."""
+        from .locate import NeedsFullScan, locate
+
+        try:
+            found = locate(self.path, contigs, pos, fallback=False)
+        except NeedsFullScan as why:
+            log.info("%s: %s; reading the whole file", self.path, why)
+            self.access = "stream"
+            return None
+        self.access = found.method
+        if not found.records:
+            return []
+        import cyvcf2
+
+        text = (found.header + "".join(line + "\n" for line in found.records)).encode()
+        with _in_memory(text) as name:
+            try:
+                with htslib_guard(self.path, lambda: "cannot read"):
+                    vcf = cyvcf2.VCF(name, samples=list(self.selected) if self._native else None)
+                try:
+                    return self._stream(vcf, frozenset(contigs), pos)
+                finally:
+                    vcf.close()
+            except VcfError as why:  # let the full scan name the bad line of the file
+                log.info("%s: %s; reading the whole file", self.path, why)
+                self.access = "stream"
+                return None
 
     def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
         found: list[SiteRecord] = []
@@ -579,6 +618,26 @@ class VcfReader:
                 if variant.CHROM in contigs and variant.POS <= pos <= variant.end:
                     found.append(self._record(variant))
         return found
+
+
+@contextlib.contextmanager
+def _in_memory(data: bytes) -> Iterator[str]:
+    """A file name htslib can open that holds ``data``: an anonymous in-memory file
+    (Linux memfd), else a private temporary file in the system temp folder."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("pgx-report-site")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    with tempfile.NamedTemporaryFile(suffix=".vcf") as handle:
+        handle.write(data)
+        handle.flush()
+        yield handle.name
 
 
 def open_vcf(path: str | Path, samples: Sequence[str] | None = None) -> VcfReader:

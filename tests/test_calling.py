@@ -39,6 +39,17 @@ FORMAT_OF = {
     "bcf": ("bcf", "csi"),
 }
 
+# How the site's records are found (docs/performance.md): through the index, by
+# bisection over unindexed BGZF / plain text, by streaming plain gzip.
+ACCESS_OF = {
+    "vcf": "bisection",
+    "vcf.gz": "bisection",
+    "tbi": "index",
+    "csi": "index",
+    "gzip": "stream",
+    "bcf": "index",
+}
+
 MATRIX = [(name, fmt) for name in CASES["cases"] for fmt in case_formats(name)]
 
 
@@ -85,6 +96,7 @@ def test_case(name: str, fmt: str, vcfs: dict[str, dict[str, Path]]) -> None:
             "sha256": sha256_file(path),
             "format": fmt_name,
             "index": index,
+            "access": ACCESS_OF[fmt],
         }
 
 

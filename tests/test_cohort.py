@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,3 +93,59 @@ def test_group_rows_is_exact_on_many_random_rows() -> None:
     assert len(first) == len(set(rows))
     for i in range(5000):
         assert rows[i] == rows[first[inverse[i]]]
+
+
+# ----------------------------------------------------------------------------- with the caller
+
+_GTS = ["0/0", "0/1", "1/1", "./.", "./1", "0|1", "1", "0/2", "2/2", "1/2"]
+
+
+def _cohort_vcf(path: Path, n: int, seed: int) -> list[str]:
+    """A cohort VCF with every kind of genotype, depth and AD at and around the site:
+    an upstream deletion, a multi-allelic site record (G and T), missing values."""
+    rng = np.random.default_rng(seed)
+    names = [f"P{i:04d}" for i in range(n)]
+    head = (
+        "##fileformat=VCFv4.2\n##contig=<ID=chr6,length=170805979>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="DP">\n'
+        '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="GQ">\n'
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="AD">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(names) + "\n"
+    )
+
+    def column(alleles: int) -> str:
+        cells = []
+        for _ in range(n):
+            gt = str(rng.choice(_GTS[:7] if alleles == 2 else _GTS))
+            dp = int(rng.choice([5, 30]))
+            gq = str(rng.choice([".", "10", "60"]))
+            ad = ",".join(str(int(rng.choice([0, 1, 10]))) for _ in range(alleles))
+            cells.append(f"{gt}:{dp}:{gq}:{ad}" if rng.random() > 0.05 else "./.:.:.:.")
+        return "\t".join(cells)
+
+    body = (
+        f"chr6\t154039660\t.\tCTA\tC\t50\tPASS\t.\tGT:DP:GQ:AD\t{column(2)}\n"
+        f"chr6\t154039662\t.\tA\tG,T\t50\tPASS\t.\tGT:DP:GQ:AD\t{column(3)}\n"
+    )
+    path.write_text(head + body)
+    return names
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bulk_calls_equal_calls_made_one_by_one(tmp_path: Path, seed: int) -> None:
+    from pgx_report.calling import call_all_samples
+
+    path = tmp_path / "cohort.vcf"
+    names = _cohort_vcf(path, 600, seed)
+    batch = call_all_samples(path)
+    assert isinstance(batch, CallBatch)
+    assert batch.names == names
+    assert 1 < batch.n_groups < len(names)  # groups do form, and differ
+    texts = dict(batch.json_texts())
+    for i, name in enumerate(names):
+        direct = batch._make(i, name)  # the call built for this sample alone
+        assert batch[i] == direct
+        assert texts[name] == canonical_json(direct.to_dict())
+    statuses = {c.status.value for c in batch}
+    assert {"called", "no_call", "failed_qc"} <= statuses
