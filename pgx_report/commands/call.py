@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..cohort import CallBatch
 from ..errors import OutputError, UsageError
 from ..files import canonical_json, check_not_input, write_json
 
@@ -205,19 +207,23 @@ def render_call(call: Any, memo: Memo) -> str:
 _TSV_COLUMNS = ("sample", "status", "genotype", "carrier", "gt", "reason_codes", "depth", "gq")
 
 
+def _tsv_values(call: Any) -> list[str]:
+    return [
+        call.sample,
+        call.status.value,
+        call.genotype or "",
+        "" if call.carrier is None else str(call.carrier).lower(),
+        call.gt or "",
+        ",".join(call.reason_codes),
+        "" if call.qc["depth_used"] is None else str(call.qc["depth_used"]),
+        "" if call.qc["gq"] is None else str(call.qc["gq"]),
+    ]
+
+
 def _tsv(calls: Sequence[Any], files: Sequence[str]) -> str:
     lines = ["\t".join((*_TSV_COLUMNS, "file"))]
-    for call, file_name in zip(calls, files, strict=True):
-        values = (
-            call.sample,
-            call.status.value,
-            call.genotype or "",
-            "" if call.carrier is None else str(call.carrier).lower(),
-            call.gt or "",
-            ",".join(call.reason_codes),
-            "" if call.qc["depth_used"] is None else str(call.qc["depth_used"]),
-            "" if call.qc["gq"] is None else str(call.qc["gq"]),
-        )
+    rows = calls.rows(_tsv_values) if isinstance(calls, CallBatch) else map(_tsv_values, calls)
+    for values, file_name in zip(rows, files, strict=True):
         lines.append("\t".join((*values, file_name)))
     return "\n".join(lines) + "\n"
 
@@ -235,10 +241,23 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
         raise OutputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
     old: Path | None = None
     try:
-        files = sample_file_names([c.sample for c in calls])
-        memo: Memo = {}
-        for call, file_name in zip(calls, files, strict=True):
-            (staging / file_name).write_text(render_call(call, memo), "utf-8")
+        if isinstance(calls, CallBatch):  # bulk: one rendering per group of equal calls
+            files = sample_file_names(calls.names)
+            memo: Memo = {}
+            texts = (text for _, text in calls.json_texts(lambda c: render_call(c, memo)))
+        else:
+            files = sample_file_names([c.sample for c in calls])
+            memo = {}
+            texts = (render_call(call, memo) for call in calls)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        for text, file_name in zip(texts, files, strict=True):
+            fd = os.open(staging / file_name, flags, 0o644)
+            try:
+                data = memoryview(text.encode("utf-8"))
+                while data:
+                    data = data[os.write(fd, data) :]
+            finally:
+                os.close(fd)
         (staging / "calls.tsv").write_text(_tsv(calls, files), "utf-8")
         staging.chmod(0o755)
         if out_dir.exists():
@@ -272,7 +291,7 @@ def execute(args: argparse.Namespace) -> int:
             raise UsageError(None, "--all-samples needs -o OUT (the output directory)")
         out = Path(args.output)
         check_not_input(out, inputs)
-        calls = call_all_samples(source, build=args.build, thresholds=thresholds)
+        calls: Sequence[Any] = call_all_samples(source, build=args.build, thresholds=thresholds)
         if args.reference:
             calls = check_call_reference(calls, args.reference)
         write_all_samples(out, calls)
