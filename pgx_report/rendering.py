@@ -71,6 +71,12 @@ FACTOR_ORDER: tuple[str, ...] = (
     "oprm1_genotype",
 )
 EN_DASH = "\u2013"  # ranges ("13-15") and the "no value" mark, as typeset
+# The stand-alone .html file has no bundled fonts (a browser would have to fetch them):
+# it names common system fonts instead.
+HTML_FONT_FALLBACK = (
+    '\nhtml, table.factors, .mono { font-family: "DejaVu Sans", "Noto Sans", "Segoe UI", '
+    "Arial, sans-serif; }\n"
+)
 FINDINGS: tuple[str, ...] = ("favourable", "neutral", "unfavourable", "unknown")
 # One glyph per finding, printed before the word: the shape carries the meaning,
 # so the report reads the same in greyscale.
@@ -439,7 +445,10 @@ def _details(
         (L["build"], shown(variant.get("build"))),
         (L["position"], f"{variant.get('chrom')}:{variant.get('pos')}"),
         (L["ref_alt"], f"{variant.get('ref')} / {variant.get('alt')}"),
-        (L["call_status"], f"{status_text} ({call['status']})"),
+        (
+            L["call_status"],
+            status_text if status_text == call["status"] else f"{status_text} ({call['status']})",
+        ),
         (L["raw_gt"], shown(call.get("gt"))),
         (L["qc_source"], L.get(f"source_{source}", shown(source))),
         (L["record"], record_text),
@@ -716,7 +725,9 @@ def _page_css(footer_id: str, running_name: str, title: str, L: Mapping[str, str
 def _render_template(view: Mapping[str, Any], templates: Path, *, standalone: bool) -> str:
     inline_css = Markup("")
     if standalone:  # the .html file carries its layout CSS; the PDF gets it from _engine
-        inline_css = Markup((templates / STYLESHEET).read_text(encoding="utf-8"))
+        inline_css = Markup(
+            (templates / STYLESHEET).read_text(encoding="utf-8") + HTML_FONT_FALLBACK
+        )
     try:
         template = _environment(templates).get_template(TEMPLATE_NAME)
         return template.render(view=view, inline_css=inline_css)
