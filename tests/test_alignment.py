@@ -3,36 +3,20 @@ CRAM and --reference checks, bad alignment files, and concordance with bcftools 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-
+from alignment_support import load_generator
 from conftest import REPO_ROOT, assert_clean_error, run_pgx
+
 from pgx_report.calling import validate_call_dict
 
-GENERATOR = REPO_ROOT / "test_vcfs" / "alignments" / "generate.py"
 DEMO_VCF = REPO_ROOT / "demo" / "vcfs" / "NA12878.OPRM1.g.vcf.gz"
-
-
-def load_generator() -> ModuleType:
-    """The test-file generator in test_vcfs/alignments/ (not a package: load it by path)."""
-    name = "alignment_generator"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 GEN = load_generator()
@@ -289,8 +273,23 @@ def test_counts_match_bcftools_mpileup(aln: Any, name: str) -> None:
         aln.folder / "peer.fa.gz", build="GRCh38", bgzip=True
     )
     pileup = subprocess.run(
-        ["bcftools", "mpileup", "-f", str(fasta), "-r", "chr6:154039662", "-q", "20", "-Q", "20",
-         "-B", "-a", "FORMAT/AD", "-Ou", str(bam)],
+        [
+            "bcftools",
+            "mpileup",
+            "-f",
+            str(fasta),
+            "-r",
+            "chr6:154039662",
+            "-q",
+            "20",
+            "-Q",
+            "20",
+            "-B",
+            "-a",
+            "FORMAT/AD",
+            "-Ou",
+            str(bam),
+        ],
         capture_output=True,
         check=True,
     )

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from alignment_support import load_generator
 
 from pgx_report.reference import (
     FastaError,
@@ -20,22 +18,7 @@ from pgx_report.reference import (
 )
 from pgx_report.variant import rs1799971
 
-GENERATOR = Path(__file__).resolve().parent.parent / "test_vcfs" / "alignments" / "generate.py"
 GRCH38 = rs1799971().in_build("GRCh38")
-GRCH37 = rs1799971().in_build("GRCh37")
-
-
-def load_generator() -> ModuleType:
-    """The test-file generator in test_vcfs/alignments/ (not a package: load it by path)."""
-    name = "alignment_generator"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
