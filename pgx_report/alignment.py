@@ -434,6 +434,9 @@ def assess_pileup(
 ALIGNMENT_FORMATS = ("bam", "cram")
 
 
+_SAM_HEADER_STARTS = frozenset({b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t"})
+
+
 def sniff_alignment_format(path: str | Path) -> str | None:
     """``"bam"`` or ``"cram"`` from the magic bytes, else None (left to the VCF reader)."""
     import gzip
@@ -444,6 +447,12 @@ def sniff_alignment_format(path: str | Path) -> str | None:
             head = handle.read(4)
             if head == b"CRAM":
                 return "cram"
+            if head in _SAM_HEADER_STARTS:
+                raise InputError(
+                    path,
+                    "is SAM text, which cannot be read at one position; convert it: "
+                    "`samtools sort -o x.bam x.sam && samtools index x.bam`",
+                )
             if head[:2] != b"\x1f\x8b":
                 return None
             handle.seek(0)

@@ -332,3 +332,37 @@ def test_schema_checks_the_alignment_fields(aln: Any, extra_fastas: dict[str, Pa
         with pytest.raises(InputError) as err:
             validate_call_dict(broken, "x.json")
         assert "/".join(path[:-1]) in str(err.value), path
+
+
+@pytest.mark.parametrize(
+    ("fmt", "index_name", "kind"),
+    [
+        ("bam", "{stem}.bam.bai", "bai"),
+        ("bam", "{stem}.bai", "bai"),
+        ("bam", "{stem}.bam.csi", "csi"),
+        ("cram", None, "none"),
+    ],
+)
+def test_index_forms(aln: Any, tmp_path: Path, fmt: str, index_name: str | None, kind: str) -> None:
+    import pysam
+
+    src = aln.cases["ag"].files[fmt]
+    copy = tmp_path / src.name
+    shutil.copyfile(src, copy)
+    if index_name is not None:
+        built = tmp_path / "built"
+        built.mkdir()
+        shutil.copyfile(src, built / src.name)
+        pysam.index(str(built / src.name), *(["-c"] if kind == "csi" else []))
+        made = next(p for p in built.iterdir() if p.suffix in (".bai", ".csi"))
+        shutil.copyfile(made, tmp_path / index_name.format(stem=src.stem))
+    extra = ["--reference", aln.fastas["GRCh38-chr6"]] if fmt == "cram" else []
+    data = call_json(copy, *extra)
+    assert data["provenance"]["input"]["index"] == kind
+    assert (data["genotype"], data["qc"]["allele_depths"]) == ("A/G", [14, 12])
+
+
+def test_sam_text_is_refused_with_a_hint(tmp_path: Path) -> None:
+    sam = tmp_path / "reads.sam"
+    sam.write_text("@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr6\tLN:170805979\n")
+    assert_clean_error(run_pgx("call", sam), "reads.sam", "is SAM text", "samtools sort")
