@@ -26,6 +26,7 @@ import enum
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
@@ -41,7 +42,15 @@ from .cohort import CallBatch, group_rows
 from .errors import InputError, UsageError, VcfError
 from .files import sha256_file
 from .variant import Build, rs1799971
-from .vcf import FileInfo, Header, SiteRecord, describe_samples, open_vcf, site_record_summary
+from .vcf import (
+    FileInfo,
+    Header,
+    SiteRecord,
+    VcfReader,
+    describe_samples,
+    open_vcf,
+    site_record_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -692,8 +701,25 @@ def _call(
     samples: Sequence[str] | None,
     build: str | Build | None,
     thresholds: Thresholds,
+    reader: VcfReader | None = None,
 ) -> tuple[list[str], CallBatch[Call]]:
-    reader = open_vcf(path, samples)
+    # The SHA-256 of a large input takes longer than finding the site: hash it on a
+    # second thread (hashlib releases the GIL) while the site is read.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(sha256_file, path)
+        names, calls = _call_site(path, samples, build, thresholds, reader, digest)
+    return names, calls
+
+
+def _call_site(
+    path: str | Path,
+    samples: Sequence[str] | None,
+    build: str | Build | None,
+    thresholds: Thresholds,
+    reader: VcfReader | None,
+    digest: Future[str],
+) -> tuple[list[str], CallBatch[Call]]:
+    reader = open_vcf(path, samples) if reader is None else reader
     header = reader.header
     detection = detect_build(path, header.contigs, header.references, build)
     coords = rs1799971().in_build(detection.build)
@@ -701,9 +727,7 @@ def _call(
     chrom = _site_contig(header, coords.contig_aliases, records)
     ctx = CallContext(
         variant=rs1799971().describe(detection.build, chrom),
-        provenance=_provenance(
-            reader.info, sha256_file(path), detection, thresholds, reader.access
-        ),
+        provenance=_provenance(reader.info, digest.result(), detection, thresholds, reader.access),
         thresholds=thresholds,
         site_pos=coords.pos,
         header_imputation=header.imputation,
@@ -713,8 +737,8 @@ def _call(
     return names, call_records(records, names, ctx)
 
 
-def _single_sample(path: str | Path, sample: str | None) -> str:
-    reader = open_vcf(path)
+def _single_sample(reader: VcfReader, sample: str | None) -> str:
+    path = reader.path
     samples = reader.header.samples
     if sample is not None:
         return sample  # open_vcf(path, [sample]) checks it exists
@@ -737,8 +761,9 @@ def call_file(
     thresholds: Thresholds = Thresholds(),
 ) -> Call:
     """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``)."""
-    name = _single_sample(path, sample)
-    _, calls = _call(path, [name], build, thresholds)
+    reader = open_vcf(path)  # opened and checked once
+    name = _single_sample(reader, sample)
+    _, calls = _call(path, [name], build, thresholds, reader.select([name]))
     return calls[0]
 
 
