@@ -262,9 +262,7 @@ class PileupCounts:
         }
 
 
-def tally(
-    outcomes: Iterable[Observation | Exclusion], reads_overlapping: int | None = None
-) -> PileupCounts:
+def tally(outcomes: Iterable[Observation | Exclusion]) -> PileupCounts:
     """Merge mates and count bases, deletions and exclusions."""
     observations: list[Observation] = []
     excluded: Counter[str] = Counter()
@@ -285,7 +283,7 @@ def tally(
         t=bases["T"],
         n=bases["N"],
         deletions=bases["-"],
-        reads_overlapping=total if reads_overlapping is None else reads_overlapping,
+        reads_overlapping=total,
         excluded=dict(excluded),
     )
 
