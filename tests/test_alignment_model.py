@@ -129,7 +129,7 @@ def test_tally_counts_every_kind() -> None:
             Exclusion.LOW_BASE_QUALITY,
         ]
     )
-    assert (counts.a, counts.c, counts.g, counts.t, counts.n, counts.deletions) == (1, 1, 1, 1, 1, 1)
+    assert [counts.a, counts.c, counts.g, counts.t, counts.n, counts.deletions] == [1] * 6
     assert counts.depth == 6
     assert counts.other_bases == 3
     assert counts.reads_overlapping == 9
