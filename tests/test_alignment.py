@@ -366,3 +366,15 @@ def test_sam_text_is_refused_with_a_hint(tmp_path: Path) -> None:
     sam = tmp_path / "reads.sam"
     sam.write_text("@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr6\tLN:170805979\n")
     assert_clean_error(run_pgx("call", sam), "reads.sam", "is SAM text", "samtools sort")
+
+
+def test_unaligned_bam(tmp_path: Path) -> None:
+    import pysam
+
+    bam = tmp_path / "unaligned.bam"
+    header = {"HD": {"VN": "1.6", "SO": "unsorted"}, "RG": [{"ID": "rg", "SM": "S1"}]}
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        read = pysam.AlignedSegment(out.header)
+        read.query_name, read.flag, read.query_sequence = "r1", 0x4, "ACGT"
+        out.write(read)
+    assert_clean_error(run_pgx("call", bam), "unaligned.bam", "no @SQ lines")
