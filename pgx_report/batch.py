@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 GENOTYPES = ("A/A", "A/G", "G/G")
 MIN_SAMPLES_FOR_POWER = 20  # below this the two tests have little power; said in the summary
+PDF_MAX_ROWS = 200  # a larger batch's PDF lists only the samples that need attention
 _ERROR_PREFIXES = ("pgx-report: error:", "pgx-report: internal error:")
 
 
@@ -512,6 +513,16 @@ def to_tsv(
     return "\n".join(lines) + "\n"
 
 
+def needs_attention(row: dict[str, str]) -> bool:
+    """A sample row a lab must look at: failed, not determined, or contraindicated."""
+    return (
+        row["status"] != SampleStatus.REPORTED.value
+        or row["genotype"] not in GENOTYPES
+        or row["category"] == "contraindicated"
+        or bool(row["contraindications"])
+    )
+
+
 def genotype_plot_svg(summary: BatchSummary) -> str:
     """Observed genotype counts beside the counts expected at the population's frequency
     (Hardy-Weinberg), as a small inline SVG bar chart."""
@@ -557,8 +568,13 @@ def genotype_plot_svg(summary: BatchSummary) -> str:
 
 
 def to_html(
-    summary: BatchSummary, tool_version: str, cohort_failures: Sequence[tuple[str, str]] = ()
+    summary: BatchSummary,
+    tool_version: str,
+    cohort_failures: Sequence[tuple[str, str]] = (),
+    max_rows: int | None = None,
 ) -> str:
+    """The summary page. With ``max_rows`` (used for the PDF of a large batch) the sample
+    table keeps only the samples that need attention once the batch has more rows."""
     from jinja2 import Environment, StrictUndefined
     from markupsafe import Markup
 
@@ -568,12 +584,16 @@ def to_html(
     env = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
     template = env.from_string(template_text)
     rows = sample_rows(summary)
+    shown = rows
+    if max_rows is not None and len(rows) > max_rows:
+        shown = [row for row in rows if needs_attention(row)]
     return template.render(
         summary=summary,
         facts=dict(batch_facts(summary, tool_version)),
         flags=summary.flags,
         columns=TSV_COLUMNS,
-        rows=rows,
+        rows=shown,
+        rows_left_out=len(rows) - len(shown),
         failed=[row for row in rows if row["status"] != SampleStatus.REPORTED.value],
         cohort_failures=cohort_failures,
         genotypes=GENOTYPES,

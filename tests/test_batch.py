@@ -435,3 +435,27 @@ def test_tsv_cells_stay_one_line() -> None:
     row = text.splitlines()[-1].split("\t")
     assert row[8] == "line one and line two"
     assert io.StringIO(text).read().count("\n") == len(text.splitlines())
+
+
+def test_large_batch_pdf_lists_only_samples_needing_attention() -> None:
+    from pgx_report.batch import PDF_MAX_ROWS, to_html
+
+    records = batch(150, 90, 10, nd=2)
+    records.append(
+        SampleRecord("failed-1", None, SampleStatus.FAILED, error="pgx-report: error: x")
+    )
+    records.append(
+        SampleRecord(
+            "ci-1", None, SampleStatus.REPORTED, "called", "A/G", "GRCh38",
+            category="contraindicated", contraindications=("current_opioid_use (absolute)",),
+        )
+    )  # fmt: skip
+    summary = summarize_batch(records, EUR)
+    full = to_html(summary, "0.0")
+    short = to_html(summary, "0.0", max_rows=PDF_MAX_ROWS)
+    assert full.count('<td class="sample">') == len(records) == 254
+    assert short.count('<td class="sample">') == 4  # 2 not determined, 1 failed, 1 contraindicated
+    for sample in ("nd-0", "nd-1", "failed-1", "ci-1"):
+        assert f'<td class="sample">{sample}</td>' in short
+    assert "250 further samples were reported without a finding" in short
+    assert "further samples" not in full

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..batch import (
+    PDF_MAX_ROWS,
     BatchSummary,
     cohort_errors,
     collect_sample,
@@ -129,12 +130,10 @@ def execute(args: argparse.Namespace) -> int:
     )
     failures = cohort_errors(args.logs)
     atomic_write_text(args.output, to_tsv(summary, __version__, failures))
-    if args.html or args.pdf:
-        html = to_html(summary, __version__, failures)
-        if args.html:
-            atomic_write_text(args.html, html)
-        if args.pdf:
-            write_pdf(html, args.pdf)
+    if args.html:
+        atomic_write_text(args.html, to_html(summary, __version__, failures))
+    if args.pdf:
+        write_pdf(to_html(summary, __version__, failures, max_rows=PDF_MAX_ROWS), args.pdf)
     for flag in summary.flags:
         log.warning("batch flag %s: %s", flag.code.value, flag.message)
     return 0
