@@ -45,7 +45,7 @@ VCF_HEADER = (
 def patient_vcf(sample: str, genotype: str) -> str:
     ad = {"0/0": "31,0", "0/1": "15,16", "1/1": "0,31"}[genotype]
     records = [
-        f"chr6\t154039500\t.\tC\tT\t800\tPASS\t.\tGT:AD:DP:GQ\t0/1:15,16:31:99\n",
+        "chr6\t154039500\t.\tC\tT\t800\tPASS\t.\tGT:AD:DP:GQ\t0/1:15,16:31:99\n",
         f"chr6\t{SITE}\t.\tA\tG\t900\tPASS\t.\tGT:AD:DP:GQ\t{genotype}:{ad}:31:99\n",
     ]
     if genotype == "0/0":  # a variant-only VCF would not list a hom-ref site
