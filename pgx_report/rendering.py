@@ -46,6 +46,7 @@ from markupsafe import Markup
 
 from . import __version__
 from .errors import InputError, PgxError
+from .knowledge import EVIDENCE_LEVELS, FACTOR_IDS, FINDINGS, SEVERITIES
 
 if TYPE_CHECKING:
     from weasyprint.text.fonts import FontConfiguration
@@ -62,14 +63,7 @@ FONTS_STYLESHEET = "fonts.css"
 LABELS_FILE = "i18n.yaml"
 PDF_VARIANT = "pdf/a-3b"
 ATTACHMENT_NAME = "assessment.json"
-FACTOR_ORDER: tuple[str, ...] = (
-    "severity",
-    "family_history",
-    "drinking_motive",
-    "sweet_liking",
-    "smoking",
-    "oprm1_genotype",
-)
+FACTOR_ORDER = FACTOR_IDS  # the contract's fixed order of the six predictors
 EN_DASH = "\u2013"  # ranges ("13-15") and the "no value" mark, as typeset
 # The stand-alone .html file has no bundled fonts (a browser would have to fetch them):
 # it names common system fonts instead.
@@ -77,7 +71,6 @@ HTML_FONT_FALLBACK = (
     '\nhtml, table.factors, .mono { font-family: "DejaVu Sans", "Noto Sans", "Segoe UI", '
     "Arial, sans-serif; }\n"
 )
-FINDINGS: tuple[str, ...] = ("favourable", "neutral", "unfavourable", "unknown")
 # One glyph per finding, printed before the word: the shape carries the meaning,
 # so the report reads the same in greyscale.
 FINDING_SYMBOL: Mapping[str, str] = {
@@ -504,7 +497,7 @@ def build_view(
     boxes: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(r.seq(a, "contraindications", "")):
         where = f"contraindications[{index}]"
-        severity = r.choice(item, "severity", where, ("absolute", "relative"))
+        severity = r.choice(item, "severity", where, SEVERITIES)
         box = boxes.setdefault(
             severity,
             {
@@ -529,7 +522,7 @@ def build_view(
             raise r.fail("factors", f"no entry for {factor_id!r} (all six predictors are required)")
         where = f"factors[{factor_id}]"
         finding = r.choice(item, "finding", where, FINDINGS)
-        level = r.choice(item, "evidence_level", where, ("low", "moderate", "mixed", "high"))
+        level = r.choice(item, "evidence_level", where, EVIDENCE_LEVELS)
         value_text = item.get("value_text")
         shown_value = (
             r.local(item, "value_text", where, lang)

@@ -11,20 +11,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .call import _non_negative  # the same check as `pgx-report call`
 from .render import add_report_options
 
 HELP = "call + assess + render in one process (writes call.json, assessment.json, report.pdf/.html)"
 OUTPUT_NAMES = ("call.json", "assessment.json", "report.pdf", "report.html")
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
-    return value
 
 
 def add_subcommand(subparsers: Any) -> None:
