@@ -15,7 +15,7 @@ import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
@@ -306,6 +306,14 @@ def batch_flags(summary: BatchSummary) -> Iterable[BatchFlag]:
 # ---- reading the workflow's folders (the edges) -------------------------------------------------
 
 
+def sheet_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, stripped fields) of a tab-separated sample sheet; blank lines and
+    ``#`` comment lines are skipped. Shared by the workflow and ``summarize``."""
+    for number, fields in enumerate(csv.reader(text.splitlines(), delimiter="\t"), start=1):
+        if fields and "".join(fields).strip() and not fields[0].startswith("#"):
+            yield number, [item.strip() for item in fields]
+
+
 def read_sheet_samples(sheet: Path) -> list[tuple[str, str | None]]:
     """(sample, vcf_sample) in sheet order from a workflow sample sheet (TSV with a header)."""
     try:
@@ -317,10 +325,7 @@ def read_sheet_samples(sheet: Path) -> list[tuple[str, str | None]]:
     header: list[str] | None = None
     samples: list[tuple[str, str | None]] = []
     first_line: dict[str, int] = {}
-    for number, fields in enumerate(csv.reader(text.splitlines(), delimiter="\t"), start=1):
-        if not fields or not "".join(fields).strip() or fields[0].startswith("#"):
-            continue
-        fields = [item.strip() for item in fields]
+    for number, fields in sheet_lines(text):
         if header is None:
             if "sample" not in fields:
                 raise InputError(sheet, f"line {number}: header has no 'sample' column")

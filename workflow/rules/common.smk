@@ -1,7 +1,6 @@
 # Helpers for the rules: config and sample-sheet validation, the sample table, and the
 # input/param functions. No rules here (snakemake --lint wants functions apart from rules).
 
-import csv
 import hashlib
 import os
 import re
@@ -16,6 +15,8 @@ import pandas as pd
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from pgx_report.batch import load_populations, sheet_lines
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -66,10 +67,7 @@ def read_sheet_rows(sheet):
         raise WorkflowError(f"sample sheet {sheet}: not UTF-8 text") from None
     header = None
     rows = []
-    for number, fields in enumerate(csv.reader(text.splitlines(), delimiter="\t"), start=1):
-        if not fields or not "".join(fields).strip() or fields[0].startswith("#"):
-            continue
-        fields = [field.strip() for field in fields]
+    for number, fields in sheet_lines(text):
         if header is None:
             header = fields
             check_header(sheet, number, header)
@@ -200,8 +198,6 @@ def mark_cohorts(sheet, table):
 
 
 def check_population(name):
-    from pgx_report.batch import load_populations
-
     known = load_populations()
     if name not in known:
         raise WorkflowError(
