@@ -51,12 +51,12 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from .errors import VcfError
+from .vcf import BGZF_EOF
 
 log = logging.getLogger(__name__)
 
 Method = Literal["bisection", "stream"]
 
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _GZIP_MAGIC = b"\x1f\x8b"
 _BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 _TEXT_CHUNK = 1 << 16  # pseudo-block size for uncompressed files

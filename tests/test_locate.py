@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgx_report.errors import VcfError
-from pgx_report.locate import BGZF_EOF, NeedsFullScan, file_kind, header_contigs, locate
+from pgx_report.locate import NeedsFullScan, file_kind, header_contigs, locate
+from pgx_report.vcf import BGZF_EOF
 
 ALIASES = ("chr6", "6", "NC_000006.12")
 CONTIG_POOL = ("chr1", "chr10", "chr2", "chr6", "chr22", "chrX", "HLA-A*01:01:01:01")
@@ -157,7 +158,7 @@ def expected(records: list[Rec], site: int) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- properties
 
 FAST = settings(
-    max_examples=120,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -188,7 +189,7 @@ def test_bisection_equals_streaming_scan(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=vcf_cases(), seed=st.integers(0, 2**16))
 def test_plain_gzip_early_exit_equals_full_scan(
@@ -212,7 +213,7 @@ def test_plain_gzip_early_exit_equals_full_scan(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=vcf_cases(), size=st.integers(60, 4000), data=st.data())
 def test_disorder_near_the_site_falls_back_to_streaming(

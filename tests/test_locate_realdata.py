@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import random
 from pathlib import Path
 
 import pytest
+from conftest import run_pgx
 
 from pgx_report.locate import file_kind, header_contigs, locate
 
@@ -92,3 +94,15 @@ def test_real_header_is_returned_whole(realdata: Path) -> None:
     contigs = header_contigs(hit.header)
     assert len(contigs) > 3000
     assert "chr6" in contigs and any("*" in c and ":" in c for c in contigs)
+
+
+def test_cli_calls_an_unindexed_real_gvcf_by_bisection(realdata: Path) -> None:
+    """The caller uses bisection on an unindexed real gVCF, says so in the provenance,
+    and gets the genotype of the truth table."""
+    truth = _truth(realdata)
+    for path in sorted((realdata / "full").glob("*.pgx.vcf.gz")):
+        result = run_pgx("call", path, check=True)
+        call = json.loads(result.stdout)
+        assert call["provenance"]["input"]["access"] == "bisection"
+        assert call["provenance"]["input"]["index"] == "none"
+        assert call["genotype"] == truth[_sample(path)]["genotype_at_chr6:154039662"]
