@@ -701,13 +701,12 @@ def _call(
     samples: Sequence[str] | None,
     build: str | Build | None,
     thresholds: Thresholds,
-    reader: VcfReader | None = None,
 ) -> tuple[list[str], CallBatch[Call]]:
     # The SHA-256 of a large input takes longer than finding the site: hash it on a
-    # second thread (hashlib releases the GIL) while the site is read.
+    # second thread (hashlib releases the GIL) while the file is checked and read.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_file, path)
-        names, calls = _call_site(path, samples, build, thresholds, reader, digest)
+        names, calls = _call_site(path, samples, build, thresholds, None, digest)
     return names, calls
 
 
@@ -761,9 +760,11 @@ def call_file(
     thresholds: Thresholds = Thresholds(),
 ) -> Call:
     """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``)."""
-    reader = open_vcf(path)  # opened and checked once
-    name = _single_sample(reader, sample)
-    _, calls = _call(path, [name], build, thresholds, reader.select([name]))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hash while the file is checked
+        digest = pool.submit(sha256_file, path)
+        reader = open_vcf(path)  # opened and checked once
+        name = _single_sample(reader, sample)
+        _, calls = _call_site(path, [name], build, thresholds, reader.select([name]), digest)
     return calls[0]
 
 
