@@ -54,12 +54,15 @@ def group_rows(
     # row equals its group's first row byte for byte; on any collision, group by the
     # raw bytes themselves (exact, slower).
     words = matrix.view(np.uint64)
-    weights = np.random.default_rng(0x9E3779B97F4A7C15).integers(
-        1, 2**63, size=words.shape[1], dtype=np.uint64, endpoint=False
-    ) | np.uint64(1)
+    keys = np.random.default_rng(0x9E3779B97F4A7C15).integers(
+        1, 2**63, size=(2, words.shape[1]), dtype=np.uint64
+    )
     with np.errstate(over="ignore"):
-        hashes = (words * weights).sum(axis=1, dtype=np.uint64)
-        hashes ^= hashes >> np.uint64(29)
+        mixed = words ^ keys[0]  # splitmix64 finaliser per value, then a weighted sum
+        mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        mixed ^= mixed >> np.uint64(31)
+        hashes = (mixed * (keys[1] | np.uint64(1))).sum(axis=1, dtype=np.uint64)
     _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     if not np.array_equal(words, words[first[inverse]]):
