@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import gc
 import io
 import json
 import logging
@@ -822,6 +823,23 @@ def missing_glyphs(view: Any, templates: Path) -> list[str]:
 
 
 @contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while WeasyPrint lays out a report.
+
+    A render allocates hundreds of thousands of short-lived objects; the collector's
+    repeated passes over them cost about a tenth of the render time. Nothing is leaked:
+    reference counting frees most objects at once, and the collector, turned back on
+    afterwards, reclaims the cycles on its next pass."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
 def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
     """Set SOURCE_DATE_EPOCH (read by fontTools when it stamps subset fonts)."""
     previous = os.environ.get("SOURCE_DATE_EPOCH")
@@ -872,7 +890,7 @@ def render_pdf(
         relationship="Data",
     )
     try:
-        with _source_date_epoch(created):
+        with _source_date_epoch(created), _cyclic_gc_paused():
             document = HTML(
                 string=page_html,
                 base_url=templates.as_uri() + "/",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gc
 import io
 import json
 import logging
@@ -725,6 +726,7 @@ def test_same_input_gives_the_same_bytes_and_the_environment_is_restored(
     second = rendering.render_pdf(copy.deepcopy(a), data, "nb", templates).pdf
     assert first == second
     assert "SOURCE_DATE_EPOCH" not in os.environ
+    assert gc.isenabled()  # the collector, paused during layout, is back on
     other_day = copy.deepcopy(a)
     other_day["dates"]["reported_on"] = "2025-11-21"
     third = rendering.render_pdf(other_day, as_bytes(other_day), "nb", templates).pdf
