@@ -147,7 +147,17 @@ def test_lint_is_clean(tmp_path: Path) -> None:
 
 def test_default_config_runs_the_bundled_demo() -> None:
     """The embedded config (no --config) names config/samples.tsv: the six demo patients."""
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "--forceall",
+        "--cores",
+        "1",
+        "--quiet",
+        "rules",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
