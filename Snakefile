@@ -19,6 +19,7 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/fhir.smk"
 include: "workflow/rules/summary.smk"
 
 
@@ -26,6 +27,7 @@ rule all:
     input:
         expand("results/{sample}/report.pdf", sample=SAMPLES),
         expand("results/{sample}/report.html", sample=SAMPLES),
+        expand("results/{sample}/report.fhir.json", sample=SAMPLES),
         "results/batch_summary.tsv",
         "results/batch_summary.html",
         "results/batch_summary.pdf",
