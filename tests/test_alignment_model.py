@@ -23,7 +23,7 @@ from pgx_report.alignment import (
 from pgx_report.calling import Thresholds
 from pgx_report.errors import UsageError
 
-M, I, D, N, S = 0, 1, 2, 3, 4
+M, INS, D, N, S = 0, 1, 2, 3, 4  # CIGAR operations
 SITE0 = 1000
 DEFAULTS = PileupOptions()
 
@@ -39,11 +39,11 @@ DEFAULTS = PileupOptions()
         (980, [(M, 20), (D, 1), (M, 29)], ("deletion", None)),
         (980, [(M, 19), (D, 2), (M, 29)], ("deletion", None)),
         (980, [(M, 20), (N, 500), (M, 30)], ("ref_skip", None)),
-        (980, [(M, 10), (I, 3), (M, 37)], ("base", 23)),  # insertion before the site shifts it
+        (980, [(M, 10), (INS, 3), (M, 37)], ("base", 23)),  # insertion before the site shifts it
         (985, [(S, 5), (M, 45)], ("base", 20)),  # leading soft clip shifts the query index
         (1001, [(S, 21), (M, 29)], ("outside", None)),  # clipped base over the site: not aligned
         (960, [(M, 40), (S, 10)], ("outside", None)),  # trailing clip over the site
-        (980, [(M, 20), (I, 2), (M, 30)], ("base", 22)),  # insertion right before the site
+        (980, [(M, 20), (INS, 2), (M, 30)], ("base", 22)),  # insertion right before the site
     ],
 )
 def test_locate_in_read(
