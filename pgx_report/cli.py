@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
-            "Call OPRM1 rs1799971 (c.118A>G, p.Asn40Asp) from a lab's VCF/gVCF/BCF, "
+            "Call OPRM1 rs1799971 (c.118A>G, p.Asn40Asp) from a lab's VCF/gVCF/BCF or BAM/CRAM, "
             "combine it with a clinical questionnaire, and render a naltrexone "
             "decision-support report (PDF/HTML). Decision support only: not a "
             "validated prediction model."
