@@ -38,7 +38,7 @@ Exit status: 0 on success (whatever the call), 2 on bad input (one line on stder
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-def _non_negative(text: str) -> int:
+def non_negative(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -49,9 +49,6 @@ def _non_negative(text: str) -> int:
 
 
 def add_subcommand(subparsers: Any) -> None:
-    from ..calling import Thresholds
-
-    defaults = Thresholds()
     parser = subparsers.add_parser(
         "call",
         help=HELP,
@@ -75,6 +72,26 @@ def add_subcommand(subparsers: Any) -> None:
         help="call every sample in one pass; -o names the output directory "
         "(one <sample>.json per sample, plus calls.tsv)",
     )
+    add_threshold_options(parser)
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output JSON file (default: stdout); with --all-samples the output directory "
+        "(required)",
+    )
+    add_alignment_options(parser)
+    parser.set_defaults(execute=execute)
+
+
+# The genotype-input options below are shared with `pgx-report run`.
+
+
+def add_threshold_options(parser: Any) -> None:
+    """--build, --min-depth, --min-gq on ``parser`` (a parser or an argument group)."""
+    from ..calling import Thresholds
+
+    defaults = Thresholds()
     parser.add_argument(
         "--build",
         choices=("GRCh37", "GRCh38"),
@@ -83,7 +100,7 @@ def add_subcommand(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--min-depth",
-        type=_non_negative,
+        type=non_negative,
         default=defaults.min_depth,
         metavar="N",
         help=f"minimum read depth at the site; for gVCF blocks MIN_DP (default {defaults.min_depth}"
@@ -91,23 +108,15 @@ def add_subcommand(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--min-gq",
-        type=_non_negative,
+        type=non_negative,
         default=defaults.min_gq,
         metavar="N",
         help=f"minimum genotype quality GQ (default {defaults.min_gq}, 0 = no GQ gate)",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="OUT",
-        help="output JSON file (default: stdout); with --all-samples the output directory "
-        "(required)",
-    )
-    _add_alignment_options(parser)
-    parser.set_defaults(execute=execute)
 
 
-def _add_alignment_options(parser: argparse.ArgumentParser) -> None:
+def add_alignment_options(parser: argparse.ArgumentParser) -> None:
+    """The --reference and pileup options, in their own argument group of ``parser``."""
     from ..alignment import PileupOptions
 
     pileup = PileupOptions()
@@ -122,14 +131,14 @@ def _add_alignment_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--min-base-quality",
-        type=_non_negative,
+        type=non_negative,
         default=pileup.min_base_quality,
         metavar="N",
         help=f"BAM/CRAM: minimum base quality at the site (default {pileup.min_base_quality})",
     )
     group.add_argument(
         "--min-mapping-quality",
-        type=_non_negative,
+        type=non_negative,
         default=pileup.min_mapping_quality,
         metavar="N",
         help=f"BAM/CRAM: minimum mapping quality (default {pileup.min_mapping_quality}); "
@@ -142,6 +151,17 @@ def _add_alignment_options(parser: argparse.ArgumentParser) -> None:
         metavar="E",
         help=f"BAM/CRAM: per-base sequencing error rate of the genotype model "
         f"(default {pileup.error_rate}); a higher value lowers GQ",
+    )
+
+
+def pileup_options(args: argparse.Namespace) -> Any:
+    """The PileupOptions from the options of :func:`add_alignment_options`."""
+    from ..alignment import PileupOptions
+
+    return PileupOptions(
+        min_base_quality=args.min_base_quality,
+        min_mapping_quality=args.min_mapping_quality,
+        error_rate=args.error_rate,
     )
 
 
@@ -275,7 +295,7 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..alignment import PileupOptions, call_any, sniff_alignment_format
+    from ..alignment import call_any, sniff_alignment_format
     from ..calling import Thresholds, call_all_samples, validate_call_dict
     from ..reference import check_call_reference
 
@@ -296,11 +316,7 @@ def execute(args: argparse.Namespace) -> int:
             calls = check_call_reference(calls, args.reference)
         write_all_samples(out, calls)
         return 0
-    options = PileupOptions(
-        min_base_quality=args.min_base_quality,
-        min_mapping_quality=args.min_mapping_quality,
-        error_rate=args.error_rate,
-    )
+    options = pileup_options(args)
     call = call_any(
         source,
         sample=args.sample,

@@ -1,4 +1,7 @@
-"""``pgx-report run VCF QUESTIONNAIRE -o OUTDIR``: call + assess + render in one process.
+"""``pgx-report run INPUT QUESTIONNAIRE -o OUTDIR``: call + assess + render in one process.
+
+INPUT is anything ``pgx-report call`` reads (VCF/BCF/gVCF, BAM, or CRAM with
+``--reference``), with the same genotype-input options (shared with commands/call.py).
 
 Writes ``call.json``, ``assessment.json``, ``report.pdf`` and ``report.html`` into
 OUTDIR. Nothing is written until all three steps have succeeded, so bad input
@@ -11,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .call import _non_negative  # the same check as `pgx-report call`
+from .call import add_alignment_options, add_threshold_options, pileup_options
 from .render import add_report_options
 
 HELP = "call + assess + render in one process (writes call.json, assessment.json, report.pdf/.html)"
@@ -20,7 +23,12 @@ OUTPUT_NAMES = ("call.json", "assessment.json", "report.pdf", "report.html")
 
 def add_subcommand(subparsers: Any) -> None:
     parser = subparsers.add_parser("run", help=HELP, description=HELP + ".")
-    parser.add_argument("vcf", type=Path, metavar="VCF", help="VCF, VCF.gz, BCF or gVCF file")
+    parser.add_argument(
+        "input",
+        type=Path,
+        metavar="INPUT",
+        help="VCF, VCF.gz, BCF or gVCF file, or BAM/CRAM (docs/alignment.md)",
+    )
     parser.add_argument(
         "questionnaire",
         type=Path,
@@ -32,32 +40,17 @@ def add_subcommand(subparsers: Any) -> None:
     )
     calling = parser.add_argument_group("genotype call")
     calling.add_argument(
-        "--sample", metavar="NAME", help="sample in the VCF (required if it has several)"
+        "--sample",
+        metavar="NAME",
+        help="sample in the VCF, or @RG SM of the BAM/CRAM (required if it has several)",
     )
-    calling.add_argument(
-        "--build",
-        choices=("GRCh37", "GRCh38"),
-        help="reference build, when the header does not say or says two things",
-    )
-    calling.add_argument(
-        "--min-depth",
-        type=_non_negative,
-        default=None,
-        metavar="N",
-        help="minimum read depth at the site (default: as 'pgx-report call')",
-    )
-    calling.add_argument(
-        "--min-gq",
-        type=_non_negative,
-        default=None,
-        metavar="N",
-        help="minimum genotype quality GQ (default: as 'pgx-report call')",
-    )
+    add_threshold_options(calling)
+    add_alignment_options(parser)
     checks = parser.add_argument_group("checks")
     checks.add_argument(
         "--allow-sample-mismatch",
         action="store_true",
-        help="accept a questionnaire whose sample_id differs from the VCF sample. DANGEROUS: "
+        help="accept a questionnaire whose sample_id differs from the called sample. DANGEROUS: "
         "this can hide a sample swap; it is printed on page 1 of the report",
     )
     add_report_options(parser.add_argument_group("report"))
@@ -65,11 +58,10 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from .. import rendering
+    from ..alignment import call_any
     from ..assessment import assess, default_inputs
-    from ..calling import Thresholds, call_file, validate_call_dict
+    from ..calling import Thresholds, validate_call_dict
     from ..files import atomic_write_bytes, canonical_json, check_not_input, sha256_bytes
     from ..knowledge import load_knowledge_base
     from ..questionnaire import load_questionnaire
@@ -77,17 +69,19 @@ def execute(args: argparse.Namespace) -> int:
     outdir: Path = args.outdir
     outputs = {name: outdir / name for name in OUTPUT_NAMES}
     for path in outputs.values():
-        check_not_input(path, [args.vcf, args.questionnaire])
+        check_not_input(
+            path, [args.input, args.questionnaire, *([args.reference] if args.reference else [])]
+        )
     templates = rendering.find_templates(args.templates)
 
-    thresholds = Thresholds()
-    changes = {
-        key: value
-        for key, value in (("min_depth", args.min_depth), ("min_gq", args.min_gq))
-        if value is not None
-    }
-    thresholds = dataclasses.replace(thresholds, **changes)
-    call = call_file(args.vcf, sample=args.sample, build=args.build, thresholds=thresholds)
+    call = call_any(
+        args.input,
+        sample=args.sample,
+        build=args.build,
+        thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
+        options=pileup_options(args),
+        reference=args.reference,
+    )
     call_data = call.to_dict()
     validate_call_dict(call_data, "internal")
     call_bytes = canonical_json(call_data).encode("utf-8")
