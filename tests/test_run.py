@@ -144,3 +144,89 @@ def test_run_refuses_to_write_over_its_inputs(tmp_path: Path) -> None:
     assert_clean_error(result, "would overwrite the input")
     assert questionnaire.read_bytes() == before
     assert [p.name for p in folder.iterdir()] == ["assessment.json"]
+
+
+# --------------------------------------------------------------------------- BAM/CRAM input
+# The alignment test generator (test_vcfs/alignments/generate.py) builds a BAM and a CRAM
+# of 14 A + 12 G reads at the GRCh38 site, read group sample NA18564 (demo-carrier's
+# questionnaire), and full-length chromosome 6 FASTAs with A (right) or G (wrong) at the site.
+CARRIER_READS = {
+    "formats": ["bam", "cram"],
+    "samples": ["NA18564"],
+    "reads": [{"n": 14, "base": "A"}, {"n": 12, "base": "G"}],
+}
+
+
+@pytest.fixture(scope="module")
+def alignments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from alignment_support import load_generator
+
+    generator = load_generator()
+    folder = tmp_path_factory.mktemp("run-alignments")
+    fasta = generator.write_fasta(folder / "GRCh38.fa.gz", build="GRCh38", bgzip=True)
+    wrong = generator.write_fasta(folder / "wrong.fa", build="GRCh38", site_base="G")
+    case = generator.write_case("carrier", CARRIER_READS, folder, fasta)
+    return {"bam": case.files["bam"], "cram": case.files["cram"], "fasta": fasta, "wrong": wrong}
+
+
+@pytest.mark.parametrize("fmt", ["bam", "cram"])
+def test_run_genotypes_an_alignment(fmt: str, alignments: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
+    result = run_pgx(
+        "run", alignments[fmt], questionnaire, "-o", out, "--reference", alignments["fasta"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    call = json.loads((out / "call.json").read_text(encoding="utf-8"))
+    assert (call["sample"], call["status"], call["genotype"]) == ("NA18564", "called", "A/G")
+    assert call["qc"]["source"] == "alignment"
+    assert call["qc"]["allele_depths"] == [14, 12]
+    assert call["provenance"]["input"]["format"] == fmt
+    assert call["provenance"]["reference"]["base"] == "A"
+    assert call["provenance"]["reference"]["path"].endswith("GRCh38.fa.gz")
+    assessment = json.loads((out / "assessment.json").read_text(encoding="utf-8"))
+    assert assessment["call"] == call
+    first = pages((out / "report.pdf").read_bytes())[0]
+    assert assessment["patient"]["name"] in first and "A/G" in first
+
+
+def test_run_passes_the_thresholds_and_pileup_options(
+    alignments: dict[str, Path], tmp_path: Path
+) -> None:
+    """26 fragments: --min-depth 30 fails the call; --min-base-quality 31 drops every read
+    (all bases at quality 30): the site then has no counted read."""
+    questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
+    expected = {"--min-depth": "LOW_DEPTH", "--min-base-quality": "LOW_DEPTH"}
+    for option, value in (("--min-depth", "30"), ("--min-base-quality", "31")):
+        out = tmp_path / option.strip("-")
+        result = run_pgx("run", alignments["bam"], questionnaire, "-o", out, option, value)
+        assert result.returncode == 0, result.stderr
+        call = json.loads((out / "call.json").read_text(encoding="utf-8"))
+        assert call["genotype"] is None, option
+        assert expected[option] in call["reason_codes"], (option, call["reason_codes"])
+        assert call["qc"]["depth"] == (26 if option == "--min-depth" else 0), option
+
+
+@pytest.mark.parametrize(
+    ("fmt", "extra", "fragments"),
+    [
+        ("cram", (), ("carrier.cram", "CRAM input needs", "--reference FASTA")),
+        ("bam", ("--reference", "wrong"), ("wrong.fa", "reference base at chr6:154039662 is G")),
+        ("bam", ("--error-rate", "0.6"), ("--error-rate must be above 0 and below 0.5",)),
+    ],
+    ids=["cram-without-reference", "wrong-reference-base", "bad-error-rate"],
+)
+def test_bad_alignment_run_is_a_clean_error_and_writes_nothing(
+    fmt: str,
+    extra: tuple[str, ...],
+    fragments: tuple[str, ...],
+    alignments: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    args = [alignments["wrong"] if item == "wrong" else item for item in extra]
+    out = tmp_path / "out"
+    questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
+    result = run_pgx("run", alignments[fmt], questionnaire, "-o", out, *args)
+    assert_clean_error(result, *fragments)
+    assert not out.exists()
