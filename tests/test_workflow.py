@@ -273,6 +273,11 @@ def test_bad_sheet_row_fails_before_any_job(tmp_path: Path, row: str, message: s
     [
         ("sample\tvcf\tvcf_sample\n", "line 1: missing column 'questionnaire'"),
         ("sample\tvcf\tquestionnaire\tlanguage\n", "line 1: unknown column 'language'"),
+        ("sample\tquestionnaire\tlang\n", "line 1: missing column 'input'"),
+        (
+            "sample\tinput\tvcf\tquestionnaire\n",
+            "line 1: columns 'input' and 'vcf' are the same column",
+        ),
     ],
 )
 def test_bad_sheet_header(tmp_path: Path, header: str, message: str) -> None:
@@ -326,3 +331,153 @@ def test_failing_sample_does_not_stop_the_others(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     facts, _ = summary_facts(workdir / "results" / "batch_summary.tsv")
     assert facts["reported"] == "4" and facts["verdict"] == "OK"
+
+
+# --------------------------------------------------------------------------- BAM/CRAM rows
+# The alignment test generator (test_vcfs/alignments/generate.py) writes one BAM and one
+# CRAM with two read groups: NA12878 (12 A reads: A/A) and NA18564 (10 A + 10 G: A/G), the
+# samples of the demo questionnaires demo-aa and demo-carrier, and the GRCh38 FASTA.
+ALIGNMENT_HEADER = "sample\tinput\tquestionnaire\tvcf_sample\tlang\treference\n"
+TWO_SAMPLES = {
+    "formats": ["bam", "cram"],
+    "samples": ["NA12878", "NA18564"],
+    "reads": [
+        {"n": 12, "base": "A", "sample": "NA12878"},
+        {"n": 10, "base": "A", "sample": "NA18564"},
+        {"n": 10, "base": "G", "sample": "NA18564"},
+    ],
+}
+ALIGNMENT_EXPECTED: dict[str, tuple[str, str, str, str | None, str | None]] = {
+    "aln-aa": ("pair.bam", "NA12878", "called", "A/A", None),
+    "aln-carrier": ("pair.bam", "NA18564", "called", "A/G", None),
+}
+
+
+@pytest.fixture(scope="module")
+def alignment_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sys.path.insert(0, str(REPO / "tests"))
+    from alignment_support import load_generator
+
+    generator = load_generator()
+    folder = tmp_path_factory.mktemp("alignments")
+    fasta = generator.write_fasta(folder / "GRCh38.fa.gz", build="GRCh38", bgzip=True)
+    generator.write_case("pair", TWO_SAMPLES, folder, fasta)
+    (folder / "pair.sam").write_text("@HD\tVN:1.6\tSO:coordinate\n", "utf-8")
+    return folder
+
+
+def alignment_workdir(root: Path, files: Path, rows: str) -> Path:
+    """A batch folder with the demo inputs, the generated alignments and FASTA in inputs/,
+    and a sheet with the new 'input' column and a 'reference' column."""
+    workdir = demo_workdir(root, samples=("demo-aa",))
+    for path in files.iterdir():
+        shutil.copy2(path, workdir / "inputs" / path.name)
+    (workdir / "sheets" / "samples.tsv").write_text(ALIGNMENT_HEADER + rows, "utf-8")
+    return workdir
+
+
+BAM_AA = "aln-aa\t../inputs/pair.bam\t../inputs/demo-aa.json\tNA12878\t\t\n"
+BAM_CARRIER = "aln-carrier\t../inputs/pair.bam\t../inputs/demo-carrier.json\tNA18564\t\t\n"
+BAD_ALIGNMENT_SHEETS = [
+    pytest.param(
+        "aln\t../inputs/pair.cram\t../inputs/demo-aa.json\tNA12878\t\t\n",
+        (),
+        "line 2 (sample 'aln'): column 'input': inputs/pair.cram is CRAM, which needs the "
+        "reference FASTA it was written with: fill in column 'reference' or set config key",
+        id="cram-without-reference",
+    ),
+    pytest.param(
+        "aln\t../inputs/pair.cram\t../inputs/demo-aa.json\tNA12878\t\t../inputs/absent.fa\n",
+        (),
+        "line 2 (sample 'aln'): column 'reference': inputs/absent.fa: file not found",
+        id="missing-row-reference",
+    ),
+    pytest.param(
+        BAM_AA + "aln-carrier\t../inputs/pair.bam\t../inputs/demo-carrier.json\t\t\t\n",
+        (),
+        "line 3 (sample 'aln-carrier'): column 'vcf_sample' is required: inputs/pair.bam is "
+        "shared by 2 rows (a multi-sample BAM)",
+        id="shared-bam-without-sample",
+    ),
+    pytest.param(
+        BAM_AA + BAM_AA.replace("aln-aa", "aln-again"),
+        (),
+        "line 3 (sample 'aln-again'): BAM sample 'NA12878' of inputs/pair.bam is already used "
+        "by sample 'aln-aa' (line 2)",
+        id="same-read-group-twice",
+    ),
+    pytest.param(
+        "aln\t../inputs/pair.sam\t../inputs/demo-aa.json\tNA12878\t\t\n",
+        (),
+        "line 2 (sample 'aln'): column 'input': inputs/pair.sam: is SAM text, which cannot be read",
+        id="sam-text",
+    ),
+    pytest.param(
+        "c1\t../inputs/cohort.b37.vcf.gz\t../inputs/demo-cohort.json\tCOH-001\t\t\n"
+        "c2\t../inputs/cohort.b37.vcf.gz\t../inputs/demo-sparse.json\tCOH-002\t\t"
+        "../inputs/GRCh38.fa.gz\n",
+        (),
+        "line 3 (sample 'c2'): column 'reference': inputs/cohort.b37.vcf.gz is called once for "
+        "all its rows (a cohort VCF), so they need one reference; line 2 has none",
+        id="cohort-rows-with-two-references",
+    ),
+    pytest.param(
+        BAM_AA,
+        ("reference=nowhere.fa",),
+        "config: reference nowhere.fa: file not found",
+        id="missing-config-reference",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "config", "message"), BAD_ALIGNMENT_SHEETS)
+def test_bad_alignment_row_fails_before_any_job(
+    tmp_path: Path, alignment_files: Path, rows: str, config: tuple[str, ...], message: str
+) -> None:
+    workdir = alignment_workdir(tmp_path, alignment_files, rows)
+    result = snakemake(workdir, "--cores", "1", config=config)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    prefix = "" if message.startswith("config:") else "sample sheet sheets/samples.tsv: "
+    assert prefix + message in output, output
+    assert not (workdir / "results").exists()
+
+
+def test_cram_row_gets_the_reference_and_the_single_sample_rule(
+    tmp_path: Path, alignment_files: Path
+) -> None:
+    """Dry run: a CRAM row with the config key's FASTA, a BAM row with its own (column
+    'reference'), a VCF row without: each call gets its --reference, none is a cohort."""
+    rows = (
+        "aln-carrier\t../inputs/pair.cram\t../inputs/demo-carrier.json\tNA18564\t\t\n"
+        "aln-aa\t../inputs/pair.bam\t../inputs/demo-aa.json\tNA12878\t\t../inputs/GRCh38.fa.gz\n"
+    )
+    workdir = alignment_workdir(tmp_path, alignment_files, rows)
+    result = snakemake(
+        workdir, "-n", "-p", "--cores", "1", config=("reference=inputs/GRCh38.fa.gz",)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    commands = [line for line in result.stdout.splitlines() if " call " in line]
+    assert len(commands) == 2, result.stdout
+    for name in ("pair.cram", "pair.bam"):
+        (command,) = [line for line in commands if name in line]
+        assert "--reference inputs/GRCh38.fa.gz" in command, command
+        assert "--all-samples" not in command
+    assert "rule call_cohort" not in result.stdout
+
+
+def test_bam_rows_end_to_end(tmp_path: Path, alignment_files: Path) -> None:
+    """Two rows share one two-sample BAM: each is called on its own (--sample), with the
+    config key's reference; reports and summary as for VCFs."""
+    workdir = alignment_workdir(tmp_path, alignment_files, BAM_AA + BAM_CARRIER)
+    result = snakemake(workdir, "--cores", "2", config=("reference=inputs/GRCh38.fa.gz",))
+    assert result.returncode == 0, result.stderr[-5000:]
+    log = result.stdout + result.stderr
+    assert log.count("rule call_sample:") == 2 and "rule call_cohort" not in log
+    check_demo_outputs(workdir, ALIGNMENT_EXPECTED)
+    for sample in ALIGNMENT_EXPECTED:
+        call = json.loads((workdir / "results" / sample / "call.json").read_text("utf-8"))
+        assert call["qc"]["source"] == "alignment"
+        assert call["provenance"]["input"]["format"] == "bam"
+        assert call["provenance"]["reference"]["base"] == "A"
+        assert (workdir / "results" / sample / "report.fhir.json").is_file()

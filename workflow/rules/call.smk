@@ -1,16 +1,20 @@
-# Genotype calls. A VCF used by one sheet row is called for that sample; a VCF shared by
-# several rows (a joint-called cohort) is read ONCE by `pgx-report call --all-samples`,
-# and each sample's call.json is copied from the cohort folder.
+# Genotype calls. An input used by one sheet row (VCF, BAM, CRAM) is called for that
+# sample; a VCF shared by several rows (a joint-called cohort) is read ONCE by
+# `pgx-report call --all-samples`, and each sample's call.json is copied from the cohort
+# folder. BAM/CRAM rows are always called one by one (--sample picks the read group).
+# The reference FASTA (sheet column or config key) is an input: changing it reruns the call.
 
 
 rule call_sample:
     input:
-        vcf=sample_vcf,
+        genotypes=sample_input,
+        reference=sample_reference,
     output:
         call="results/{sample}/call.json",
     params:
         pgx=PGX,
         sample=sample_option,
+        reference=reference_option,
         options=call_options(),
     log:
         "logs/{sample}/call.log",
@@ -27,17 +31,20 @@ rule call_sample:
     conda:
         "../envs/pgx-report.yaml"
     shell:
-        "{params.pgx} call {input.vcf:q} {params.sample} {params.options}"
+        "{params.pgx} call {input.genotypes:q} {params.sample} {params.reference}"
+        " {params.options}"
         " -o {output.call:q} 2> {log:q}"
 
 
 rule call_cohort:
     input:
         vcf=cohort_vcf,
+        reference=cohort_reference,
     output:
         calls=directory(f"{COHORT_DIR}/{{cohort}}"),
     params:
         pgx=PGX,
+        reference=cohort_reference_option,
         options=call_options(),
     log:
         f"{COHORT_LOG_DIR}/{{cohort}}.log",
@@ -50,7 +57,7 @@ rule call_cohort:
     conda:
         "../envs/pgx-report.yaml"
     shell:
-        "{params.pgx} call {input.vcf:q} --all-samples {params.options}"
+        "{params.pgx} call {input.vcf:q} --all-samples {params.reference} {params.options}"
         " -o {output.calls:q} 2> {log:q}"
 
 

@@ -16,12 +16,16 @@ from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from pgx_report.alignment import sniff_alignment_format
 from pgx_report.batch import load_populations, sheet_lines
+from pgx_report.errors import PgxError
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-SHEET_COLUMNS = ("sample", "vcf", "questionnaire", "vcf_sample", "lang")
-REQUIRED_COLUMNS = ("sample", "vcf", "questionnaire")
+SHEET_COLUMNS = ("sample", "input", "vcf", "questionnaire", "vcf_sample", "lang", "reference")
+REQUIRED_COLUMNS = ("sample", "input", "questionnaire")
+# The genotype-input column was called 'vcf' before BAM/CRAM were accepted; both names work.
+OLD_INPUT_COLUMN = "vcf"
 # Names that would collide with the batch-level files in results/.
 RESERVED_SAMPLES = frozenset({"batch_summary.tsv", "batch_summary.html", "batch_summary.pdf"})
 COHORT_DIR = "results/_cohorts"
@@ -33,11 +37,13 @@ class SheetRow:
     """One validated sample-sheet row, with paths resolved against the sheet's folder."""
 
     sample: str
-    vcf: str
+    input: str  # genotype input: VCF/BCF/gVCF, BAM or CRAM
     questionnaire: str
-    vcf_sample: str | None
+    vcf_sample: str | None  # the sample name inside the input (VCF column, @RG SM)
     lang: str | None
     line: int
+    format: str = "vcf"  # vcf (also BCF/gVCF), bam or cram: from the file's content
+    reference: str | None = None  # FASTA passed as --reference (row, else config key)
     cohort: str | None = None
 
 
@@ -56,7 +62,9 @@ def resolve_path(base, value):
 
 
 def read_sheet_rows(sheet):
-    """Rows of the TSV as (line number, {column: value}); '#' lines and blank lines skipped."""
+    """Rows of the TSV as (line number, {column: value}), and the name the sheet uses for
+    the genotype-input column ('input', or the old 'vcf', stored as 'input');
+    '#' lines and blank lines skipped."""
     try:
         text = sheet.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -69,8 +77,9 @@ def read_sheet_rows(sheet):
     rows = []
     for number, fields in sheet_lines(text):
         if header is None:
-            header = fields
-            check_header(sheet, number, header)
+            check_header(sheet, number, fields)
+            input_column = OLD_INPUT_COLUMN if OLD_INPUT_COLUMN in fields else "input"
+            header = ["input" if name == OLD_INPUT_COLUMN else name for name in fields]
             continue
         if len(fields) != len(header):
             raise sheet_error(
@@ -82,7 +91,7 @@ def read_sheet_rows(sheet):
         rows.append((number, {key: value for key, value in zip(header, fields) if value}))
     if header is None or not rows:
         raise WorkflowError(f"sample sheet {sheet}: no samples (header and at least one row needed)")
-    return rows
+    return rows, input_column
 
 
 def check_header(sheet, number, header):
@@ -97,14 +106,23 @@ def check_header(sheet, number, header):
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise sheet_error(sheet, number, None, f"column '{duplicated[0]}' appears twice")
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if "input" in header and OLD_INPUT_COLUMN in header:
+        raise sheet_error(
+            sheet,
+            number,
+            None,
+            f"columns 'input' and '{OLD_INPUT_COLUMN}' are the same column (the genotype input;"
+            f" '{OLD_INPUT_COLUMN}' is its old name): keep one",
+        )
+    present = ["input" if name == OLD_INPUT_COLUMN else name for name in header]
+    missing = [name for name in REQUIRED_COLUMNS if name not in present]
     if missing:
         raise sheet_error(sheet, number, None, f"missing column '{missing[0]}'")
 
 
-def validate_rows(sheet, rows):
+def validate_rows(sheet, rows, input_column):
     """JSON-Schema validation of every row (snakemake.utils.validate on a data frame);
-    a failure names the sheet line, the sample and the column."""
+    a failure names the sheet line, the sample and the column (as the sheet names it)."""
     frame = pd.DataFrame([record for _, record in rows], dtype=object)
     try:
         validate(frame, schema="../schemas/samples.schema.yaml", set_default=False)
@@ -114,16 +132,17 @@ def validate_rows(sheet, rows):
         if not isinstance(cause, ValidationError) or found is None:
             raise
         line, record = rows[int(found.group(1))]
-        column = f"column '{cause.path[0]}': " if cause.path else ""
+        name = input_column if cause.path and cause.path[0] == "input" else None
+        column = f"column '{name or cause.path[0]}': " if cause.path else ""
         raise sheet_error(sheet, line, record.get("sample"), column + cause.message) from None
 
 
 def cohort_ids(vcfs):
-    """Stable, readable IDs for the shared (cohort) VCFs: the file name without its
-    VCF suffixes, plus a short path hash when two cohorts share a file name."""
+    """Stable, readable IDs for the shared (cohort) inputs: the file name without its
+    VCF/BCF/BAM/CRAM suffixes, plus a short path hash when two share a file name."""
     def stem(path):
         name = Path(path).name
-        for suffix in (".gz", ".bgz", ".vcf", ".bcf"):
+        for suffix in (".gz", ".bgz", ".vcf", ".bcf", ".bam", ".cram"):
             name = name.removesuffix(suffix)
         return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "cohort"
 
@@ -134,10 +153,31 @@ def cohort_ids(vcfs):
     }
 
 
+def config_reference():
+    """The config key 'reference' (relative to the working directory), checked to exist."""
+    value = config.get("reference")
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        reason = "is not a file" if path.exists() else "file not found"
+        raise WorkflowError(f"config: reference {value}: {reason}")
+    return path.as_posix()
+
+
+def input_format(sheet, line, sample, column, path):
+    """'bam', 'cram' or 'vcf' (VCF, BCF, gVCF: left to the caller) from the file's content."""
+    try:
+        return sniff_alignment_format(path) or "vcf"
+    except PgxError as err:  # SAM text: one line naming the file and the fix
+        raise sheet_error(sheet, line, sample, f"column '{column}': {err}") from None
+
+
 def load_sample_sheet(sheet):
     """Validate the sheet and return {sample: SheetRow}, cohort VCFs marked."""
-    rows = read_sheet_rows(sheet)
-    validate_rows(sheet, rows)
+    rows, input_column = read_sheet_rows(sheet)
+    validate_rows(sheet, rows, input_column)
+    default_reference = config_reference()
     base = sheet.parent
     table = {}
     seen_input = {}
@@ -149,26 +189,45 @@ def load_sample_sheet(sheet):
             )
         if sample in RESERVED_SAMPLES:
             raise sheet_error(sheet, line, sample, "this sample ID is reserved for a batch file")
+        reference = record.get("reference")
         row = SheetRow(
             sample=sample,
-            vcf=resolve_path(base, record["vcf"]),
+            input=resolve_path(base, record["input"]),
             questionnaire=resolve_path(base, record["questionnaire"]),
             vcf_sample=record.get("vcf_sample"),
             lang=record.get("lang"),
             line=line,
+            reference=resolve_path(base, reference) if reference else default_reference,
         )
-        for column in ("vcf", "questionnaire"):
-            path = Path(getattr(row, column))
+        for field, column in (
+            ("input", input_column),
+            ("questionnaire", "questionnaire"),
+            ("reference", "reference"),
+        ):
+            value = getattr(row, field)
+            if field == "reference" and not reference:
+                continue  # none, or the config key's (checked above)
+            path = Path(value)
             if not path.is_file():
                 reason = "is not a file" if path.exists() else "file not found"
                 raise sheet_error(sheet, line, sample, f"column '{column}': {path}: {reason}")
-        key = (os.path.realpath(row.vcf), row.vcf_sample)
+        row = replace(row, format=input_format(sheet, line, sample, input_column, row.input))
+        if row.format == "cram" and row.reference is None:
+            raise sheet_error(
+                sheet,
+                line,
+                sample,
+                f"column '{input_column}': {row.input} is CRAM, which needs the reference FASTA "
+                "it was written with: fill in column 'reference' or set config key 'reference'",
+            )
+        key = (os.path.realpath(row.input), row.vcf_sample)
         if row.vcf_sample and key in seen_input:
             raise sheet_error(
                 sheet,
                 line,
                 sample,
-                f"VCF sample '{row.vcf_sample}' of {row.vcf} is already used by sample "
+                f"{'VCF' if row.format == 'vcf' else row.format.upper()} sample "
+                f"'{row.vcf_sample}' of {row.input} is already used by sample "
                 f"'{seen_input[key].sample}' (line {seen_input[key].line}): a sample swap?",
             )
         seen_input[key] = row
@@ -177,21 +236,35 @@ def load_sample_sheet(sheet):
 
 
 def mark_cohorts(sheet, table):
-    """Rows that share one VCF become a cohort: the file is read once for all of them."""
-    by_vcf = {}
+    """Rows that share one VCF become a cohort: the file is read once for all of them
+    (`call --all-samples`). Rows that share a BAM/CRAM (several read groups) need
+    'vcf_sample' too, but each is called on its own (`--all-samples` is for VCFs)."""
+    by_input = {}
     for row in table.values():
-        by_vcf.setdefault(os.path.realpath(row.vcf), []).append(row)
-    shared = {real: rows for real, rows in by_vcf.items() if len(rows) > 1}
-    ids = cohort_ids(sorted(shared))
+        by_input.setdefault(os.path.realpath(row.input), []).append(row)
+    shared = {real: rows for real, rows in by_input.items() if len(rows) > 1}
+    ids = cohort_ids(sorted(real for real, rows in shared.items() if rows[0].format == "vcf"))
     for real, rows in shared.items():
         for row in rows:
             if not row.vcf_sample:
+                kind = "a cohort VCF" if row.format == "vcf" else f"a multi-sample {row.format.upper()}"
                 raise sheet_error(
                     sheet,
                     row.line,
                     row.sample,
-                    f"column 'vcf_sample' is required: {row.vcf} is shared by "
-                    f"{len(rows)} rows (a cohort VCF)",
+                    f"column 'vcf_sample' is required: {row.input} is shared by "
+                    f"{len(rows)} rows ({kind})",
+                )
+            if row.format != "vcf":
+                continue  # alignments: always the single-sample call rule
+            if row.reference != rows[0].reference:
+                raise sheet_error(
+                    sheet,
+                    row.line,
+                    row.sample,
+                    f"column 'reference': {row.input} is called once for all its rows (a cohort "
+                    f"VCF), so they need one reference; line {rows[0].line} has "
+                    f"{rows[0].reference or 'none'}",
                 )
             table[row.sample] = replace(row, cohort=ids[real])
     return table
@@ -241,8 +314,19 @@ COHORT_SAMPLE_REGEX = alternation([s for s, row in SAMPLE_TABLE.items() if row.c
 # ---- input and param functions -------------------------------------------------------
 
 
-def sample_vcf(wildcards):
-    return SAMPLE_TABLE[wildcards.sample].vcf
+def sample_input(wildcards):
+    return SAMPLE_TABLE[wildcards.sample].input
+
+
+def sample_reference(wildcards):
+    """The row's reference FASTA as a job input (a changed FASTA reruns the call), or none."""
+    reference = SAMPLE_TABLE[wildcards.sample].reference
+    return [reference] if reference else []
+
+
+def reference_option(wildcards):
+    reference = SAMPLE_TABLE[wildcards.sample].reference
+    return shlex.join(["--reference", reference]) if reference else ""
 
 
 def sample_questionnaire(wildcards):
@@ -250,7 +334,17 @@ def sample_questionnaire(wildcards):
 
 
 def cohort_vcf(wildcards):
-    return COHORTS[wildcards.cohort][0].vcf
+    return COHORTS[wildcards.cohort][0].input
+
+
+def cohort_reference(wildcards):
+    reference = COHORTS[wildcards.cohort][0].reference
+    return [reference] if reference else []
+
+
+def cohort_reference_option(wildcards):
+    reference = COHORTS[wildcards.cohort][0].reference
+    return shlex.join(["--reference", reference]) if reference else ""
 
 
 def cohort_dir_of_sample(wildcards):
