@@ -355,7 +355,6 @@ ALIGNMENT_EXPECTED: dict[str, tuple[str, str, str, str | None, str | None]] = {
 
 @pytest.fixture(scope="module")
 def alignment_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(REPO / "tests"))
     from alignment_support import load_generator
 
     generator = load_generator()
