@@ -230,10 +230,16 @@ def _section(data: Mapping[str, Any], key: str, kind: type, checker: _Checker) -
     return value
 
 
+def safe_load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with libyaml's parser when PyYAML has it (same data, about ten
+    times faster: the knowledge base is read in every ``assess`` process)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def parse_knowledge_base(text: bytes, path: Path) -> KnowledgeBase:
     """Build a :class:`KnowledgeBase` from the YAML bytes; every problem is reported."""
     try:
-        data = yaml.safe_load(text.decode("utf-8"))
+        data = safe_load_yaml(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:

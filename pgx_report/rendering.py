@@ -20,7 +20,9 @@ Reproducibility: every date comes from the assessment (``dates.reported_on``);
 ``SOURCE_DATE_EPOCH`` is set to that date while the PDF is written, and the
 fonts are bundled, so the same assessment gives the same PDF bytes.
 
-WeasyPrint is imported lazily (only :func:`render_pdf` needs it).
+WeasyPrint is imported lazily (only :func:`render_pdf` needs it). The 3.4 MB CJK font
+is declared to WeasyPrint only for a report with a character the DejaVu faces lack
+and it has (:func:`needs_cjk_font`); other reports come out the same without it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import io
 import json
 import logging
 import os
+import sys
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,7 +50,7 @@ from markupsafe import Markup
 
 from . import __version__
 from .errors import InputError, PgxError
-from .knowledge import EVIDENCE_LEVELS, FACTOR_IDS, FINDINGS, SEVERITIES
+from .knowledge import EVIDENCE_LEVELS, FACTOR_IDS, FINDINGS, SEVERITIES, safe_load_yaml
 
 if TYPE_CHECKING:
     from weasyprint.text.fonts import FontConfiguration
@@ -61,6 +64,8 @@ SUPPORTED_SCHEMA_MAJOR = "1"
 TEMPLATE_NAME = "report.html.j2"
 STYLESHEET = "report.css"
 FONTS_STYLESHEET = "fonts.css"
+CJK_FONTS_STYLESHEET = "fonts-cjk.css"  # @font-face of CJK_FONT, declared only when needed
+CJK_FONT = "DroidSansFallback.ttf"
 LABELS_FILE = "i18n.yaml"
 PDF_VARIANT = "pdf/a-3b"
 ATTACHMENT_NAME = "assessment.json"
@@ -127,7 +132,7 @@ def load_labels(templates: Path) -> Mapping[str, Mapping[str, str]]:
     """Fixed labels of the page layout: ``labels[lang][key]``."""
     path = templates / LABELS_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise TemplateError(path, f"cannot read the report labels: {exc}") from None
     if not isinstance(raw, dict):
@@ -766,6 +771,43 @@ def _asset_fetcher_class() -> type:
     return AssetFetcher
 
 
+@contextlib.contextmanager
+def _no_library_search() -> Iterator[None]:
+    """While WeasyPrint is imported on Linux, answer cffi's library searches with "not found".
+
+    WeasyPrint 70 tries each shared library (GLib, Pango, HarfBuzz, fontconfig) under
+    several names and loads the Linux soname (``libpango-1.0.so.0``) directly; for each
+    name that fails first, cffi calls ``ctypes.util.find_library``, which runs ``ldconfig``,
+    ``gcc`` and ``ld`` in subprocesses: about 50 subprocesses and 0.2-0.6 s per process
+    start, only to find nothing. The libraries loaded are the same."""
+    import ctypes.util
+
+    original = ctypes.util.find_library
+
+    def not_found(name: str) -> None:
+        return None
+
+    ctypes.util.find_library = not_found
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
+def _import_weasyprint() -> None:
+    """Import WeasyPrint once per process, without the library search when it is not
+    needed (see :func:`_no_library_search`); if that fails, import it the ordinary way."""
+    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+        return
+    try:
+        with _no_library_search(), contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint
+    except OSError:  # a library only the search finds: forget the partial import, retry
+        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[name]
+        import weasyprint  # noqa: F401
+
+
 @dataclass
 class _Engine:
     """Per-templates-folder WeasyPrint state reused between renders in one process
@@ -777,15 +819,24 @@ class _Engine:
 
 
 @functools.lru_cache(maxsize=4)
-def _engine(templates: Path) -> _Engine:
+def _fetcher(templates: Path) -> Any:
+    _import_weasyprint()
+    return _asset_fetcher_class()(templates)
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(templates: Path, cjk: bool = False) -> _Engine:
+    """The engine whose fonts are the DejaVu faces, plus the CJK font if ``cjk``."""
+    _import_weasyprint()
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    fetcher = _asset_fetcher_class()(templates)
+    fetcher = _fetcher(templates)
     font_config = FontConfiguration()
+    names = (FONTS_STYLESHEET, *((CJK_FONTS_STYLESHEET,) if cjk else ()), STYLESHEET)
     stylesheets = [
         CSS(filename=str(templates / name), url_fetcher=fetcher, font_config=font_config)
-        for name in (FONTS_STYLESHEET, STYLESHEET)
+        for name in names
     ]
     return _Engine(fetcher, font_config, stylesheets)
 
@@ -797,9 +848,9 @@ def _font_coverage(font: Path) -> frozenset[int]:
     return frozenset(TTFont(font, lazy=True).getBestCmap())
 
 
-def missing_glyphs(view: Any, templates: Path) -> list[str]:
-    """Characters of the report that no bundled font can draw (Pango would take them
-    from a system font, or print a box). Empty for every language the fonts cover."""
+def _drawn_chars(*values: Any) -> set[str]:
+    """The characters a font must draw: every string in ``values`` (nested mappings and
+    sequences included), without white space and control/format characters."""
     chars: set[str] = set()
 
     def walk(value: Any) -> None:
@@ -812,14 +863,40 @@ def missing_glyphs(view: Any, templates: Path) -> list[str]:
             for item in value:
                 walk(item)
 
-    walk(view)
-    todo = {c for c in chars if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf")}
-    for font in sorted((templates / "fonts").glob("*.ttf")):  # DejaVu first, CJK last
+    walk(values)
+    return {c for c in chars if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf")}
+
+
+def _bundled_fonts(templates: Path) -> list[Path]:
+    return sorted((templates / "fonts").glob("*.ttf"))  # DejaVu first, CJK last
+
+
+def _uncovered(chars: set[str], fonts: Sequence[Path]) -> set[str]:
+    """The characters none of ``fonts`` has a glyph for."""
+    todo = set(chars)
+    for font in fonts:
         if not todo:
             break
         covered = _font_coverage(font)
         todo = {c for c in todo if ord(c) not in covered}
-    return sorted(todo)
+    return todo
+
+
+def missing_glyphs(view: Any, templates: Path) -> list[str]:
+    """Characters of the report that no bundled font can draw (Pango would take them
+    from a system font, or print a box). Empty for every language the fonts cover."""
+    return sorted(_uncovered(_drawn_chars(view), _bundled_fonts(templates)))
+
+
+def needs_cjk_font(chars: set[str], templates: Path) -> bool:
+    """Whether the CJK font can be asked for a glyph: some character is missing from one
+    of the other faces (regular or bold) and the CJK font has it. Otherwise Pango never
+    reaches it in the font list ("PGX Sans", "PGX CJK"), so leaving it out changes nothing
+    in the PDF and saves loading the 3.4 MB font."""
+    others = [font for font in _bundled_fonts(templates) if font.name != CJK_FONT]
+    lacking = set().union(*(_uncovered(chars, [font]) for font in others))
+    cjk = templates / "fonts" / CJK_FONT
+    return bool(lacking) and cjk.is_file() and len(_uncovered(lacking, [cjk])) < len(lacking)
 
 
 @contextlib.contextmanager
@@ -864,12 +941,14 @@ def render_pdf(
 ) -> Report:
     """The report as PDF/A-3b bytes, with ``source_bytes`` (the assessment JSON)
     embedded as an associated file (relationship ``Data``)."""
+    _import_weasyprint()
     from weasyprint import HTML, Attachment
     from weasyprint.urls import FatalURLFetchingError
 
     view = build_view(assessment, lang, load_labels(templates), source=source, lab=lab)
     page_html = _render_template(view, templates, standalone=False)
-    missing = missing_glyphs(view, templates)
+    chars = _drawn_chars(view, page_html)
+    missing = sorted(_uncovered(chars, _bundled_fonts(templates)))
     if missing:
         log.warning(
             "%s: no bundled font has a glyph for %s; the PDF may show them in a system "
@@ -877,7 +956,7 @@ def render_pdf(
             source or "report",
             ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing),
         )
-    engine = _engine(templates)
+    engine = _engine(templates, needs_cjk_font(chars, templates))
     created: dt.datetime = view["created"]
     naive = created.replace(tzinfo=None)
     attachment = Attachment(

@@ -679,6 +679,27 @@ def test_bundled_fonts_cover_the_report_alphabets() -> None:
     assert not missing, missing
 
 
+def test_cjk_font_is_declared_only_for_text_that_needs_it() -> None:
+    templates = rendering.find_templates()
+    assert not rendering.needs_cjk_font(set(f"{SAMI} {NORWEGIAN} ▲●▼? \u2013"), templates)
+    assert not rendering.needs_cjk_font(set("ሰላም\U0001f642"), templates)  # no bundled font
+    assert rendering.needs_cjk_font(set(f"Ola {CJK_NAME}"), templates)
+    assert rendering.needs_cjk_font(set(KOREAN), templates)
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_declaring_the_cjk_font_changes_nothing_in_a_report_without_cjk(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, report = render_case("demo-carrier", lang)
+    assessment = json.loads(data)
+    templates = rendering.find_templates()
+    monkeypatch.setattr(rendering, "needs_cjk_font", lambda chars, folder: True)
+    with_cjk = rendering.render_pdf(assessment, data, lang, templates)
+    assert rendering._engine.cache_info().currsize >= 2  # both engines were used
+    assert with_cjk.pdf == report.pdf
+
+
 def test_missing_glyphs_finds_only_what_no_bundled_font_draws() -> None:
     templates = rendering.find_templates()
     covered = {"name": f"{SAMI} {CJK_NAME} {KOREAN} {NORWEGIAN} ▲●▼? \u2013\u2014·"}

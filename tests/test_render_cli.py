@@ -247,6 +247,55 @@ def test_wheel_ships_the_templates_and_renders_from_them(assessment: Path, tmp_p
     assert out.read_bytes() == reference.read_bytes()  # same fonts, same bytes
 
 
+# --------------------------------------------------------------------------- render --assess
+
+
+def test_render_assess_writes_the_bytes_of_assess_then_render(tmp_path: Path) -> None:
+    call = tmp_path / "call.json"
+    run_pgx("call", DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz", "-o", call, check=True)
+    questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
+    outputs = [tmp_path / name for name in ("assessment.json", "r.pdf", "r.html")]
+    assessment, pdf, html = outputs
+    run_pgx(
+        "assess", "--call", call, "--questionnaire", questionnaire, "-o", assessment, check=True
+    )
+    run_pgx("render", assessment, "-o", pdf, "--html", html, "--lang", "en", check=True)
+    two_processes = [path.read_bytes() for path in outputs]
+    for path in outputs:
+        path.unlink()
+    result = run_pgx(
+        "render", assessment, "-o", pdf, "--html", html, "--lang", "en",
+        "--assess", call, questionnaire,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert [path.read_bytes() for path in outputs] == two_processes
+
+
+@pytest.mark.parametrize(
+    ("questionnaire", "assessment_name", "fragments"),
+    [
+        ("demo-aa.json", "a.json", ("demo-aa.json", "does not match the genotype call")),
+        ("demo-carrier.json", "r.pdf", ("r.pdf", "ASSESSMENT and -o/--html name the same file")),
+        ("demo-carrier.json", "call.json", ("would overwrite the input file",)),
+    ],
+)
+def test_render_assess_errors_leave_no_output(
+    tmp_path: Path, questionnaire: str, assessment_name: str, fragments: tuple[str, ...]
+) -> None:
+    call = tmp_path / "call.json"
+    run_pgx("call", DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz", "-o", call, check=True)
+    call_bytes = call.read_bytes()
+    assessment, pdf, html = tmp_path / assessment_name, tmp_path / "r.pdf", tmp_path / "r.html"
+    result = run_pgx(
+        "render", assessment, "-o", pdf, "--html", html,
+        "--assess", call, DEMO / "questionnaires" / questionnaire,
+    )  # fmt: skip
+    assert_clean_error(result, *fragments)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["call.json"]
+    assert call.read_bytes() == call_bytes
+
+
 # --------------------------------------------------------------------------- lazy imports
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..assessment import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +55,46 @@ def add_subcommand(subparsers: Any) -> None:
     parser.set_defaults(execute=execute)
 
 
-def execute(args: argparse.Namespace) -> int:
+def assess_files(
+    call_path: str | Path,
+    questionnaire_path: str | Path,
+    *,
+    allow_sample_mismatch: bool = False,
+    language: str | None = None,
+) -> Assessment:
+    """The assessment of the call and questionnaire files (what ``assess`` writes; also
+    used by ``render --assess``, so both give the same assessment)."""
     from ..assessment import InputRecord, assess, default_inputs
     from ..calling import load_call
-    from ..files import check_not_input, sha256_file, write_json
+    from ..files import sha256_file
     from ..knowledge import load_knowledge_base
     from ..questionnaire import load_questionnaire
 
-    check_not_input(args.output, [args.call, args.questionnaire])
-    call = load_call(args.call)
-    questionnaire = load_questionnaire(args.questionnaire)
+    call = load_call(call_path)
+    questionnaire = load_questionnaire(questionnaire_path)
     kb = load_knowledge_base()
     records = list(default_inputs(call.to_dict(), questionnaire))
     records.insert(
         1 if records and records[0].role == "genotype_input" else 0,
-        InputRecord("call", str(args.call), sha256_file(args.call)),
+        InputRecord("call", str(call_path), sha256_file(call_path)),
     )
-    result = assess(
+    return assess(
         call,
         questionnaire,
         kb,
         inputs=records,
+        allow_sample_mismatch=allow_sample_mismatch,
+        language=language,
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    from ..files import check_not_input, write_json
+
+    check_not_input(args.output, [args.call, args.questionnaire])
+    result = assess_files(
+        args.call,
+        args.questionnaire,
         allow_sample_mismatch=args.allow_sample_mismatch,
         language=args.language,
     )

@@ -1,4 +1,10 @@
-"""``pgx-report render ASSESSMENT.json -o REPORT.pdf [--html REPORT.html] [--lang nb|en]``."""
+"""``pgx-report render ASSESSMENT.json -o REPORT.pdf [--html REPORT.html] [--lang nb|en]``.
+
+With ``--assess CALL.json QUESTIONNAIRE`` the assessment is made first (exactly as
+``pgx-report assess`` makes it) and written to ASSESSMENT.json, in the same process:
+one Python start and one set of imports per patient instead of two (the workflow's
+``report`` rule). Nothing is written unless both steps succeed.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +40,21 @@ def add_report_options(group: argparse._ArgumentGroup) -> None:
 
 def add_subcommand(subparsers: Any) -> None:
     parser = subparsers.add_parser("render", help=HELP, description=HELP + ".")
-    parser.add_argument("assessment", type=Path, metavar="ASSESSMENT", help="assessment JSON")
+    parser.add_argument(
+        "assessment",
+        type=Path,
+        metavar="ASSESSMENT",
+        help="assessment JSON (with --assess: the assessment to write)",
+    )
+    parser.add_argument(
+        "--assess",
+        nargs=2,
+        type=Path,
+        metavar=("CALL.json", "QUESTIONNAIRE"),
+        help="first assess CALL.json with QUESTIONNAIRE and write ASSESSMENT, as "
+        "'pgx-report assess --call CALL.json --questionnaire QUESTIONNAIRE -o ASSESSMENT' "
+        "would, then render it; one process instead of two",
+    )
     out = parser.add_argument_group("output")
     out.add_argument(
         "-o", "--output", type=Path, required=True, metavar="REPORT.pdf", help="PDF to write"
@@ -47,20 +67,35 @@ def add_subcommand(subparsers: Any) -> None:
 def execute(args: argparse.Namespace) -> int:
     from .. import rendering
     from ..errors import UsageError
-    from ..files import atomic_write_bytes, atomic_write_text, check_not_input
+    from ..files import atomic_write_bytes, atomic_write_text, canonical_json, check_not_input
 
     outputs = [args.output, *([args.html] if args.html else [])]
     if args.html is not None and Path(args.html).resolve() == Path(args.output).resolve():
         raise UsageError(args.html, "--html and -o name the same file")
+    inputs = [args.assessment]
+    if args.assess is not None:
+        if Path(args.assessment).resolve() in {Path(path).resolve() for path in outputs}:
+            raise UsageError(args.assessment, "ASSESSMENT and -o/--html name the same file")
+        outputs.append(args.assessment)
+        inputs = args.assess
     for output in outputs:
-        check_not_input(output, [args.assessment])
+        check_not_input(output, inputs)
     templates = rendering.find_templates(args.templates)
-    assessment, data = rendering.read_assessment(args.assessment)
+    if args.assess is None:
+        assessment, data = rendering.read_assessment(args.assessment)
+    else:
+        from .assess import assess_files
+
+        data = canonical_json(assess_files(*args.assess).to_dict()).encode("utf-8")
+        # Rendered from its JSON text, like a file written by `assess`: the same PDF bytes.
+        assessment = rendering.parse_assessment(data, args.assessment)
     lang = rendering.choose_language(args.lang, assessment)
     report = rendering.render_pdf(
         assessment, data, lang, templates, source=args.assessment, lab=args.lab
     )
     assert report.pdf is not None
+    if args.assess is not None:
+        atomic_write_bytes(args.assessment, data)
     atomic_write_bytes(args.output, report.pdf)
     if args.html is not None:
         atomic_write_text(args.html, report.html)

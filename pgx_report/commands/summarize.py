@@ -13,17 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..batch import (
-    PDF_MAX_ROWS,
-    BatchSummary,
-    cohort_errors,
-    collect_sample,
-    load_populations,
-    read_sheet_samples,
-    summarize_batch,
-    to_html,
-    to_tsv,
-)
 from ..errors import UsageError
 from ..files import atomic_output, atomic_write_text, check_not_input
 
@@ -111,6 +100,18 @@ def write_pdf(html: str, path: Path) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from ..batch import (  # here, not at the top: every pgx-report command imports this module
+        PDF_MAX_ROWS,
+        BatchSummary,
+        cohort_errors,
+        collect_sample,
+        load_populations,
+        read_sheet_samples,
+        summarize_batch,
+        to_html,
+        to_tsv,
+    )
+
     populations = load_populations()
     if args.population not in populations:
         raise UsageError(

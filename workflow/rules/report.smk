@@ -1,5 +1,5 @@
-# Per sample, ONE job runs assess and then render (two short CLI calls): half the jobs
-# of one rule per step, and render's WeasyPrint import stays out of the call jobs.
+# Per sample, ONE job and ONE process assess and render (`render --assess`): the Python
+# start and the imports are paid once per patient, and WeasyPrint stays out of the call jobs.
 
 
 rule report:
@@ -26,7 +26,5 @@ rule report:
     conda:
         "../envs/pgx-report.yaml"
     shell:
-        "({params.pgx} assess --call {input.call:q} --questionnaire {input.questionnaire:q}"
-        " -o {output.assessment:q}"
-        " && {params.pgx} render {output.assessment:q} -o {output.pdf:q}"
-        " --html {output.html:q} {params.lang}) 2> {log:q}"
+        "{params.pgx} render {output.assessment:q} -o {output.pdf:q} --html {output.html:q}"
+        " --assess {input.call:q} {input.questionnaire:q} {params.lang} 2> {log:q}"
