@@ -104,14 +104,16 @@ def add_threshold_options(parser: Any) -> None:
         default=defaults.min_depth,
         metavar="N",
         help=f"minimum read depth at the site; for gVCF blocks MIN_DP (default {defaults.min_depth}"
-        ", 0 = no depth gate)",
+        ", 0 = no depth gate). Lowering it can hide a poorly supported genotype: "
+        "do it knowingly",
     )
     parser.add_argument(
         "--min-gq",
         type=non_negative,
         default=defaults.min_gq,
         metavar="N",
-        help=f"minimum genotype quality GQ (default {defaults.min_gq}, 0 = no GQ gate)",
+        help=f"minimum genotype quality GQ (default {defaults.min_gq}, 0 = no GQ gate). "
+        "Lowering it can hide a poorly supported genotype: do it knowingly",
     )
 
 
