@@ -4,7 +4,8 @@ Prints one table:
 - ``render (in-process, warm)``: median time of ``rendering.render_pdf`` per demo
   patient and language once the fonts and stylesheets are loaded (target <= 0.25 s);
 - ``pgx-report run`` (call + assess + render, a fresh process each time),
-  ``pgx-report render`` and ``pgx-report call`` as whole processes;
+  ``pgx-report render``, ``render --assess`` (the workflow's report job) and
+  ``pgx-report call`` as whole processes;
 - the peer in the same run: ``bcftools query`` reading the same site from the same
   VCF (the floor for any process that opens the file).
 
@@ -123,6 +124,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                             paths["demo-carrier"],
                             "-o",
                             folder / "r.pdf",
+                        ]
+                    ),
+                    args.repeat,
+                ),
+            )
+        )
+        rows.append(
+            (
+                "pgx-report render --assess (process)",  # the workflow's report job
+                "demo-carrier",
+                timed(
+                    lambda: run(
+                        [
+                            python,
+                            "-m",
+                            "pgx_report",
+                            "render",
+                            folder / "a.json",
+                            "-o",
+                            folder / "ra.pdf",
+                            "--html",
+                            folder / "ra.html",
+                            "--assess",
+                            out / "call.json",
+                            questionnaire,
                         ]
                     ),
                     args.repeat,
