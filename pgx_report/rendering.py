@@ -27,6 +27,7 @@ and it has (:func:`needs_cjk_font`); other reports come out the same without it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import functools
@@ -839,6 +840,12 @@ def _engine(templates: Path, cjk: bool = False) -> _Engine:
         for name in names
     ]
     return _Engine(fetcher, font_config, stylesheets)
+
+
+# Drop the cached engines while the interpreter is still whole: WeasyPrint's
+# FontConfiguration.__del__ needs modules that are gone during interpreter teardown
+# (it then prints "Exception ignored in ... __del__" on stderr at exit).
+atexit.register(_engine.cache_clear)
 
 
 @functools.lru_cache(maxsize=8)
