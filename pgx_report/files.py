@@ -21,19 +21,54 @@ from .errors import InputError, OutputError
 _CHUNK = 1 << 20
 
 
+@contextlib.contextmanager
+def reading(
+    path: str | Path,
+    error: type[InputError] = InputError,
+    *,
+    noun: str = "file",
+    kind: str = "file",
+) -> Iterator[None]:
+    """Turn the OS errors of opening ``path`` into ``error(path, one line)``.
+
+    ``noun`` names what is missing ("reference FASTA not found"), ``kind`` what a
+    directory is not ("is a directory, not a VCF file").
+    """
+    try:
+        yield
+    except FileNotFoundError:
+        raise error(path, f"{noun} not found") from None
+    except IsADirectoryError:
+        raise error(path, f"is a directory, not a {kind}") from None
+    except PermissionError:
+        raise error(path, "permission denied") from None
+
+
+def read_input_bytes(path: str | Path, error: type[InputError] = InputError) -> bytes:
+    """The bytes of an input file; a missing or unreadable file is ``error(path, ...)``."""
+    with reading(path, error):
+        return Path(path).read_bytes()
+
+
+def read_head(
+    path: str | Path,
+    size: int,
+    error: type[InputError] = InputError,
+    *,
+    noun: str = "file",
+    kind: str = "file",
+) -> bytes:
+    """The first ``size`` bytes of an input file (to tell its format)."""
+    with reading(path, error, noun=noun, kind=kind), Path(path).open("rb") as handle:
+        return handle.read(size)
+
+
 def sha256_file(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
-    try:
-        with Path(path).open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
+    with reading(path), Path(path).open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 

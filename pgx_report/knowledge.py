@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
-from .files import sha256_bytes
+from .files import read_input_bytes, sha256_bytes
 
 log = logging.getLogger(__name__)
 
@@ -404,18 +404,6 @@ def _parse_contraindications(
     if len(set(ids)) != len(ids):
         checker.fail("contraindications", "ids must be unique")
     return tuple(rules)
-
-
-def read_input_bytes(path: str | Path, error: type[InputError] = InputError) -> bytes:
-    """The bytes of an input file; a missing or unreadable file is ``error(path, ...)``."""
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise error(path, "file not found") from None
-    except IsADirectoryError:
-        raise error(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise error(path, "permission denied") from None
 
 
 def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from .errors import VcfError
+from .files import read_head
 from .vcf import BGZF_EOF
 
 log = logging.getLogger(__name__)
@@ -749,15 +750,7 @@ def _stream(
 
 def file_kind(path: Path) -> Literal["bgzf", "gzip", "text"]:
     """What kind of container ``path`` is (by its first bytes)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(18)
-    except FileNotFoundError:
-        raise VcfError(path, "file not found") from None
-    except IsADirectoryError:
-        raise VcfError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise VcfError(path, "permission denied") from None
+    head = read_head(path, 18, VcfError)
     if head[:2] != _GZIP_MAGIC:
         return "text"
     if head[:4] == _BGZF_MAGIC and len(head) >= 16 and head[12:14] == b"BC":

@@ -25,8 +25,7 @@ from typing import Any
 import jsonschema
 
 from .errors import InputError, QuestionnaireError
-from .files import sha256_bytes
-from .knowledge import read_input_bytes
+from .files import read_input_bytes, sha256_bytes
 
 log = logging.getLogger(__name__)
 

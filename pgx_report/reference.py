@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+from .files import read_head
 
 if TYPE_CHECKING:
     import pysam
@@ -41,15 +42,7 @@ class FastaError(InputError):
 
 def _compression(path: Path) -> str:
     """``"plain"``, ``"bgzf"`` or ``"gzip"`` (not block-compressed: unusable)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(18)
-    except FileNotFoundError:
-        raise FastaError(path, "reference FASTA not found") from None
-    except IsADirectoryError:
-        raise FastaError(path, "is a directory, not a FASTA file") from None
-    except PermissionError:
-        raise FastaError(path, "permission denied") from None
+    head = read_head(path, 18, FastaError, noun="reference FASTA", kind="FASTA file")
     if head[:2] != _GZIP_MAGIC:
         if not head:
             raise FastaError(path, "reference FASTA is empty")

@@ -51,6 +51,7 @@ from markupsafe import Markup
 
 from . import __version__
 from .errors import InputError, PgxError
+from .files import read_input_bytes
 from .knowledge import EVIDENCE_LEVELS, FACTOR_IDS, FINDINGS, SEVERITIES, safe_load_yaml
 
 if TYPE_CHECKING:
@@ -317,14 +318,7 @@ def parse_assessment(data: bytes, source: str | Path | None) -> dict[str, Any]:
 
 def read_assessment(path: str | Path) -> tuple[dict[str, Any], bytes]:
     """The assessment at ``path`` and its exact bytes (embedded in the PDF)."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
+    data = read_input_bytes(path)
     assessment = parse_assessment(data, path)
     from .assessment import validate_assessment_dict  # the published assessment schema
 

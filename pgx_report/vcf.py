@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from .build import ContigLine
 from .errors import UnknownSampleError, VcfError
+from .files import read_head
 
 if TYPE_CHECKING:
     import cyvcf2
@@ -169,15 +170,7 @@ def quiet_htslib() -> Iterator[_Captured]:
 
 
 def _read_head(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(65536)
-    except FileNotFoundError:
-        raise VcfError(path, "file not found") from None
-    except IsADirectoryError:
-        raise VcfError(path, "is a directory, not a VCF file") from None
-    except PermissionError:
-        raise VcfError(path, "permission denied") from None
+    return read_head(path, 65536, VcfError, kind="VCF file")
 
 
 def _is_bgzf(head: bytes) -> bool:

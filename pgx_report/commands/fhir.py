@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..files import canonical_json, check_not_input, write_json
+from ..files import canonical_json, check_not_input, read_input_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,7 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _read_pdf(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
+    data = read_input_bytes(path)
     if not data.startswith(PDF_MAGIC):
         raise InputError(path, "not a PDF file (it does not start with %PDF-)")
     return data
