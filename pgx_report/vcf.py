@@ -259,6 +259,37 @@ def _max_chunk_end(data: bytes, starts: list[int], counts: list[int]) -> int:
     return int(raw.copy().view("<u8").max())
 
 
+def _scan_bins(
+    data: bytes,
+    offset: int,
+    n_ref: int,
+    bin_size: int,
+    linear_index: bool,
+    starts: list[int],
+    counts: list[int],
+) -> int:
+    """Walk the per-reference bins of a TBI/CSI index from ``offset``.
+
+    Each bin header is ``bin_size`` bytes ending in its int32 chunk count; the
+    16-byte chunks follow. Appends where each bin's chunks start and how many there
+    are; returns the offset after the last reference."""
+    int32 = struct.Struct("<i").unpack_from
+    for _ in range(n_ref):
+        (n_bin,) = int32(data, offset)
+        offset += 4
+        for _ in range(n_bin):
+            (n_chunk,) = int32(data, offset + bin_size - 4)
+            offset += bin_size
+            if n_chunk > 0:
+                starts.append(offset)
+                counts.append(n_chunk)
+                offset += 16 * n_chunk
+        if linear_index:
+            (n_intv,) = int32(data, offset)
+            offset += 4 + 8 * n_intv
+    return offset
+
+
 def _parse_index(data: bytes) -> _IndexSummary:
     # One Python step per bin; the chunk offsets are read in bulk (numpy), so a
     # whole-genome index checks in a fraction of a second.
@@ -269,42 +300,17 @@ def _parse_index(data: bytes) -> _IndexSummary:
         n_ref = struct.unpack_from("<i", data, 4)[0]
         l_nm = struct.unpack_from("<i", data, 32)[0]
         names = tuple(n.decode("utf-8", "replace") for n in data[36 : 36 + l_nm].split(b"\0")[:-1])
-        offset = 36 + l_nm
-        int32 = struct.Struct("<i").unpack_from
-        tbi_bin = struct.Struct("<Ii").unpack_from
-        for _ in range(n_ref):
-            (n_bin,) = int32(data, offset)
-            offset += 4
-            for _ in range(n_bin):
-                n_chunk = tbi_bin(data, offset)[1]
-                offset += 8
-                if n_chunk > 0:
-                    starts.append(offset)
-                    counts.append(n_chunk)
-                    offset += 16 * n_chunk
-            (n_intv,) = int32(data, offset)
-            offset += 4 + 8 * n_intv
+        # bin: uint32 bin, int32 n_chunk; then a linear index per reference
+        offset = _scan_bins(data, 36 + l_nm, n_ref, 8, True, starts, counts)
     elif data[:4] == b"CSI\x01":
         l_aux = struct.unpack_from("<i", data, 12)[0]
         if l_aux >= 28:  # tabix-style CSI (tabix -C) keeps the sequence names in aux
             l_nm = struct.unpack_from("<i", data, 16 + 24)[0]
             raw = data[16 + 28 : 16 + 28 + l_nm]
             names = tuple(n.decode("utf-8", "replace") for n in raw.split(b"\0")[:-1])
-        offset = 16 + l_aux
-        (n_ref,) = struct.unpack_from("<i", data, offset)
-        offset += 4
-        int32 = struct.Struct("<i").unpack_from
-        csi_bin = struct.Struct("<IQi").unpack_from
-        for _ in range(n_ref):
-            (n_bin,) = int32(data, offset)
-            offset += 4
-            for _ in range(n_bin):
-                n_chunk = csi_bin(data, offset)[2]
-                offset += 16
-                if n_chunk > 0:
-                    starts.append(offset)
-                    counts.append(n_chunk)
-                    offset += 16 * n_chunk
+        (n_ref,) = struct.unpack_from("<i", data, 16 + l_aux)
+        # bin: uint32 bin, uint64 loffset, int32 n_chunk; no linear index
+        offset = _scan_bins(data, 16 + l_aux + 4, n_ref, 16, False, starts, counts)
     else:
         raise ValueError("unknown index magic")
     if offset > len(data):
