@@ -6,6 +6,13 @@ text in both languages, every citation a known reference, the six predictors in 
 order). The knowledge-base version shown in every output is the file's ``kb_version``
 plus the start of the SHA-256 of its bytes, e.g. ``1.0+sha256:0123456789ab``, so any
 edit to the file changes the version.
+
+A process that assesses many patients (``pgx-report batch``) parses each knowledge-base
+file once: :func:`load_knowledge_base` reads the file's bytes every time and reuses the
+parsed :class:`KnowledgeBase` only for the same path with the same SHA-256 of its bytes,
+so an edited file is parsed again and never served stale. The raw mappings a
+knowledge base keeps (rules, texts) are read-only (``MappingProxyType``, tuples), so
+one shared object cannot be changed by one patient's assessment for the next.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -52,6 +60,7 @@ GUIDANCE_KEYS: tuple[str, ...] = (
 )
 COMPUTED_CONDITIONS: tuple[str, ...] = ("age_under_18",)
 LANGUAGES: tuple[str, ...] = ("en", "nb")
+CACHE_SIZE = 8  # parsed knowledge bases kept per process, by (path, SHA-256 of the bytes)
 
 
 @dataclass(frozen=True)
@@ -230,14 +239,25 @@ def _section(data: Mapping[str, Any], key: str, kind: type, checker: _Checker) -
     return value
 
 
+def _frozen(value: Any) -> Any:
+    """A read-only copy of parsed YAML: mappings become ``MappingProxyType``, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
 def safe_load_yaml(text: str) -> Any:
     """``yaml.safe_load`` with libyaml's parser when PyYAML has it (same data, about ten
     times faster: the knowledge base is read in every ``assess`` process)."""
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def parse_knowledge_base(text: bytes, path: Path) -> KnowledgeBase:
-    """Build a :class:`KnowledgeBase` from the YAML bytes; every problem is reported."""
+def parse_knowledge_base(text: bytes, path: Path, sha256: str | None = None) -> KnowledgeBase:
+    """Build a :class:`KnowledgeBase` from the YAML bytes; every problem is reported.
+
+    ``sha256`` is the digest of ``text`` when the caller has it already."""
     try:
         data = safe_load_yaml(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -310,15 +330,15 @@ def parse_knowledge_base(text: bytes, path: Path) -> KnowledgeBase:
     checker.raise_if_any()
     return KnowledgeBase(
         kb_version=kb_version,
-        sha256=sha256_bytes(text),
+        sha256=sha256 or sha256_bytes(text),
         path=str(path),
         evidence_levels=levels,
         references=tuple(references),
         factors=factors,
-        genotype_status=genotype_status,
+        genotype_status=_frozen(genotype_status),
         contraindications=rules,
         guidance=guidance,
-        overall=overall,
+        overall=_frozen(overall),
         limitations=limitations,
         _texts=texts,
     )
@@ -354,7 +374,7 @@ def _parse_factors(
                     raw.get("evidence_summary"), f"{where}.evidence_summary", checker
                 ),
                 citations=_citations(raw.get("citations"), where, known, checker),
-                rule=raw.get("rule") or {},
+                rule=_frozen(raw.get("rule") or {}),
                 explanations=explanations,
             )
         )
@@ -406,9 +426,22 @@ def _parse_contraindications(
     return tuple(rules)
 
 
+_parsed: dict[tuple[str, str], KnowledgeBase] = {}  # (path, SHA-256 of its bytes) -> parsed
+
+
 def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
-    """Load the bundled knowledge base (or another file, for tests and local review)."""
+    """Load the bundled knowledge base (or another file, for tests and local review).
+
+    The file is read every time; it is parsed again unless this process has already
+    parsed the same bytes (SHA-256) from the same path (see the module docstring)."""
     kb_path = Path(path) if path is not None else DEFAULT_PATH
-    kb = parse_knowledge_base(read_input_bytes(kb_path), kb_path)
-    log.debug("knowledge base %s loaded from %s", kb.version, kb_path)
+    data = read_input_bytes(kb_path)
+    key = (str(kb_path), sha256_bytes(data))
+    kb = _parsed.get(key)
+    if kb is None:
+        kb = parse_knowledge_base(data, kb_path, key[1])
+        while len(_parsed) >= CACHE_SIZE:
+            del _parsed[next(iter(_parsed))]  # the oldest
+        _parsed[key] = kb
+        log.debug("knowledge base %s loaded from %s", kb.version, kb_path)
     return kb

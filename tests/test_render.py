@@ -696,7 +696,7 @@ def test_declaring_the_cjk_font_changes_nothing_in_a_report_without_cjk(
     templates = rendering.find_templates()
     monkeypatch.setattr(rendering, "needs_cjk_font", lambda chars, folder: True)
     with_cjk = rendering.render_pdf(assessment, data, lang, templates)
-    assert rendering._engine.cache_info().currsize >= 2  # both engines were used
+    assert rendering._engine_for.cache_info().currsize >= 2  # both engines were used
     assert with_cjk.pdf == report.pdf
 
 
