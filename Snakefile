@@ -19,7 +19,6 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/fhir.smk"
 include: "workflow/rules/summary.smk"
 
 

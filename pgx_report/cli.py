@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "fhir",
     "summarize",
+    "batch",
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)  # argparse itself exits 2 on bad usage
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format=f"{PROG}: %(levelname)s: %(message)s")
+    return dispatch(args)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Execute parsed arguments; map errors to the exit code and ONE line on stderr.
+
+    Also used by ``pgx-report batch`` to run the steps of many samples in one process,
+    so a sample's log says exactly what the command would have said."""
     try:
         return int(args.execute(args))
     except PgxError as err:

@@ -12,17 +12,22 @@ from pathlib import Path
 
 import pytest
 from test_fhir import by_profile, one, resources, unresolved_references, validate
-from test_workflow import demo_workdir, snakemake
+from test_workflow import DEMO_EXPECTED, demo_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
 
 
-def test_dry_run_schedules_one_fhir_job_per_sample(tmp_path: Path) -> None:
+def test_dry_run_plans_a_bundle_for_every_sample(tmp_path: Path) -> None:
+    """Each sample's bundle is a declared output of its report job (the job that
+    renders the PDF it attaches)."""
     workdir = demo_workdir(tmp_path)
     result = snakemake(workdir, "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
-    assert any(line.split()[:2] == ["fhir", "6"] for line in out.splitlines()), out
+    outputs = " ".join(line for line in out.splitlines() if line.strip().startswith("output:"))
+    for sample in DEMO_EXPECTED:
+        assert f"results/{sample}/report.fhir.json" in outputs, sample
+        assert f"results/{sample}/report.pdf" in outputs, sample
 
 
 def test_workflow_writes_the_bundle_with_the_pdf(tmp_path: Path) -> None:

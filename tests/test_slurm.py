@@ -213,18 +213,19 @@ def test_demo_runs_through_slurm(slurm_cluster: Cluster, tmp_path: Path) -> None
     # job ids; slurmctld allocated each of those on the node and saw it exit 0.
     submitted = dict(re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log))
     ids = list(submitted)
-    # The cohort VCF is called by one job; the profile bundles up to 20 samples' call +
-    # report (group "sample") into one SLURM job capped at 2 CPUs: all 6 demo samples.
+    # The cohort VCF is called by one job; the six demo samples are one chunk (config
+    # samples_per_job: 50), so one SLURM job calls, assesses and renders them all.
     assert len(ids) == 2, (submitted, log[-4000:])
     paths = sorted(submitted.values())
-    assert "/slurm_logs/group_sample_" in paths[0] and "/slurm_logs/rule_call_cohort/" in paths[1]
+    assert "/slurm_logs/rule_call_cohort/" in paths[0], paths
+    assert "/slurm_logs/rule_reports_0001/" in paths[1], paths
     ctld = slurm_cluster.ctld_log.read_text(encoding="utf-8", errors="replace")
     for job_id in ids:
         assert re.search(
             rf"sched: Allocate JobId={job_id} NodeList={slurm_cluster.hostname} ", ctld
         )
         assert f"_job_complete: JobId={job_id} WEXITSTATUS 0" in ctld, job_id
-    assert "localrule batch_summary:" in log and "localrule cohort_sample_call:" in log
+    assert "localrule batch_summary:" in log
     squeue = subprocess.run(
         ["squeue", "-h", "-t", "all", "-o", "%i %T"],
         capture_output=True, text=True, env=slurm_cluster.env, check=False,

@@ -8,6 +8,7 @@ Snakemake runs as a subprocess (``python -m snakemake``), as a lab runs it.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,16 @@ def demo_workdir(root: Path, extra_rows: str = "", samples: tuple[str, ...] = ()
     return workdir
 
 
+def batch_tasks(output: str) -> list[dict[str, str]]:
+    """The tasks of every `pgx-report batch` command printed (-p) in ``output``."""
+    tasks = []
+    for line in output.splitlines():
+        if " batch --tasks " in line:
+            words = shlex.split(line)
+            tasks += json.loads(words[words.index("--tasks") + 1])
+    return tasks
+
+
 def pdf_text(path: Path) -> str:
     from pypdf import PdfReader
 
@@ -106,8 +117,10 @@ def check_demo_outputs(
             assert genotype in text
         else:
             assert "Not determined" in text or "Ikke bestemt" in text
-        assert (workdir / "logs" / sample / "report.log").is_file()
-        assert (workdir / "benchmarks" / "results" / "report" / f"{sample}.tsv").is_file()
+        for step in ("call", "report", "fhir"):
+            assert (workdir / "logs" / sample / f"{step}.log").is_file(), (sample, step)
+    chunk_benchmarks = list((workdir / "benchmarks" / "results" / "reports").glob("*.tsv"))
+    assert chunk_benchmarks, "no benchmark file of the report jobs"
     facts, rows = summary_facts(results / "batch_summary.tsv")
     genotypes = [g for (_, _, _, g, _) in expected.values()]
     assert facts["samples"] == str(len(expected)) == facts["reported"]
@@ -134,7 +147,7 @@ def demo_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
     workdir = demo_workdir(tmp_path_factory.mktemp("demo"))
-    result = snakemake(workdir, "--cores", "2")
+    result = snakemake(workdir, "--cores", "2", "--printshellcmds")
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir, result
 
@@ -162,9 +175,8 @@ def test_default_config_runs_the_bundled_demo() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
     for rule, count in (
-        ("call_sample", 4),
         ("call_cohort", 1),
-        ("report", 6),
+        ("reports_0001", 1),  # one job for the six samples (config samples_per_job: 50)
         ("batch_summary", 1),
     ):
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), (rule, out)
@@ -187,7 +199,13 @@ def test_cohort_vcf_is_read_once(demo_run: tuple[Path, subprocess.CompletedProce
     for sample, vcf_sample in (("demo-sparse", "COH-002"), ("demo-cohort", "COH-001")):
         copied = workdir / "results" / sample / "call.json"
         assert copied.read_bytes() == (cohort / f"{vcf_sample}.json").read_bytes()
-    assert log.count("rule call_sample:") == 4  # the four single-sample VCFs only
+    # the four single-sample VCFs are called inside the report job, the cohort rows copied
+    assert log.count(" batch --tasks ") == 1
+    tasks = batch_tasks(log)
+    assert {task["sample"]: ("input" in task, "call" in task) for task in tasks} == {
+        sample: (vcf != "cohort.b37.vcf.gz", vcf == "cohort.b37.vcf.gz")
+        for sample, (vcf, *_) in DEMO_EXPECTED.items()
+    }
 
 
 def test_rerun_does_nothing(demo_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -211,6 +229,39 @@ def test_outputs_are_reproducible(
     for name in ("call.json", "assessment.json", "report.pdf", "report.html"):
         first = (workdir / "results" / "demo-carrier" / name).read_bytes()
         assert first == (other / "results" / "demo-carrier" / name).read_bytes(), name
+
+
+def test_chunks_track_files_one_by_one(tmp_path: Path) -> None:
+    """Two samples per job: three jobs for the six demo patients. A changed questionnaire
+    reruns its own job only; a deleted report is noticed and remade; the untouched
+    samples' files are not rewritten."""
+    workdir = demo_workdir(tmp_path)
+    config = ("samples_per_job=2",)
+    result = snakemake(workdir, "--cores", "2", config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert [f"rule reports_000{n}:" in log for n in (1, 2, 3, 4)] == [True, True, True, False]
+    check_demo_outputs(workdir, DEMO_EXPECTED)
+
+    def stamps() -> dict[Path, int]:
+        return {p: p.stat().st_mtime_ns for p in (workdir / "results").glob("*/report.pdf")}
+
+    before = stamps()
+    # sheet order: carrier, aa | opioid, nd | sparse, cohort
+    questionnaire = workdir / "inputs" / "demo-nd.json"
+    questionnaire.write_text(questionnaire.read_text("utf-8").replace("\n", "\n "), "utf-8")
+    (workdir / "results" / "demo-carrier" / "report.pdf").unlink()
+    result = snakemake(workdir, "--cores", "2", config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert "rule reports_0001:" in log and "rule reports_0002:" in log
+    assert "rule reports_0003:" not in log
+    after = stamps()
+    for sample in ("demo-sparse", "demo-cohort"):
+        path = workdir / "results" / sample / "report.pdf"
+        assert after[path] == before[path], sample
+    for sample in ("demo-carrier", "demo-nd"):
+        assert (workdir / "results" / sample / "report.pdf").is_file()
 
 
 BAD_SHEETS = [
@@ -456,12 +507,13 @@ def test_cram_row_gets_the_reference_and_the_single_sample_rule(
         workdir, "-n", "-p", "--cores", "1", config=("reference=inputs/GRCh38.fa.gz",)
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    commands = [line for line in result.stdout.splitlines() if " call " in line]
-    assert len(commands) == 2, result.stdout
-    for name in ("pair.cram", "pair.bam"):
-        (command,) = [line for line in commands if name in line]
-        assert "--reference inputs/GRCh38.fa.gz" in command, command
-        assert "--all-samples" not in command
+    tasks = {task["sample"]: task for task in batch_tasks(result.stdout)}
+    assert set(tasks) == {"aln-carrier", "aln-aa"}, result.stdout
+    assert tasks["aln-carrier"]["input"] == "inputs/pair.cram"
+    assert tasks["aln-aa"]["input"] == "inputs/pair.bam"
+    for task in tasks.values():
+        assert task["reference"] == "inputs/GRCh38.fa.gz", task
+        assert "call" not in task  # called on its own, not as a cohort
     assert "rule call_cohort" not in result.stdout
 
 
@@ -472,7 +524,7 @@ def test_bam_rows_end_to_end(tmp_path: Path, alignment_files: Path) -> None:
     result = snakemake(workdir, "--cores", "2", config=("reference=inputs/GRCh38.fa.gz",))
     assert result.returncode == 0, result.stderr[-5000:]
     log = result.stdout + result.stderr
-    assert log.count("rule call_sample:") == 2 and "rule call_cohort" not in log
+    assert "rule call_cohort" not in log
     check_demo_outputs(workdir, ALIGNMENT_EXPECTED)
     for sample in ALIGNMENT_EXPECTED:
         call = json.loads((workdir / "results" / sample / "call.json").read_text("utf-8"))

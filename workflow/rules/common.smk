@@ -2,6 +2,7 @@
 # input/param functions. No rules here (snakemake --lint wants functions apart from rules).
 
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -19,6 +20,7 @@ from snakemake.utils import validate
 from pgx_report.alignment import sniff_alignment_format
 from pgx_report.batch import load_populations, sheet_lines
 from pgx_report.errors import PgxError
+from pgx_report.workflow import SampleTask, chunks, sample_logs, sample_outputs
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -298,39 +300,76 @@ COHORTS = {}
 for _row in SAMPLE_TABLE.values():
     if _row.cohort:
         COHORTS.setdefault(_row.cohort, []).append(_row)
+# chunk id ("0001", ...) -> its samples, in sheet order
+CHUNKS = {
+    f"{number:04d}": samples
+    for number, samples in enumerate(chunks(SAMPLES, config["samples_per_job"]), start=1)
+}
 check_population(config["population"])
 PGX = shlex.quote(find_pgx_report(config["pgx_report"]))
 
 
-def alternation(names):
-    """A regex that matches exactly these names (and nothing when there are none)."""
-    return "|".join(re.escape(name) for name in names) if names else "(?!)"
+# ---- chunks: many samples per job ------------------------------------------------------
+# A job is a chunk of consecutive sheet rows run by ONE `pgx-report batch` process (the
+# Python start, the imports and the first WeasyPrint layout are paid once per chunk, not
+# once per sample). Each chunk declares every file of its samples, so Snakemake still
+# tracks (and reruns) reports file by file; a failed sample does not lose the others'
+# reports (the profile sets keep-incomplete: every file is written atomically).
 
 
-SINGLE_SAMPLE_REGEX = alternation([s for s, row in SAMPLE_TABLE.items() if not row.cohort])
-COHORT_SAMPLE_REGEX = alternation([s for s, row in SAMPLE_TABLE.items() if row.cohort])
+def sample_task(row):
+    """The `pgx-report batch` task of one sheet row (pgx_report.workflow.SampleTask)."""
+    if row.cohort:
+        return SampleTask(
+            sample=row.sample,
+            questionnaire=row.questionnaire,
+            call=f"{COHORT_DIR}/{row.cohort}/{row.vcf_sample}.json",
+            lang=row.lang,
+        )
+    return SampleTask(
+        sample=row.sample,
+        questionnaire=row.questionnaire,
+        input=row.input,
+        vcf_sample=row.vcf_sample,
+        lang=row.lang,
+        reference=row.reference,
+    )
 
 
-# ---- input and param functions -------------------------------------------------------
+def chunk_inputs(samples):
+    """Every file a chunk reads: genotype inputs (or cohort call folders), questionnaires,
+    reference FASTAs; a changed one reruns the chunk."""
+    files = []
+    for sample in samples:
+        row = SAMPLE_TABLE[sample]
+        files.append(f"{COHORT_DIR}/{row.cohort}" if row.cohort else row.input)
+        files.append(row.questionnaire)
+        if row.reference and not row.cohort:
+            files.append(row.reference)
+    return list(dict.fromkeys(files))
 
 
-def sample_input(wildcards):
-    return SAMPLE_TABLE[wildcards.sample].input
+def chunk_outputs(samples):
+    return [str(path) for s in samples for path in sample_outputs("results", s).values()]
 
 
-def sample_reference(wildcards):
-    """The row's reference FASTA as a job input (a changed FASTA reruns the call), or none."""
-    reference = SAMPLE_TABLE[wildcards.sample].reference
-    return [reference] if reference else []
+def chunk_sample_logs(samples):
+    return [str(path) for s in samples for path in sample_logs("logs", s).values()]
 
 
-def reference_option(wildcards):
-    reference = SAMPLE_TABLE[wildcards.sample].reference
-    return shlex.join(["--reference", reference]) if reference else ""
+def chunk_tasks(samples):
+    """The chunk's tasks as compact JSON (the --tasks argument)."""
+    tasks = [sample_task(SAMPLE_TABLE[s]).to_dict() for s in samples]
+    return json.dumps(tasks, separators=(",", ":"), ensure_ascii=False)
 
 
-def sample_questionnaire(wildcards):
-    return SAMPLE_TABLE[wildcards.sample].questionnaire
+def call_options():
+    """Shell-quoted options of `pgx-report call` from the config."""
+    options = []
+    for key, flag in (("min_depth", "--min-depth"), ("min_gq", "--min-gq")):
+        if config["call"][key] is not None:
+            options += [flag, str(config["call"][key])]
+    return shlex.join(options)
 
 
 def cohort_vcf(wildcards):
@@ -345,34 +384,6 @@ def cohort_reference(wildcards):
 def cohort_reference_option(wildcards):
     reference = COHORTS[wildcards.cohort][0].reference
     return shlex.join(["--reference", reference]) if reference else ""
-
-
-def cohort_dir_of_sample(wildcards):
-    return f"{COHORT_DIR}/{SAMPLE_TABLE[wildcards.sample].cohort}"
-
-
-def cohort_call_of_sample(wildcards):
-    row = SAMPLE_TABLE[wildcards.sample]
-    return f"{COHORT_DIR}/{row.cohort}/{row.vcf_sample}.json"
-
-
-def call_options():
-    """Shell-quoted options of `pgx-report call` from the config."""
-    options = []
-    for key, flag in (("min_depth", "--min-depth"), ("min_gq", "--min-gq")):
-        if config["call"][key] is not None:
-            options += [flag, str(config["call"][key])]
-    return shlex.join(options)
-
-
-def sample_option(wildcards):
-    name = SAMPLE_TABLE[wildcards.sample].vcf_sample
-    return shlex.join(["--sample", name]) if name else ""
-
-
-def lang_option(wildcards):
-    lang = SAMPLE_TABLE[wildcards.sample].lang
-    return shlex.join(["--lang", lang]) if lang else ""
 
 
 def summary_args():

@@ -1,30 +1,35 @@
-# Per sample, ONE job and ONE process assess and render (`render --assess`): the Python
-# start and the imports are paid once per patient, and WeasyPrint stays out of the call jobs.
+# Per chunk of samples (config 'samples_per_job', sheet order), ONE job and ONE process
+# (`pgx-report batch`) run each sample's steps: call (or copy the cohort call), assess +
+# render, FHIR export. The job declares every file of its samples, so Snakemake tracks
+# them one by one, and each step's messages land in logs/<sample>/<step>.log. A sample
+# with bad input fails alone: the others' files are written and kept (keep-incomplete in
+# profiles/default), the job fails, and the batch summary lists the sample. The rules are
+# defined in a loop, one per chunk, named reports_0001, reports_0002, ...
 
+for _chunk, _samples in CHUNKS.items():
 
-rule report:
-    input:
-        call="results/{sample}/call.json",
-        questionnaire=sample_questionnaire,
-    output:
-        assessment="results/{sample}/assessment.json",
-        pdf="results/{sample}/report.pdf",
-        html="results/{sample}/report.html",
-    params:
-        pgx=PGX,
-        lang=lang_option,
-    log:
-        "logs/{sample}/report.log",
-    benchmark:
-        "benchmarks/results/report/{sample}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    group:
-        "sample"
-    conda:
-        "../envs/pgx-report.yaml"
-    shell:
-        "{params.pgx} render {output.assessment:q} -o {output.pdf:q} --html {output.html:q}"
-        " --assess {input.call:q} {input.questionnaire:q} {params.lang} 2> {log:q}"
+    rule:
+        name:
+            f"reports_{_chunk}"
+        input:
+            chunk_inputs(_samples),
+        output:
+            chunk_outputs(_samples),
+        params:
+            pgx=PGX,
+            tasks=chunk_tasks(_samples),
+            options=call_options(),
+        log:
+            chunk_sample_logs(_samples),
+            job=f"logs/_chunks/{_chunk}.log",
+        benchmark:
+            f"benchmarks/results/reports/{_chunk}.tsv"
+        threads: 1
+        resources:
+            mem_mb=1500,
+            runtime=10 + len(_samples) // 5,
+        conda:
+            "../envs/pgx-report.yaml"
+        shell:
+            "{params.pgx} batch --tasks {params.tasks:q} --results results --logs logs"
+            " {params.options} 2> {log.job:q}"

@@ -1,0 +1,308 @@
+"""``pgx-report batch``: many samples in one process (the workflow's chunk job).
+
+Its files must be exactly those of the one-command-per-step route (same bytes), a bad
+sample must fail alone with its error line in its own log, and bad task lists are
+rejected with one line before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import assert_clean_error, run_pgx
+
+from pgx_report.errors import UsageError
+from pgx_report.workflow import (
+    OUTPUT_NAMES,
+    SampleTask,
+    Thresholds,
+    chunks,
+    parse_tasks,
+    sample_steps,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "demo"
+VCFS = DEMO / "vcfs"
+QUESTIONNAIRES = DEMO / "questionnaires"
+
+# sample -> (VCF, sample inside it)
+SINGLE = {
+    "demo-carrier": ("NA18564.OPRM1.g.vcf.gz", "NA18564"),
+    "demo-opioid": ("NA18945.OPRM1.g.vcf.gz", "NA18945"),
+    "demo-nd": ("DEMO-ND.vcf.gz", "DEMO-ND"),
+}
+
+
+def task(sample: str, **extra: str) -> dict[str, str]:
+    vcf, vcf_sample = SINGLE[sample]
+    return {
+        "sample": sample,
+        "input": str(VCFS / vcf),
+        "vcf_sample": vcf_sample,
+        "questionnaire": str(QUESTIONNAIRES / f"{sample}.json"),
+        **extra,
+    }
+
+
+def run_batch(tmp_path: Path, tasks: list[dict[str, str]], *options: str):  # type: ignore[no-untyped-def]
+    return run_pgx(
+        "batch",
+        "--tasks",
+        json.dumps(tasks),
+        "--results",
+        tmp_path / "results",
+        "--logs",
+        tmp_path / "logs",
+        *options,
+    )
+
+
+def test_batch_writes_the_same_bytes_as_the_single_commands(tmp_path: Path) -> None:
+    """Three demo patients (carrier, contraindicated, not determined), one in nb: every
+    file equals what `call`, `render --assess` and `fhir` write one process each (run
+    from another folder with the same relative output paths, which provenance records)."""
+    tasks = [task("demo-carrier"), task("demo-opioid", lang="nb"), task("demo-nd")]
+    (tmp_path / "batch").mkdir()
+    result = run_pgx(
+        "batch", "--tasks", json.dumps(tasks), "--results", "results", "--logs", "logs",
+        cwd=tmp_path / "batch",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    single = tmp_path / "single"
+    for item in tasks:
+        sample = item["sample"]
+        out = Path("results") / sample
+        (single / out).mkdir(parents=True)
+        steps = [
+            ["call", item["input"], "--sample", item["vcf_sample"], "-o", out / "call.json"],
+            [
+                "render", out / "assessment.json", "-o", out / "report.pdf",
+                "--html", out / "report.html",
+                "--assess", out / "call.json", item["questionnaire"],
+                *(["--lang", item["lang"]] if "lang" in item else []),
+            ],
+            ["fhir", out / "assessment.json", "--pdf", out / "report.pdf",
+             "-o", out / "report.fhir.json"],
+        ]  # fmt: skip
+        for argv in steps:
+            run_pgx(*argv, cwd=single, check=True)
+        for name in OUTPUT_NAMES.values():
+            batch_file = tmp_path / "batch" / out / name
+            assert batch_file.read_bytes() == (single / out / name).read_bytes(), (sample, name)
+        for step in ("call", "report", "fhir"):
+            assert (tmp_path / "batch" / "logs" / sample / f"{step}.log").is_file()
+    assessment = json.loads(
+        (tmp_path / "batch" / "results" / "demo-opioid" / "assessment.json").read_text()
+    )
+    assert assessment["overall"]["category"] == "contraindicated"
+
+
+def test_cohort_task_copies_the_cohort_call(tmp_path: Path) -> None:
+    cohort = tmp_path / "cohort"
+    run_pgx("call", VCFS / "cohort.b37.vcf.gz", "--all-samples", "-o", cohort, check=True)
+    item = {
+        "sample": "demo-cohort",
+        "call": str(cohort / "COH-001.json"),
+        "questionnaire": str(QUESTIONNAIRES / "demo-cohort.json"),
+    }
+    result = run_batch(tmp_path, [item])
+    assert result.returncode == 0, result.stderr
+    copied = tmp_path / "results" / "demo-cohort" / "call.json"
+    assert copied.read_bytes() == (cohort / "COH-001.json").read_bytes()
+    assert (tmp_path / "results" / "demo-cohort" / "report.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(
+    ("bad", "step", "fragment"),
+    [
+        pytest.param({"input": "absent.vcf.gz"}, "call", "absent.vcf.gz: file not found", id="vcf"),
+        pytest.param(
+            {"questionnaire": "nowhere.json"}, "report", "nowhere.json: file not found", id="q"
+        ),
+        pytest.param({"vcf_sample": "NOBODY"}, "call", "NOBODY", id="unknown-sample"),
+    ],
+)
+def test_a_bad_sample_fails_alone(
+    tmp_path: Path, bad: dict[str, str], step: str, fragment: str
+) -> None:
+    """The bad sample sits between two good ones: both good ones are written, the bad one
+    has no files after its failed step, its log has the error line, and the batch says
+    so in one line per failed sample plus a count, exit 2 (bad input)."""
+    tasks = [task("demo-carrier"), task("demo-nd", **bad), task("demo-opioid")]
+    tasks[1]["sample"] = "bad"
+    result = run_batch(tmp_path, tasks)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"pgx-report: error: sample 'bad' ({step}): ")
+    assert fragment in lines[0]
+    assert lines[1] == "pgx-report: 1 of 3 samples failed (the others are written)"
+    assert "Traceback" not in result.stderr
+    for good in ("demo-carrier", "demo-opioid"):
+        for name in OUTPUT_NAMES.values():
+            assert (tmp_path / "results" / good / name).is_file(), (good, name)
+    log = (tmp_path / "logs" / "bad" / f"{step}.log").read_text("utf-8")
+    assert fragment in log
+    written = sorted(p.name for p in (tmp_path / "results" / "bad").glob("*"))
+    expected = ["call.json"] if step == "report" else []
+    assert written == expected  # nothing after the failed step, no temporary files
+
+
+def test_a_failed_sample_keeps_nothing_it_did_not_finish(tmp_path: Path) -> None:
+    """A truncated VCF: the call fails and the sample folder holds no file at all."""
+    broken = tmp_path / "broken.vcf.gz"
+    data = (VCFS / "NA12878.OPRM1.g.vcf.gz").read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    item = {
+        "sample": "broken",
+        "input": str(broken),
+        "questionnaire": str(QUESTIONNAIRES / "demo-aa.json"),
+    }
+    result = run_batch(tmp_path, [item])
+    assert result.returncode == 2
+    assert "broken.vcf.gz" in result.stderr
+    assert not list((tmp_path / "results").rglob("*.*"))
+    assert broken.read_bytes() == data[: len(data) // 2]  # the input is untouched
+
+
+@pytest.mark.parametrize(
+    ("tasks", "fragment"),
+    [
+        pytest.param("{", "--tasks: not JSON", id="not-json"),
+        pytest.param("[]", "expected a non-empty JSON list", id="empty"),
+        pytest.param('{"sample": "a"}', "expected a non-empty JSON list", id="object"),
+        pytest.param('["a"]', "task 1: expected a JSON object", id="string-item"),
+        pytest.param(
+            '[{"sample": "a", "questionnaire": "q", "input": "v", "colour": "red"}]',
+            "task 1: unknown key 'colour'",
+            id="unknown-key",
+        ),
+        pytest.param('[{"sample": "a", "input": "v"}]', "missing 'questionnaire'", id="no-q"),
+        pytest.param(
+            '[{"sample": "a", "questionnaire": "q"}]',
+            "exactly one of 'input' and 'call'",
+            id="none",
+        ),
+        pytest.param(
+            '[{"sample": "a", "questionnaire": "q", "input": "v", "call": "c"}]',
+            "exactly one of 'input' and 'call'",
+            id="both",
+        ),
+        pytest.param(
+            '[{"sample": "a", "questionnaire": "q", "call": "c", "reference": "r"}]',
+            "'vcf_sample' and 'reference' belong to an 'input' task",
+            id="reference-on-call",
+        ),
+        pytest.param(
+            '[{"sample": "a", "questionnaire": "q", "input": 3}]',
+            "task 1: 'input' must be a non-empty string",
+            id="number",
+        ),
+        pytest.param(
+            '[{"sample": "a", "questionnaire": "q", "input": "v", "lang": "de"}]',
+            "task 1: 'lang' must be one of en, nb",
+            id="bad-language",
+        ),
+        pytest.param(
+            '[{"sample": "../x", "questionnaire": "q", "input": "v"}]',
+            "sample '../x' is not a valid folder name",
+            id="path-sample",
+        ),
+        pytest.param(
+            '[{"sample": "a", "questionnaire": "q", "input": "v"},'
+            ' {"sample": "a", "questionnaire": "q", "input": "w"}]',
+            "task 2: sample 'a' appears twice",
+            id="duplicate",
+        ),
+    ],
+)
+def test_bad_task_list_is_rejected_before_anything_runs(
+    tmp_path: Path, tasks: str, fragment: str
+) -> None:
+    result = run_pgx(
+        "batch", "--tasks", tasks, "--results", tmp_path / "r", "--logs", tmp_path / "l"
+    )
+    assert_clean_error(result, fragment)
+    assert not (tmp_path / "r").exists() and not (tmp_path / "l").exists()
+
+
+def test_steps_are_the_single_commands() -> None:
+    """The argument lists the batch runs: those of the one-sample workflow."""
+    item = SampleTask(
+        sample="s1",
+        questionnaire="q.json",
+        input="in.bam",
+        vcf_sample="NA1",
+        reference="ref.fa",
+        lang="nb",
+    )
+    call, report, fhir = sample_steps(item, "res", "logs", Thresholds(min_depth=8, min_gq=None))
+    assert call.argv == (
+        "call", "in.bam", "--sample", "NA1", "--reference", "ref.fa", "--min-depth", "8",
+        "-o", "res/s1/call.json",
+    )  # fmt: skip
+    assert report.argv == (
+        "render", "res/s1/assessment.json", "-o", "res/s1/report.pdf",
+        "--html", "res/s1/report.html", "--assess", "res/s1/call.json", "q.json",
+        "--lang", "nb",
+    )  # fmt: skip
+    assert fhir.argv == (
+        "fhir", "res/s1/assessment.json", "--pdf", "res/s1/report.pdf",
+        "-o", "res/s1/report.fhir.json",
+    )  # fmt: skip
+    assert [step.log.as_posix() for step in (call, report, fhir)] == [
+        "logs/s1/call.log", "logs/s1/report.log", "logs/s1/fhir.log",
+    ]  # fmt: skip
+    copied = sample_steps(
+        SampleTask(sample="s2", questionnaire="q.json", call="c/NA2.json"),
+        "res",
+        "logs",
+        Thresholds(),
+    )[0]
+    assert copied.argv == () and copied.copy == (Path("c/NA2.json"), Path("res/s2/call.json"))
+
+
+def test_parse_tasks_round_trips() -> None:
+    items = [
+        SampleTask(sample="a", questionnaire="q", input="v", lang="en").to_dict(),
+        SampleTask(sample="b", questionnaire="q", call="c").to_dict(),
+    ]
+    assert [t.to_dict() for t in parse_tasks(items, "x")] == items
+    with pytest.raises(UsageError, match="x: task 2: sample 'a' appears twice"):
+        parse_tasks([items[0], items[0]], "x")
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "expected"),
+    [
+        (0, 3, []),
+        (1, 3, [[0]]),
+        (3, 3, [[0, 1, 2]]),
+        (7, 3, [[0, 1, 2], [3, 4, 5], [6]]),
+        (2, 1, [[0], [1]]),
+    ],
+)
+def test_chunks_keep_order_and_size(count: int, size: int, expected: list[list[int]]) -> None:
+    names = [f"s{i}" for i in range(count)]
+    assert chunks(names, size) == [[f"s{i}" for i in chunk] for chunk in expected]
+
+
+def test_chunk_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        chunks(["a"], 0)
+
+
+def test_cohort_copy_of_a_missing_call_names_the_file(tmp_path: Path) -> None:
+    item = {
+        "sample": "c",
+        "call": str(tmp_path / "cohort" / "NOBODY.json"),
+        "questionnaire": str(QUESTIONNAIRES / "demo-cohort.json"),
+    }
+    result = run_batch(tmp_path, [item])
+    assert result.returncode == 2
+    assert "NOBODY.json: file not found" in result.stderr
+    assert "NOBODY.json: file not found" in (tmp_path / "logs" / "c" / "call.log").read_text()
