@@ -23,6 +23,14 @@ fonts are bundled, so the same assessment gives the same PDF bytes.
 WeasyPrint is imported lazily (only :func:`render_pdf` needs it). The 3.4 MB CJK font
 is declared to WeasyPrint only for a report with a character the DejaVu faces lack
 and it has (:func:`needs_cjk_font`); other reports come out the same without it.
+
+Per-process caches (a ``pgx-report batch`` process renders many reports in a row): the
+labels, the Jinja2 environment, the parsed stylesheets with their font configuration
+(:func:`_engine`) and the fonts' glyph coverage are built once. Each is keyed by the
+templates folder and the stamp (inode, size, mtime, ctime) of the files it was built
+from, so an edited template, stylesheet, label file or font is read again, never
+served stale (Jinja2 itself checks each template's modification time). None of this
+changes a byte of the output: a warm render gives the same PDF as the first one.
 """
 
 from __future__ import annotations
@@ -129,34 +137,40 @@ def find_templates(explicit: str | Path | None = None) -> Path:
     raise TemplateError(here, "report templates not found (broken installation?)")
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    """``(size, mtime_ns)`` of a file, ``(-1, -1)`` when it cannot be read: part of the
-    key of every per-process cache of a file's content, so an edited file is read again."""
+Stamp = tuple[int, int, int, int]
+
+
+def _stamp(path: Path) -> Stamp:
+    """``(inode, size, mtime_ns, ctime_ns)`` of a file, all -1 when it cannot be read.
+
+    Part of the key of every per-process cache of a file's content (labels, parsed
+    stylesheets, fonts), so a file that is edited or replaced is read again; ``ctime``
+    changes on any write even when a tool puts the old modification time back."""
     try:
         info = path.stat()
     except OSError:
-        return (-1, -1)
-    return (info.st_size, info.st_mtime_ns)
+        return (-1, -1, -1, -1)
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _folder_stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """``(name, size, mtime_ns)`` of every file under ``folder``, sorted."""
+def _folder_stamp(folder: Path) -> tuple[tuple[str, Stamp], ...]:
+    """The stamp of every file under ``folder``, by relative path, sorted."""
     stamps = []
     for root, _dirs, files in os.walk(folder):
         for name in files:
             path = Path(root, name)
-            stamps.append((str(path.relative_to(folder)), *_stamp(path)))
+            stamps.append((str(path.relative_to(folder)), _stamp(path)))
     return tuple(sorted(stamps))
 
 
 def load_labels(templates: Path) -> Mapping[str, Mapping[str, str]]:
     """Fixed labels of the page layout: ``labels[lang][key]`` (parsed once per process
-    while the file keeps its size and modification time)."""
+    while the file is unchanged, see :func:`_stamp`)."""
     return _labels(templates, _stamp(templates / LABELS_FILE))
 
 
 @functools.lru_cache(maxsize=8)
-def _labels(templates: Path, stamp: tuple[int, int]) -> Mapping[str, Mapping[str, str]]:
+def _labels(templates: Path, stamp: Stamp) -> Mapping[str, Mapping[str, str]]:
     path = templates / LABELS_FILE
     try:
         raw = safe_load_yaml(path.read_text(encoding="utf-8"))
@@ -850,13 +864,13 @@ def _engine(templates: Path, cjk: bool = False) -> _Engine:
     """The engine whose fonts are the DejaVu faces, plus the CJK font if ``cjk``.
 
     Built once per process and reused while no file in the templates folder changes
-    (every file's size and modification time are part of the key): a changed
-    stylesheet or font gives a new engine, never a stale one."""
+    (every file's stamp is part of the key, see :func:`_stamp`): a changed stylesheet
+    or font gives a new engine, never a stale one."""
     return _engine_for(templates, cjk, _folder_stamp(templates))
 
 
 @functools.lru_cache(maxsize=8)
-def _engine_for(templates: Path, cjk: bool, stamp: tuple[tuple[str, int, int], ...]) -> _Engine:
+def _engine_for(templates: Path, cjk: bool, stamp: tuple[tuple[str, Stamp], ...]) -> _Engine:
     _import_weasyprint()
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
@@ -883,7 +897,7 @@ def _font_coverage(font: Path) -> frozenset[int]:
 
 
 @functools.lru_cache(maxsize=8)
-def _font_coverage_of(font: Path, stamp: tuple[int, int]) -> frozenset[int]:
+def _font_coverage_of(font: Path, stamp: Stamp) -> frozenset[int]:
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     return frozenset(TTFont(font, lazy=True).getBestCmap())
@@ -957,19 +971,25 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@functools.cache
-def _once_stream_class(cls: type) -> type:
+_ONCE_CLASSES: dict[Any, type] = {}
+
+
+def _once_stream_class(cls: Any) -> type:
     """A subclass of the PDF stream class ``cls`` whose ``data`` (the compressed bytes)
     is computed once and then reused."""
-    compute = cls.data.fget
+    once = _ONCE_CLASSES.get(cls)
+    if once is None:
+        compute = cls.data.fget
 
-    def data(self: Any) -> bytes:
-        cached: bytes | None = self.__dict__.get("_pgx_data")
-        if cached is None:
-            cached = self.__dict__["_pgx_data"] = compute(self)
-        return cached
+        def data(self: Any) -> bytes:
+            cached: bytes | None = self.__dict__.get("_pgx_data")
+            if cached is None:
+                cached = self.__dict__["_pgx_data"] = compute(self)
+            return cached
 
-    return type(f"Once{cls.__name__}", (cls,), {"data": property(data), "__module__": __name__})
+        once = type(f"Once{cls.__name__}", (cls,), {"data": property(data), "__module__": __name__})
+        _ONCE_CLASSES[cls] = once
+    return once
 
 
 def _compress_streams_once(document: Any, pdf: Any) -> None:
@@ -980,7 +1000,7 @@ def _compress_streams_once(document: Any, pdf: Any) -> None:
     for the MD5 of all objects that becomes the identifier. Nothing changes a stream
     between the two, so its first result is kept: the same bytes, half the compression
     time (about 10 ms of a report)."""
-    import pydyf
+    import pydyf  # type: ignore[import-untyped]
 
     for obj in pdf.objects:
         if isinstance(obj, pydyf.Stream):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from pathlib import Path
@@ -283,3 +284,57 @@ def test_unreadable_knowledge_base(tmp_path: Path) -> None:
     bad.write_text("- a list\n", "utf-8")
     with pytest.raises(InputError, match="must be a YAML mapping"):
         load_knowledge_base(bad)
+
+
+# ---------------------------------------------------------------------------- per-process cache
+
+
+def test_two_knowledge_base_files_in_one_process_give_their_own_versions(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    texts = {"one": "Dose text of file one.", "two": "Dose text of file two."}
+    paths = {}
+    for name, dose in texts.items():
+        data = raw()
+        data["kb_version"] = f"1.0-{name}"
+        data["guidance"]["dose"]["en"] = dose
+        (tmp_path / name).mkdir()
+        paths[name] = write(tmp_path / name, data)
+    for name in ("one", "two", "one", "two"):  # alternating, in one process
+        loaded = load_knowledge_base(paths[name])
+        assert loaded.kb_version == f"1.0-{name}"
+        assert loaded.sha256 == sha256_file(paths[name])
+        assert loaded.guidance["dose"].text.en == texts[name]
+        assert loaded.path == str(paths[name])
+    assert load_knowledge_base(paths["one"]).version != load_knowledge_base(paths["two"]).version
+    assert load_knowledge_base().version == kb.version  # the bundled one is unaffected
+
+
+def test_an_edited_file_is_parsed_again_even_with_the_same_size_and_time(tmp_path: Path) -> None:
+    path = write(tmp_path, raw())
+    first = load_knowledge_base(path)
+    assert load_knowledge_base(path) is first  # unchanged bytes: parsed once
+    stat = path.stat()
+    text = path.read_text("utf-8")
+    edited = text.replace("kb_version: '1.0'", "kb_version: '1.1'", 1)
+    assert edited != text and len(edited) == len(text)
+    path.write_text(edited, "utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+    second = load_knowledge_base(path)
+    assert second.kb_version == "1.1"
+    assert second.version != first.version
+    path.write_text("factors: [\n", "utf-8")  # broken now: an error, never the old parse
+    with pytest.raises(InputError, match="invalid YAML"):
+        load_knowledge_base(path)
+
+
+def test_the_shared_knowledge_base_is_read_only(kb: KnowledgeBase) -> None:
+    severity = kb.factor("severity")
+    with pytest.raises(TypeError):
+        severity.rule["favourable_dsm5_min"] = 0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        kb.overall["confidence_by_unknown"] = {}  # type: ignore[index]
+    with pytest.raises(TypeError):
+        kb.genotype_status["statuses"]["called"] = "x"  # type: ignore[index]
+    assert isinstance(kb.overall["clinical_factors"], tuple)
+    assert load_knowledge_base() is load_knowledge_base()  # the same bytes: the same object

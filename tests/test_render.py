@@ -752,3 +752,75 @@ def test_same_input_gives_the_same_bytes_and_the_environment_is_restored(
     other_day["dates"]["reported_on"] = "2025-11-21"
     third = rendering.render_pdf(other_day, as_bytes(other_day), "nb", templates).pdf
     assert third != first
+
+
+# --------------------------------------------------------------------------- per-process caches
+
+
+def test_each_pdf_stream_is_compressed_once_and_the_bytes_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zlib
+
+    import pydyf  # type: ignore[import-untyped]
+
+    calls: list[int] = []
+
+    class CountingZlib:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(zlib, name)
+
+        def compressobj(self, *args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            return zlib.compressobj(*args, **kwargs)
+
+    monkeypatch.setattr(pydyf, "zlib", CountingZlib())
+    data = make_case("demo-aa")
+    templates = rendering.find_templates()
+    once = rendering.render_pdf(json.loads(data), data, "en", templates).pdf
+    compressed_once = len(calls)
+    calls.clear()
+    monkeypatch.setattr(rendering, "_compress_streams_once", lambda document, pdf: None)
+    twice = rendering.render_pdf(json.loads(data), data, "en", templates).pdf
+    assert once == twice
+    # Without the finisher pydyf compresses each of the document's streams twice (the file
+    # and the MD5 identifier), with it once; pydyf's own object stream is compressed
+    # twice and its xref stream once either way.
+    streams = compressed_once - 3
+    assert streams > 5
+    assert len(calls) == 2 * streams + 3
+
+
+def test_an_edited_templates_folder_is_never_served_stale(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    shutil.copytree(rendering.find_templates(), folder)
+    folder = folder.resolve()
+    data = make_case("demo-aa")
+    a = json.loads(data)
+
+    def render() -> bytes:
+        pdf = rendering.render_pdf(copy.deepcopy(a), data, "en", folder).pdf
+        assert pdf is not None
+        return pdf
+
+    original = render()
+    engine = rendering._engine(folder)
+    assert rendering._engine(folder) is engine  # unchanged folder: reused
+    assert render() == original
+
+    css = folder / rendering.STYLESHEET
+    css_text = css.read_text(encoding="utf-8")
+    css.write_text(css_text + "\nh2 { color: #c00000; }\n", encoding="utf-8")
+    assert rendering._engine(folder) is not engine
+    assert render() != original
+    css.write_text(css_text, encoding="utf-8")  # back as it was: the same bytes again
+    assert render() == original
+
+    labels = folder / rendering.LABELS_FILE
+    title = rendering.load_labels(folder)["en"]["title"]
+    labels.write_text(
+        labels.read_text(encoding="utf-8").replace(title, "Edited title", 1), encoding="utf-8"
+    )
+    assert rendering.load_labels(folder)["en"]["title"] == "Edited title"
+    assert "Edited title" in rendering.render_html(a, "en", folder).html
+    assert "Edited title" in " ".join(pdf_pages_text(render()))

@@ -272,6 +272,38 @@ def test_render_assess_writes_the_bytes_of_assess_then_render(tmp_path: Path) ->
     assert [path.read_bytes() for path in outputs] == two_processes
 
 
+def test_many_reports_in_one_process_give_the_bytes_of_one_process_each(tmp_path: Path) -> None:
+    """What ``pgx-report batch`` does: ``render --assess`` for patient after patient in one
+    process (warm caches: knowledge base, labels, stylesheets, fonts) writes exactly
+    the files a fresh process writes for each patient."""
+    from pgx_report.cli import main
+
+    patients = {
+        "demo-carrier": "NA18564.OPRM1.g.vcf.gz",
+        "demo-aa": "NA12878.OPRM1.g.vcf.gz",
+        "demo-opioid": "NA18945.OPRM1.g.vcf.gz",
+    }
+    names = ("assessment.json", "report.pdf", "report.html")
+
+    def argv(name: str, folder: Path) -> list[str]:
+        out = folder / name
+        return [
+            "render", str(out / names[0]), "-o", str(out / names[1]), "--html",
+            str(out / names[2]), "--assess", str(tmp_path / f"{name}.call.json"),
+            str(DEMO / "questionnaires" / f"{name}.json"),
+        ]  # fmt: skip
+
+    expected = {}
+    for name, vcf in patients.items():
+        run_pgx("call", DEMO / "vcfs" / vcf, "-o", tmp_path / f"{name}.call.json", check=True)
+        run_pgx(*argv(name, tmp_path / "processes"), check=True)
+        expected[name] = [(tmp_path / "processes" / name / n).read_bytes() for n in names]
+    for round_, name in enumerate([*patients, "demo-carrier"]):  # the last one warm again
+        folder = tmp_path / f"in-process-{round_}"
+        assert main(argv(name, folder)) == 0
+        assert [(folder / name / n).read_bytes() for n in names] == expected[name], name
+
+
 @pytest.mark.parametrize(
     ("questionnaire", "assessment_name", "fragments"),
     [
