@@ -148,7 +148,7 @@ def parse_tasks(data: Any, source: str) -> list[SampleTask]:
     """Tasks from their JSON form (a list of objects); a bad one is a UsageError naming
     the item and the key. Sample names must be unique."""
     if not isinstance(data, list) or not data:
-        raise UsageError(source, "expected a non-empty JSON list of sample tasks")
+        raise UsageError(source, "expected a non-empty list of sample tasks")
     tasks: list[SampleTask] = []
     seen: set[str] = set()
     for index, item in enumerate(data):

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import assert_clean_error, run_pgx
+from conftest import CliResult, assert_clean_error, run_pgx
 
 from pgx_report.errors import UsageError
 from pgx_report.workflow import (
@@ -47,11 +47,14 @@ def task(sample: str, **extra: str) -> dict[str, str]:
     }
 
 
-def run_batch(tmp_path: Path, tasks: list[dict[str, str]], *options: str):  # type: ignore[no-untyped-def]
+def task_args(tasks: list[dict[str, str]]) -> list[str]:
+    return [word for item in tasks for word in ("--task", json.dumps(item))]
+
+
+def run_batch(tmp_path: Path, tasks: list[dict[str, str]], *options: str) -> CliResult:
     return run_pgx(
         "batch",
-        "--tasks",
-        json.dumps(tasks),
+        *task_args(tasks),
         "--results",
         tmp_path / "results",
         "--logs",
@@ -67,7 +70,7 @@ def test_batch_writes_the_same_bytes_as_the_single_commands(tmp_path: Path) -> N
     tasks = [task("demo-carrier"), task("demo-opioid", lang="nb"), task("demo-nd")]
     (tmp_path / "batch").mkdir()
     result = run_pgx(
-        "batch", "--tasks", json.dumps(tasks), "--results", "results", "--logs", "logs",
+        "batch", *task_args(tasks), "--results", "results", "--logs", "logs",
         cwd=tmp_path / "batch",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -172,62 +175,90 @@ def test_a_failed_sample_keeps_nothing_it_did_not_finish(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("tasks", "fragment"),
     [
-        pytest.param("{", "--tasks: not JSON", id="not-json"),
-        pytest.param("[]", "expected a non-empty JSON list", id="empty"),
-        pytest.param('{"sample": "a"}', "expected a non-empty JSON list", id="object"),
-        pytest.param('["a"]', "task 1: expected a JSON object", id="string-item"),
+        pytest.param(["{"], "--task 1: not JSON", id="not-json"),
+        pytest.param([], "no samples: give --task JSON", id="none"),
+        pytest.param(['"a"'], "batch: task 1: expected a JSON object", id="string-item"),
         pytest.param(
-            '[{"sample": "a", "questionnaire": "q", "input": "v", "colour": "red"}]',
+            ['{"sample": "a", "questionnaire": "q", "input": "v", "colour": "red"}'],
             "task 1: unknown key 'colour'",
             id="unknown-key",
         ),
-        pytest.param('[{"sample": "a", "input": "v"}]', "missing 'questionnaire'", id="no-q"),
+        pytest.param(['{"sample": "a", "input": "v"}'], "missing 'questionnaire'", id="no-q"),
         pytest.param(
-            '[{"sample": "a", "questionnaire": "q"}]',
+            ['{"sample": "a", "questionnaire": "q"}'],
             "exactly one of 'input' and 'call'",
-            id="none",
+            id="no-input",
         ),
         pytest.param(
-            '[{"sample": "a", "questionnaire": "q", "input": "v", "call": "c"}]',
+            ['{"sample": "a", "questionnaire": "q", "input": "v", "call": "c"}'],
             "exactly one of 'input' and 'call'",
             id="both",
         ),
         pytest.param(
-            '[{"sample": "a", "questionnaire": "q", "call": "c", "reference": "r"}]',
+            ['{"sample": "a", "questionnaire": "q", "call": "c", "reference": "r"}'],
             "'vcf_sample' and 'reference' belong to an 'input' task",
             id="reference-on-call",
         ),
         pytest.param(
-            '[{"sample": "a", "questionnaire": "q", "input": 3}]',
+            ['{"sample": "a", "questionnaire": "q", "input": 3}'],
             "task 1: 'input' must be a non-empty string",
             id="number",
         ),
         pytest.param(
-            '[{"sample": "a", "questionnaire": "q", "input": "v", "lang": "de"}]',
+            ['{"sample": "a", "questionnaire": "q", "input": "v", "lang": "de"}'],
             "task 1: 'lang' must be one of en, nb",
             id="bad-language",
         ),
         pytest.param(
-            '[{"sample": "../x", "questionnaire": "q", "input": "v"}]',
+            ['{"sample": "../x", "questionnaire": "q", "input": "v"}'],
             "sample '../x' is not a valid folder name",
             id="path-sample",
         ),
         pytest.param(
-            '[{"sample": "a", "questionnaire": "q", "input": "v"},'
-            ' {"sample": "a", "questionnaire": "q", "input": "w"}]',
+            [
+                '{"sample": "a", "questionnaire": "q", "input": "v"}',
+                '{"sample": "a", "questionnaire": "q", "input": "w"}',
+            ],
             "task 2: sample 'a' appears twice",
             id="duplicate",
         ),
     ],
 )
 def test_bad_task_list_is_rejected_before_anything_runs(
-    tmp_path: Path, tasks: str, fragment: str
+    tmp_path: Path, tasks: list[str], fragment: str
 ) -> None:
-    result = run_pgx(
-        "batch", "--tasks", tasks, "--results", tmp_path / "r", "--logs", tmp_path / "l"
-    )
+    words = [word for text in tasks for word in ("--task", text)]
+    result = run_pgx("batch", *words, "--results", tmp_path / "r", "--logs", tmp_path / "l")
     assert_clean_error(result, fragment)
     assert not (tmp_path / "r").exists() and not (tmp_path / "l").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        pytest.param("[", "tasks.json: not JSON", id="not-json"),
+        pytest.param('{"sample": "a"}', "tasks.json: expected a JSON list", id="object"),
+        pytest.param("[]", "no samples", id="empty"),
+    ],
+)
+def test_bad_tasks_file(tmp_path: Path, content: str, fragment: str) -> None:
+    (tmp_path / "tasks.json").write_text(content, "utf-8")
+    result = run_pgx(
+        "batch", "--tasks-file", tmp_path / "tasks.json",
+        "--results", tmp_path / "r", "--logs", tmp_path / "l",
+    )  # fmt: skip
+    assert_clean_error(result, fragment)
+
+
+def test_tasks_file_adds_to_the_task_options(tmp_path: Path) -> None:
+    listed = tmp_path / "tasks.json"
+    listed.write_text(json.dumps([task("demo-nd")]), "utf-8")
+    result = run_pgx(
+        "batch", *task_args([task("demo-carrier")]), "--tasks-file", listed,
+        "--results", tmp_path / "r", "--logs", tmp_path / "l",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["demo-carrier", "demo-nd"]
 
 
 def test_steps_are_the_single_commands() -> None:

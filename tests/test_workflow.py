@@ -71,9 +71,9 @@ def batch_tasks(output: str) -> list[dict[str, str]]:
     """The tasks of every `pgx-report batch` command printed (-p) in ``output``."""
     tasks = []
     for line in output.splitlines():
-        if " batch --tasks " in line:
+        if " batch --task " in line:
             words = shlex.split(line)
-            tasks += json.loads(words[words.index("--tasks") + 1])
+            tasks += [json.loads(words[i + 1]) for i, w in enumerate(words) if w == "--task"]
     return tasks
 
 
@@ -200,7 +200,7 @@ def test_cohort_vcf_is_read_once(demo_run: tuple[Path, subprocess.CompletedProce
         copied = workdir / "results" / sample / "call.json"
         assert copied.read_bytes() == (cohort / f"{vcf_sample}.json").read_bytes()
     # the four single-sample VCFs are called inside the report job, the cohort rows copied
-    assert log.count(" batch --tasks ") == 1
+    assert log.count(" batch --task ") == 1
     tasks = batch_tasks(log)
     assert {task["sample"]: ("input" in task, "call" in task) for task in tasks} == {
         sample: (vcf != "cohort.b37.vcf.gz", vcf == "cohort.b37.vcf.gz")

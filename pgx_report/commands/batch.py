@@ -1,5 +1,6 @@
-"""``pgx-report batch --tasks JSON --results DIR --logs DIR``: call, assess, render and
-export many samples in ONE process (the workflow's per-chunk job; docs/workflow.md).
+"""``pgx-report batch --task JSON [--task JSON ...] --results DIR --logs DIR``: call,
+assess, render and export many samples in ONE process (the workflow's per-chunk job;
+docs/workflow.md). ``--tasks-file FILE`` reads a JSON list of tasks instead.
 
 Each sample runs the same commands, with the same checks and messages, as it would on
 its own (``pgx_report.workflow``); each step's stderr goes to ``LOGS/SAMPLE/STEP.log``.
@@ -45,14 +46,20 @@ def add_subcommand(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--tasks",
-        required=True,
+        "--task",
+        action="append",
+        default=[],
         metavar="JSON",
         help=(
-            "the samples, as a JSON list of objects with keys sample, questionnaire, and "
-            "either input (VCF/BCF/gVCF/BAM/CRAM, with optional vcf_sample and reference) "
-            "or call (a call.json from `call --all-samples`); optional lang (en|nb)"
+            "one sample, as a JSON object with keys sample, questionnaire, and either input "
+            "(VCF/BCF/gVCF/BAM/CRAM, with optional vcf_sample and reference) or call (a "
+            "call.json from `call --all-samples`); optional lang (en|nb). Repeat per sample"
         ),
+    )
+    parser.add_argument(
+        "--tasks-file",
+        metavar="FILE",
+        help="a JSON file with a list of such objects (run after the --task samples)",
     )
     parser.add_argument("--results", required=True, metavar="DIR", help="results folder")
     parser.add_argument("--logs", required=True, metavar="DIR", help="logs folder")
@@ -143,11 +150,23 @@ def run_tasks(tasks: Sequence[SampleTask], args: argparse.Namespace) -> int:
     return 2 if all(code == 2 for _s, _st, code, _m in failures) else 1
 
 
+def _json(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(source, f"not JSON: {exc.msg} at character {exc.pos}") from None
+
+
 def execute(args: argparse.Namespace) -> int:
     from ..workflow import parse_tasks
 
-    try:
-        data = json.loads(args.tasks)
-    except json.JSONDecodeError as exc:
-        raise UsageError("--tasks", f"not JSON: {exc.msg} at character {exc.pos}") from None
-    return run_tasks(parse_tasks(data, "--tasks"), args)
+    items = [_json(text, f"--task {number}") for number, text in enumerate(args.task, 1)]
+    if args.tasks_file:
+        path = Path(args.tasks_file)
+        listed = _json(read_input_bytes(path).decode("utf-8", "replace"), str(path))
+        if not isinstance(listed, list):
+            raise UsageError(path, "expected a JSON list of sample tasks")
+        items += listed
+    if not items:
+        raise UsageError(None, "no samples: give --task JSON (repeatable) or --tasks-file FILE")
+    return run_tasks(parse_tasks(items, "batch"), args)

@@ -358,9 +358,13 @@ def chunk_sample_logs(samples):
 
 
 def chunk_tasks(samples):
-    """The chunk's tasks as compact JSON (the --tasks argument)."""
-    tasks = [sample_task(SAMPLE_TABLE[s]).to_dict() for s in samples]
-    return json.dumps(tasks, separators=(",", ":"), ensure_ascii=False)
+    """The chunk's `--task JSON` arguments, shell-quoted: one compact JSON object per
+    sample (one argument each, so no single argument outgrows the kernel's limit)."""
+    words = []
+    for sample in samples:
+        task = sample_task(SAMPLE_TABLE[sample]).to_dict()
+        words += ["--task", json.dumps(task, separators=(",", ":"), ensure_ascii=False)]
+    return shlex.join(words)
 
 
 def call_options():

@@ -31,5 +31,5 @@ for _chunk, _samples in CHUNKS.items():
         conda:
             "../envs/pgx-report.yaml"
         shell:
-            "{params.pgx} batch --tasks {params.tasks:q} --results results --logs logs"
+            "{params.pgx} batch {params.tasks} --results results --logs logs"
             " {params.options} 2> {log.job:q}"

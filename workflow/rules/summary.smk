@@ -17,6 +17,8 @@ rule batch_summary:
         args=shlex.join(summary_args()),
     log:
         "logs/batch_summary.log",
+    benchmark:
+        "benchmarks/results/batch_summary/batch_summary.tsv"
     localrule: True
     threads: 1
     resources:
