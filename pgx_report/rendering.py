@@ -44,6 +44,7 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
@@ -844,6 +845,37 @@ def _import_weasyprint() -> None:
         import weasyprint  # noqa: F401
 
 
+class _CharactersUntilRegex(dict[tuple[Any, bool], "re.Pattern[str]"]):
+    """tinyhtml5's cache of the regular expressions its tokenizer scans text with.
+
+    tinyhtml5 2.x fills its cache with ``characters = cache[(characters, opposite)] =
+    regex``, which assigns ``characters`` first, so the entry is stored under the
+    compiled pattern and every later lookup misses: the expression is built and looked up
+    in ``re``'s cache again for every run of text (about a third of the HTML parse).
+    This mapping builds the same expression, with the same code, on the first lookup of
+    a key and keeps it under that key, so the tokenizer finds it the next time."""
+
+    def __missing__(self, key: tuple[Any, bool]) -> re.Pattern[str]:
+        characters, opposite = key
+        regex = "".join([f"\\x{ord(character):02x}" for character in characters])
+        if not opposite:
+            regex = f"^{regex}"
+        pattern = self[key] = re.compile(f"[{regex}]+")
+        return pattern
+
+
+@functools.cache
+def _repair_html_parser_cache() -> None:
+    """Install :class:`_CharactersUntilRegex` in tinyhtml5 (WeasyPrint's HTML parser),
+    once per process; a tinyhtml5 without that cache is left alone."""
+    try:
+        from tinyhtml5 import inputstream  # type: ignore[import-untyped]
+    except ImportError:
+        return
+    if type(getattr(inputstream, "characters_until_regex", None)) is dict:
+        inputstream.characters_until_regex = _CharactersUntilRegex()
+
+
 @dataclass
 class _Engine:
     """Per-templates-folder WeasyPrint state reused between renders in one process
@@ -1002,6 +1034,8 @@ def _compress_streams_once(document: Any, pdf: Any) -> None:
     time (about 10 ms of a report)."""
     import pydyf  # type: ignore[import-untyped]
 
+    if not isinstance(getattr(pydyf.Stream, "data", None), property):
+        return  # another pydyf: leave its streams alone
     for obj in pdf.objects:
         if isinstance(obj, pydyf.Stream):
             obj.__class__ = _once_stream_class(type(obj))
@@ -1033,6 +1067,7 @@ def render_pdf(
     """The report as PDF/A-3b bytes, with ``source_bytes`` (the assessment JSON)
     embedded as an associated file (relationship ``Data``)."""
     _import_weasyprint()
+    _repair_html_parser_cache()
     from weasyprint import HTML, Attachment
     from weasyprint.urls import FatalURLFetchingError
 

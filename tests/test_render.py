@@ -824,3 +824,44 @@ def test_an_edited_templates_folder_is_never_served_stale(tmp_path: Path) -> Non
     assert rendering.load_labels(folder)["en"]["title"] == "Edited title"
     assert "Edited title" in rendering.render_html(a, "en", folder).html
     assert "Edited title" in " ".join(pdf_pages_text(render()))
+
+
+HTML_SAMPLES = [
+    "<p>plain &amp; simple</p>",
+    "<table><tr><td>a<td>b\r\nc</table><p>x<div>y</div>",
+    "<title>T</title><pre>\n\tline  two\u00a0&nbsp;</pre><!-- note --><br/>",
+    "<svg viewBox='0 0 10 10'><line x1=0 y1=0 x2=10 y2=10 /></svg><p lang=nb>Ærlig å</p>",
+    "<p data-x=\"1&lt;2\" class='a b'>Sámi · 張偉 · 김민준 \u2013 ▲●▼?</p>\x00<p>",
+]
+
+
+def test_html_parser_cache_gives_the_same_trees_and_hits() -> None:
+    import xml.etree.ElementTree as ET
+
+    import tinyhtml5  # type: ignore[import-untyped]
+    from tinyhtml5 import inputstream
+
+    report = rendering.render_html(load_contract(), "nb", rendering.find_templates())
+    documents = [*HTML_SAMPLES, report.html]
+
+    def trees(cache: dict[Any, Any]) -> list[str]:
+        saved = inputstream.characters_until_regex
+        inputstream.characters_until_regex = cache
+        try:
+            return [
+                ET.tostring(tinyhtml5.parse(d, namespace_html_elements=False), encoding="unicode")
+                for d in documents
+            ]
+        finally:
+            inputstream.characters_until_regex = saved
+
+    plain: dict[Any, Any] = {}
+    expected = trees(plain)
+    repaired = rendering._CharactersUntilRegex()
+    assert trees(repaired) == expected
+    keys = set(repaired)
+    assert keys and not any(isinstance(key[0], type(re.compile(""))) for key in keys)
+    assert trees(repaired) == expected
+    assert set(repaired) == keys  # second pass: every lookup was a hit
+    rendering._repair_html_parser_cache()
+    assert isinstance(inputstream.characters_until_regex, rendering._CharactersUntilRegex)
