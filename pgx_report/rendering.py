@@ -1037,7 +1037,7 @@ def _compress_streams_once(document: Any, pdf: Any) -> None:
     if not isinstance(getattr(pydyf.Stream, "data", None), property):
         return  # another pydyf: leave its streams alone
     for obj in pdf.objects:
-        if isinstance(obj, pydyf.Stream):
+        if isinstance(obj, pydyf.Stream) and hasattr(obj, "__dict__"):
             obj.__class__ = _once_stream_class(type(obj))
 
 
