@@ -424,21 +424,6 @@ def _genotype(
     }
 
 
-def _balanced_columns(
-    rows: Sequence[tuple[str, str]],
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Split rows, in order, into two columns of about equal text length (laid out as a
-    two-cell table: CSS multi-column balancing is slow in WeasyPrint)."""
-    lengths = [len(label) + len(text) for label, text in rows]
-    total, running, cut = sum(lengths), 0, len(rows)
-    for index, length in enumerate(lengths):
-        if running + length / 2 > total / 2:
-            cut = index
-            break
-        running += length
-    return list(rows[:cut]), list(rows[cut:])
-
-
 def _shown_value(value: Any, lang: str, L: Mapping[str, str]) -> str:
     """A raw value from the call or provenance, in the language's conventions."""
     if value is None or value == [] or value == "":
@@ -710,7 +695,6 @@ def build_view(
             "notice": r.local(overall, "not_validated_notice", "overall", lang),
         },
         "guidance": guidance_rows,
-        "guidance_columns": _balanced_columns(guidance_rows),
         "factors": factors,
         "scale": {
             "width": SCALE_WIDTH,
