@@ -6,7 +6,7 @@ against ~0.25 s for a warm render). The workflow therefore gives each job a *chu
 samples, and ``pgx-report batch`` runs, for each sample, exactly the commands a
 one-sample-per-job workflow would run::
 
-    call INPUT [--sample S] [--reference FASTA] [thresholds] -o results/S/call.json
+    call INPUT [--sample S] [--reference FASTA] [--min-depth N --min-gq N] -o results/S/call.json
         (or: copy the sample's call from the cohort run of a shared VCF)
     render results/S/assessment.json -o results/S/report.pdf --html results/S/report.html
         --assess results/S/call.json QUESTIONNAIRE [--lang L]
@@ -85,7 +85,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class CallOptions:
     """The caller's options forwarded to ``call`` (None: the caller's default)."""
 
     min_depth: int | None = None
@@ -112,7 +112,7 @@ def sample_logs(logs: str | Path, sample: str) -> dict[str, Path]:
 
 
 def sample_steps(
-    task: SampleTask, results: str | Path, logs: str | Path, thresholds: Thresholds
+    task: SampleTask, results: str | Path, logs: str | Path, call_options: CallOptions
 ) -> list[Step]:
     """The steps of one sample, in order (a failed step ends the sample)."""
     out = sample_outputs(results, task.sample)
@@ -126,7 +126,7 @@ def sample_steps(
             options += ["--sample", task.vcf_sample]
         if task.reference:
             options += ["--reference", task.reference]
-        argv = ("call", task.input, *options, *thresholds.argv(), "-o", str(out["call"]))
+        argv = ("call", task.input, *options, *call_options.argv(), "-o", str(out["call"]))
         call = Step("call", log["call"], argv=argv)
     report = (
         "render",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +13,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 REALDATA = SHARED / "realdata"
+DEMO = REPO_ROOT / "demo"
+
+
+def _demo_patients() -> dict[str, tuple[str, str]]:
+    """The bundled demo patients, from the demo sample sheet (config/samples.tsv):
+    sample -> (file name in demo/vcfs/, sample name inside that VCF)."""
+    with (REPO_ROOT / "config" / "samples.tsv").open(encoding="utf-8", newline="") as sheet:
+        rows = csv.DictReader(sheet, delimiter="\t")
+        return {row["sample"]: (Path(row["input"]).name, row["vcf_sample"]) for row in rows}
+
+
+DEMO_PATIENTS = _demo_patients()
 
 
 @dataclass(frozen=True)

@@ -11,33 +11,24 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, assert_clean_error, run_pgx
+from conftest import DEMO, DEMO_PATIENTS, CliResult, assert_clean_error, run_pgx
 
 from pgx_report.errors import UsageError
 from pgx_report.workflow import (
     OUTPUT_NAMES,
+    CallOptions,
     SampleTask,
-    Thresholds,
     chunks,
     parse_tasks,
     sample_steps,
 )
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "demo"
 VCFS = DEMO / "vcfs"
 QUESTIONNAIRES = DEMO / "questionnaires"
 
-# sample -> (VCF, sample inside it)
-SINGLE = {
-    "demo-carrier": ("NA18564.OPRM1.g.vcf.gz", "NA18564"),
-    "demo-opioid": ("NA18945.OPRM1.g.vcf.gz", "NA18945"),
-    "demo-nd": ("DEMO-ND.vcf.gz", "DEMO-ND"),
-}
-
 
 def task(sample: str, **extra: str) -> dict[str, str]:
-    vcf, vcf_sample = SINGLE[sample]
+    vcf, vcf_sample = DEMO_PATIENTS[sample]
     return {
         "sample": sample,
         "input": str(VCFS / vcf),
@@ -271,7 +262,7 @@ def test_steps_are_the_single_commands() -> None:
         reference="ref.fa",
         lang="nb",
     )
-    call, report, fhir = sample_steps(item, "res", "logs", Thresholds(min_depth=8, min_gq=None))
+    call, report, fhir = sample_steps(item, "res", "logs", CallOptions(min_depth=8, min_gq=None))
     assert call.argv == (
         "call", "in.bam", "--sample", "NA1", "--reference", "ref.fa", "--min-depth", "8",
         "-o", "res/s1/call.json",
@@ -292,7 +283,7 @@ def test_steps_are_the_single_commands() -> None:
         SampleTask(sample="s2", questionnaire="q.json", call="c/NA2.json"),
         "res",
         "logs",
-        Thresholds(),
+        CallOptions(),
     )[0]
     assert copied.argv == () and copied.copy == (Path("c/NA2.json"), Path("res/s2/call.json"))
 

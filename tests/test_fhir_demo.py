@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, assert_clean_error, run_pgx
+from conftest import DEMO, DEMO_PATIENTS, REPO_ROOT, assert_clean_error, run_pgx
 from test_fhir import (
     PDF,
     by_profile,
@@ -28,18 +28,6 @@ from test_fhir import (
 from pgx_report.assessment import load_assessment
 from pgx_report.fhir import build_bundle
 from pgx_report.files import canonical_json
-
-DEMO = REPO_ROOT / "demo"
-
-# docs/contracts.md, "Demo patients": workflow sample -> (genotype input, vcf_sample)
-DEMO_PATIENTS = {
-    "demo-carrier": ("NA18564.OPRM1.g.vcf.gz", "NA18564"),
-    "demo-aa": ("NA12878.OPRM1.g.vcf.gz", "NA12878"),
-    "demo-opioid": ("NA18945.OPRM1.g.vcf.gz", "NA18945"),
-    "demo-nd": ("DEMO-ND.vcf.gz", "DEMO-ND"),
-    "demo-sparse": ("cohort.b37.vcf.gz", "COH-002"),
-    "demo-cohort": ("cohort.b37.vcf.gz", "COH-001"),
-}
 
 
 @pytest.fixture(scope="module")

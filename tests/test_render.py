@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import DEMO, DEMO_PATIENTS
 from pypdf import PdfReader
 
 from pgx_report import rendering
@@ -73,19 +74,6 @@ def load_contract() -> dict[str, Any]:
 
 def as_bytes(assessment: dict[str, Any]) -> bytes:
     return (json.dumps(assessment, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
-
-
-REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "demo"
-# demo patient -> (genotype input, sample in the VCF), as in docs/contracts.md
-DEMO_PATIENTS: dict[str, tuple[str, str]] = {
-    "demo-carrier": ("NA18564.OPRM1.g.vcf.gz", "NA18564"),
-    "demo-aa": ("NA12878.OPRM1.g.vcf.gz", "NA12878"),
-    "demo-opioid": ("NA18945.OPRM1.g.vcf.gz", "NA18945"),
-    "demo-nd": ("DEMO-ND.vcf.gz", "DEMO-ND"),
-    "demo-sparse": ("cohort.b37.vcf.gz", "COH-002"),
-    "demo-cohort": ("cohort.b37.vcf.gz", "COH-001"),
-}
 
 
 def _patch_unicode(q: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..files import atomic_output, read_input_bytes
+from ..files import atomic_write_bytes, read_input_bytes
 
 if TYPE_CHECKING:
     from ..workflow import SampleTask, Step
@@ -93,9 +93,7 @@ def _stderr_to(stream: IO[str]) -> Iterator[None]:
 
 def _copy(source: Path, dest: Path) -> int:
     """Copy a cohort call into the sample's folder (atomically)."""
-    data = read_input_bytes(source)
-    with atomic_output(dest) as tmp:
-        tmp.write_bytes(data)
+    atomic_write_bytes(dest, read_input_bytes(source))
     return 0
 
 
@@ -121,17 +119,17 @@ def _last_line(path: Path) -> str:
 
 
 def run_tasks(tasks: Sequence[SampleTask], args: argparse.Namespace) -> int:
-    from ..cli import build_parser
-    from ..workflow import Thresholds, sample_steps
+    from ..cli import PROG, build_parser
+    from ..workflow import CallOptions, sample_steps
 
     parser = build_parser()
-    thresholds = Thresholds(min_depth=args.min_depth, min_gq=args.min_gq)
+    call_options = CallOptions(min_depth=args.min_depth, min_gq=args.min_gq)
     failures: list[tuple[str, str, int, str]] = []
     for task in tasks:
-        for step in sample_steps(task, args.results, args.logs, thresholds):
+        for step in sample_steps(task, args.results, args.logs, call_options):
             code = _run_step(step, parser)
             if code == INTERRUPTED:
-                print(f"pgx-report: interrupted at sample '{task.sample}'", file=sys.stderr)
+                print(f"{PROG}: interrupted at sample '{task.sample}'", file=sys.stderr)
                 return INTERRUPTED
             if code != 0:
                 failures.append((task.sample, step.name, code, _last_line(step.log)))
@@ -139,12 +137,12 @@ def run_tasks(tasks: Sequence[SampleTask], args: argparse.Namespace) -> int:
         else:
             log.info("sample %s: done", task.sample)
     for sample, failed_step, _code, message in failures:
-        message = message.removeprefix("pgx-report: error: ")
-        print(f"pgx-report: error: sample '{sample}' ({failed_step}): {message}", file=sys.stderr)
+        message = message.removeprefix(f"{PROG}: error: ")
+        print(f"{PROG}: error: sample '{sample}' ({failed_step}): {message}", file=sys.stderr)
     if not failures:
         return 0
     print(
-        f"pgx-report: {len(failures)} of {len(tasks)} samples failed (the others are written)",
+        f"{PROG}: {len(failures)} of {len(tasks)} samples failed (the others are written)",
         file=sys.stderr,
     )
     return 2 if all(code == 2 for _s, _st, code, _m in failures) else 1

@@ -20,7 +20,7 @@ from snakemake.utils import validate
 from pgx_report.alignment import sniff_alignment_format
 from pgx_report.batch import load_populations, sheet_lines
 from pgx_report.errors import PgxError
-from pgx_report.workflow import SampleTask, chunks, sample_logs, sample_outputs
+from pgx_report.workflow import CallOptions, SampleTask, chunks, sample_logs, sample_outputs
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -368,12 +368,8 @@ def chunk_tasks(samples):
 
 
 def call_options():
-    """Shell-quoted options of `pgx-report call` from the config."""
-    options = []
-    for key, flag in (("min_depth", "--min-depth"), ("min_gq", "--min-gq")):
-        if config["call"][key] is not None:
-            options += [flag, str(config["call"][key])]
-    return shlex.join(options)
+    """Shell-quoted options of `pgx-report call` from the config (call.min_depth, .min_gq)."""
+    return shlex.join(CallOptions(**config["call"]).argv())
 
 
 def cohort_vcf(wildcards):
