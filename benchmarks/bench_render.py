@@ -107,71 +107,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         vcf = DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz"
         questionnaire = DEMO / "questionnaires" / "demo-carrier.json"
         out = folder / "run"
-        rows.append(
+        pgx = [python, "-m", "pgx_report"]
+        carrier = paths["demo-carrier"]
+        # in this order: render --assess reads the call that `run` wrote
+        commands: list[tuple[str, list[str | Path]]] = [
+            ("pgx-report run (process)", ["run", vcf, questionnaire, "-o", out]),
+            ("pgx-report render (process)", ["render", carrier, "-o", folder / "r.pdf"]),
             (
-                "pgx-report run (process)",
-                "demo-carrier",
-                timed(
-                    lambda: run([python, "-m", "pgx_report", "run", vcf, questionnaire, "-o", out]),
-                    args.repeat,
-                ),
-            )
-        )
-        rows.append(
-            (
-                "pgx-report render (process)",
-                "demo-carrier",
-                timed(
-                    lambda: run(
-                        [
-                            python,
-                            "-m",
-                            "pgx_report",
-                            "render",
-                            paths["demo-carrier"],
-                            "-o",
-                            folder / "r.pdf",
-                        ]
-                    ),
-                    args.repeat,
-                ),
-            )
-        )
-        rows.append(
-            (
-                "pgx-report render --assess (process)",  # the workflow's report job
-                "demo-carrier",
-                timed(
-                    lambda: run(
-                        [
-                            python,
-                            "-m",
-                            "pgx_report",
-                            "render",
-                            folder / "a.json",
-                            "-o",
-                            folder / "ra.pdf",
-                            "--html",
-                            folder / "ra.html",
-                            "--assess",
-                            out / "call.json",
-                            questionnaire,
-                        ]
-                    ),
-                    args.repeat,
-                ),
-            )
-        )
-        rows.append(
-            (
-                "pgx-report call (process)",
-                "demo-carrier",
-                timed(
-                    lambda: run([python, "-m", "pgx_report", "call", vcf, "-o", folder / "c.json"]),
-                    args.repeat,
-                ),
-            )
-        )
+                "pgx-report render --assess (process)",  # the workflow's report step
+                [
+                    "render", folder / "a.json", "-o", folder / "ra.pdf",
+                    "--html", folder / "ra.html",
+                    "--assess", out / "call.json", questionnaire,
+                ],
+            ),
+            ("pgx-report call (process)", ["call", vcf, "-o", folder / "c.json"]),
+        ]  # fmt: skip
+        for what, command in commands:
+            times = timed(lambda command=command: run([*pgx, *command]), args.repeat)
+            rows.append((what, "demo-carrier", times))
         bcftools = shutil.which("bcftools")
         if bcftools:
             site = json.loads((out / "call.json").read_text(encoding="utf-8"))["variant"]
