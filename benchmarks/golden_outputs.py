@@ -130,16 +130,32 @@ def _downstream(rec: Recorder, key: str, call_json: str, call_argv: list[str]) -
     assessment = f"{out}/assessment.json"
     code = rec.command(
         f"{key}.assess",
-        ["assess", "--call", call_json, "--questionnaire", QUESTIONNAIRE, "-o", assessment]
-        + ["--allow-sample-mismatch"],
+        [
+            "assess",
+            "--call",
+            call_json,
+            "--questionnaire",
+            QUESTIONNAIRE,
+            "-o",
+            assessment,
+            "--allow-sample-mismatch",
+        ],
     )
     if code == 0:
         for lang in LANGS:
             pdf = f"{out}/report.{lang}.pdf"
             rec.command(
                 f"{key}.render.{lang}",
-                ["render", assessment, "-o", pdf, "--html", f"{out}/report.{lang}.html"]
-                + ["--lang", lang],
+                [
+                    "render",
+                    assessment,
+                    "-o",
+                    pdf,
+                    "--html",
+                    f"{out}/report.{lang}.html",
+                    "--lang",
+                    lang,
+                ],
             )
             rec.command(
                 f"{key}.fhir.{lang}",
@@ -200,9 +216,7 @@ def _demo_patients(rec: Recorder) -> None:
         vcf = Path("config", row["input"]).as_posix().replace("config/../", "")
         questionnaire = Path("config", row["questionnaire"]).as_posix().replace("config/../", "")
         call_json = f"out/{key}.call.json"
-        rec.command(
-            f"{key}.call", ["call", vcf, "--sample", row["vcf_sample"], "-o", call_json]
-        )
+        rec.command(f"{key}.call", ["call", vcf, "--sample", row["vcf_sample"], "-o", call_json])
         out = f"out/{key}"
         assessment = f"{out}/assessment.json"
         rec.command(
@@ -213,8 +227,16 @@ def _demo_patients(rec: Recorder) -> None:
             pdf = f"{out}/report.{lang}.pdf"
             rec.command(
                 f"{key}.render.{lang}",
-                ["render", assessment, "-o", pdf, "--html", f"{out}/report.{lang}.html"]
-                + ["--lang", lang],
+                [
+                    "render",
+                    assessment,
+                    "-o",
+                    pdf,
+                    "--html",
+                    f"{out}/report.{lang}.html",
+                    "--lang",
+                    lang,
+                ],
             )
             rec.command(
                 f"{key}.fhir.{lang}",
@@ -222,8 +244,17 @@ def _demo_patients(rec: Recorder) -> None:
             )
             rec.command(
                 f"{key}.run.{lang}",
-                ["run", vcf, questionnaire, "-o", f"{out}/run.{lang}", "--lang", lang]
-                + ["--sample", row["vcf_sample"]],
+                [
+                    "run",
+                    vcf,
+                    questionnaire,
+                    "-o",
+                    f"{out}/run.{lang}",
+                    "--lang",
+                    lang,
+                    "--sample",
+                    row["vcf_sample"],
+                ],
             )
 
 
