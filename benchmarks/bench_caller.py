@@ -3,7 +3,7 @@
 For each generated input (see ``benchmarks/inputs.py``; cached in ``benchmarks/.cache``):
 
 - ``pgx-report call`` as a whole process (best of N wall-clock runs, peak RSS of the
-  child from ``wait4``) and the in-process API (``pgx_report.calling.call_file`` /
+  child from ``wait4``) and the in-process API (``pgx_report.genotype.vcf.rules.call_file`` /
   ``call_all_samples``, best of N after one warm-up run);
 - the peers: ``bcftools view -H -r`` (indexed), ``bcftools view -H -t`` and
   ``zcat | grep`` (unindexed), ``bcftools query -r ... -f '[%SAMPLE\\t%GT\\n]'`` (cohorts).
@@ -94,8 +94,8 @@ def _check(value: float, limit: float, below: bool = True) -> bool:
 
 
 def bench_single(item: inputs.Input, repeat: int, slow_repeat: int) -> list[Row]:
-    from pgx_report.calling import call_file
-    from pgx_report.locate import locate
+    from pgx_report.genotype.vcf.locate import locate
+    from pgx_report.genotype.vcf.rules import call_file
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +158,7 @@ def bench_single(item: inputs.Input, repeat: int, slow_repeat: int) -> list[Row]
 
 
 def bench_cohort(item: inputs.Input, repeat: int) -> list[Row]:
-    from pgx_report.calling import call_all_samples
+    from pgx_report.genotype.vcf.rules import call_all_samples
 
     rows: list[Row] = []
     query = [

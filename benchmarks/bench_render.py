@@ -59,11 +59,11 @@ def run(cmd: Sequence[str | Path]) -> None:
 def assessments(folder: Path) -> dict[str, Path]:
     """Real assessments of the demo patients (call + assess in this process); each
     patient's call is written beside it as ``<name>.call.json``."""
-    from pgx_report.assessment import assess
-    from pgx_report.calling import call_file
-    from pgx_report.files import write_json
-    from pgx_report.knowledge import load_knowledge_base
-    from pgx_report.questionnaire import load_questionnaire
+    from pgx_report.clinical.assessment import assess
+    from pgx_report.clinical.knowledge import load_knowledge_base
+    from pgx_report.clinical.questionnaire import load_questionnaire
+    from pgx_report.files.io import write_json
+    from pgx_report.genotype.vcf.rules import call_file
 
     kb = load_knowledge_base()
     paths = {}
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats per row")
     args = parser.parse_args(argv)
-    from pgx_report import rendering
+    from pgx_report.outputs.report import rendering
 
     rows: list[tuple[str, str, list[float]]] = []
     templates = rendering.find_templates()

@@ -19,8 +19,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .errors import PgxError
+from pgx_report import __version__
+from pgx_report.errors import PgxError
 
 PROG = "pgx-report"
 

@@ -1,4 +1,4 @@
-"""The pure core of pgx_report.alignment: read filters, mates, likelihoods, genotype rules."""
+"""The pure core of the BAM/CRAM pileup caller: read filters, mates, likelihoods, genotype rules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pgx_report.alignment import (
+from pgx_report.errors import UsageError
+from pgx_report.genotype.pileup.alignment import (
     Exclusion,
     Observation,
     PileupCounts,
@@ -20,8 +21,7 @@ from pgx_report.alignment import (
     observe_read,
     tally,
 )
-from pgx_report.calling import Thresholds
-from pgx_report.errors import UsageError
+from pgx_report.genotype.vcf.rules import Thresholds
 
 M, INS, D, N, S = 0, 1, 2, 3, 4  # CIGAR operations
 SITE0 = 1000

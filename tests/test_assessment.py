@@ -11,16 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgx_report.assessment import (
+from pgx_report.clinical.assessment import (
     Assessment,
     assess,
     assessment_from_dict,
     load_assessment,
     validate_assessment_dict,
 )
+from pgx_report.clinical.knowledge import KnowledgeBase, load_knowledge_base
+from pgx_report.clinical.questionnaire import Questionnaire, parse_questionnaire
 from pgx_report.errors import InputError, SampleMismatchError, UsageError
-from pgx_report.knowledge import KnowledgeBase, load_knowledge_base
-from pgx_report.questionnaire import Questionnaire, parse_questionnaire
 from tests.conftest import REPO_ROOT
 
 DATA = REPO_ROOT / "tests" / "data" / "assess"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from pgx_report.assessment import load_assessment
-from pgx_report.files import sha256_file
+from pgx_report.clinical.assessment import load_assessment
+from pgx_report.files.io import sha256_file
 from tests.conftest import REPO_ROOT, CliResult, assert_clean_error, run_pgx
 
 DATA = REPO_ROOT / "tests" / "data" / "assess"

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import DEMO, DEMO_PATIENTS, CliResult, assert_clean_error, run_pgx
 
-from pgx_report.errors import UsageError
-from pgx_report.workflow import (
+from pgx_report.batch.tasks import (
     OUTPUT_NAMES,
     CallOptions,
     SampleTask,
@@ -22,6 +21,7 @@ from pgx_report.workflow import (
     parse_tasks,
     sample_steps,
 )
+from pgx_report.errors import UsageError
 
 VCFS = DEMO / "vcfs"
 QUESTIONNAIRES = DEMO / "questionnaires"

@@ -10,7 +10,10 @@ import pytest
 from calling_support import CASES, build_test_vcfs, case_formats
 from conftest import run_pgx
 
-from pgx_report.calling import (
+from pgx_report.commands.call import render_call
+from pgx_report.errors import InputError
+from pgx_report.files.io import canonical_json, sha256_file
+from pgx_report.genotype.vcf.rules import (
     Call,
     Reason,
     Status,
@@ -20,9 +23,6 @@ from pgx_report.calling import (
     load_call,
     validate_call_dict,
 )
-from pgx_report.commands.call import render_call
-from pgx_report.errors import InputError
-from pgx_report.files import canonical_json, sha256_file
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Bulk calls for many samples (pgx_report.cohort) and --all-samples on a cohort."""
+"""Bulk calls for many samples (pgx_report.genotype.vcf.grouped) and --all-samples on a cohort."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pgx_report.cohort import CallBatch, group_rows
-from pgx_report.files import canonical_json
+from pgx_report.files.io import canonical_json
+from pgx_report.genotype.vcf.grouped import CallBatch, group_rows
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def _cohort_vcf(path: Path, n: int, seed: int) -> list[str]:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_bulk_calls_equal_calls_made_one_by_one(tmp_path: Path, seed: int) -> None:
-    from pgx_report.calling import call_all_samples
+    from pgx_report.genotype.vcf.rules import call_all_samples
 
     path = tmp_path / "cohort.vcf"
     names = _cohort_vcf(path, 600, seed)

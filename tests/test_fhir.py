@@ -21,8 +21,8 @@ from conftest import REPO_ROOT
 from fhir.resources.R4B.bundle import Bundle
 
 from pgx_report.errors import InputError
-from pgx_report.fhir import CODES_PATH, build_bundle, load_codes
-from pgx_report.files import canonical_json
+from pgx_report.files.io import canonical_json
+from pgx_report.outputs.fhir import CODES_PATH, build_bundle, load_codes
 
 # ---------------------------------------------------------------------- helpers
 

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 import yaml
 
-from pgx_report.errors import InputError
-from pgx_report.files import sha256_file
-from pgx_report.knowledge import (
+from pgx_report.clinical.knowledge import (
     DEFAULT_PATH,
     FACTOR_IDS,
     KnowledgeBase,
     LocalText,
     load_knowledge_base,
 )
+from pgx_report.errors import InputError
+from pgx_report.files.io import sha256_file
 
 
 @pytest.fixture(scope="module")

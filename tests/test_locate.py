@@ -1,4 +1,4 @@
-"""Random access without an index (pgx_report.locate).
+"""Random access without an index (pgx_report.genotype.vcf.locate).
 
 The property tests generate sorted VCFs (random record spacing, deletions, gVCF
 reference blocks short and long, contigs in lexicographic / header / shuffled
@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgx_report.errors import VcfError
-from pgx_report.locate import NeedsFullScan, file_kind, header_contigs, locate
-from pgx_report.vcf import BGZF_EOF
+from pgx_report.genotype.vcf.locate import NeedsFullScan, file_kind, header_contigs, locate
+from pgx_report.genotype.vcf.reader import BGZF_EOF
 
 ALIASES = ("chr6", "6", "NC_000006.12")
 CONTIG_POOL = ("chr1", "chr10", "chr2", "chr6", "chr22", "chrX", "HLA-A*01:01:01:01")

@@ -1,4 +1,4 @@
-"""pgx_report.locate on the real NYGC gVCFs (no index, lexicographic contig order,
+"""pgx_report.genotype.vcf.locate on the real NYGC gVCFs (no index, lexicographic contig order,
 ~3,400 header contigs including HLA names with '*' and ':', long reference blocks)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import run_pgx
 
-from pgx_report.locate import file_kind, header_contigs, locate
+from pgx_report.genotype.vcf.locate import file_kind, header_contigs, locate
 
 SITE = 154_039_662
 ALIASES = ("chr6", "6", "NC_000006.12")

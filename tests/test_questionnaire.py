@@ -12,13 +12,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from pgx_report.errors import QuestionnaireError
-from pgx_report.questionnaire import (
+from pgx_report.clinical.questionnaire import (
     age_on,
     load_questionnaire,
     parse_questionnaire,
     questionnaire_schema,
 )
+from pgx_report.errors import QuestionnaireError
 from tests.conftest import REPO_ROOT, assert_clean_error, run_pgx
 
 DEMO = REPO_ROOT / "demo" / "questionnaires"

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from pgx_report.errors import QuestionnaireError
-from pgx_report.files import canonical_json
-from pgx_report.questionnaire import (
+from pgx_report.clinical.questionnaire import (
     FHIR_DEFINITION_PATH,
     fhir_questionnaire_definition,
     link_ids,
     load_questionnaire,
     parse_questionnaire,
 )
+from pgx_report.errors import QuestionnaireError
+from pgx_report.files.io import canonical_json
 from tests.conftest import REPO_ROOT, assert_clean_error, run_pgx
 
 FIXTURE = REPO_ROOT / "tests" / "data" / "questionnaire_response.fhir.json"

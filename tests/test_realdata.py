@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import REALDATA, run_pgx
 
-from pgx_report.calling import call_file, validate_call_dict
+from pgx_report.genotype.vcf.rules import call_file, validate_call_dict
 
 SITE = "chr6:154039662"
 

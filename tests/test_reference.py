@@ -1,4 +1,4 @@
-"""The reference FASTA check (pgx_report.reference): base at the site, build, CRAM sequence."""
+"""The reference FASTA check (genotype/reference.py): base at the site, build, CRAM sequence."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from alignment_support import load_generator
 
-from pgx_report.reference import (
+from pgx_report.genotype.reference import (
     FastaError,
     check_cram_reference,
     check_reference_base,
     contig_md5,
     indexed_fasta,
 )
-from pgx_report.variant import rs1799971
+from pgx_report.genotype.site import rs1799971
 
 GRCH38 = rs1799971().in_build("GRCh38")
 

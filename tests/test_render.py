@@ -26,7 +26,7 @@ import pytest
 from conftest import DEMO, DEMO_PATIENTS
 from pypdf import PdfReader
 
-from pgx_report import rendering
+from pgx_report.outputs.report import rendering
 
 INJECTION_NAME = '<img src="file:///etc/passwd">'
 INJECTION_CLINICIAN = "</td><script>alert(1)</script>"
@@ -54,7 +54,8 @@ def no_weasyprint_logs() -> Iterator[None]:
     """Fail on any WeasyPrint (or fontTools) warning/error, as WeasyPrint's own tests do."""
     collector = _Collector()
     loggers = [
-        logging.getLogger(name) for name in ("weasyprint", "fontTools", "pgx_report.rendering")
+        logging.getLogger(name)
+        for name in ("weasyprint", "fontTools", "pgx_report.outputs.report.rendering")
     ]
     for logger in loggers:
         logger.addHandler(collector)
@@ -113,11 +114,11 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None] | None, bool]] = {
 @functools.cache
 def make_case(name: str) -> bytes:
     """The assessment JSON bytes of a case, made by the real pipeline (call + assess)."""
-    from pgx_report.assessment import assess
-    from pgx_report.calling import call_file
-    from pgx_report.files import canonical_json
-    from pgx_report.knowledge import load_knowledge_base
-    from pgx_report.questionnaire import load_questionnaire
+    from pgx_report.clinical.assessment import assess
+    from pgx_report.clinical.knowledge import load_knowledge_base
+    from pgx_report.clinical.questionnaire import load_questionnaire
+    from pgx_report.files.io import canonical_json
+    from pgx_report.genotype.vcf.rules import call_file
 
     demo, patch, allow = CASES[name]
     vcf, sample = DEMO_PATIENTS[demo]

@@ -47,7 +47,7 @@ def test_run_writes_the_four_outputs_for_each_demo_patient(demo: str, tmp_path: 
     assert assessment["language"] == lang
     assert (assessment["overall"]["category"] == "contraindicated") is contraindicated
     # provenance names the call file that was written, with its hash
-    from pgx_report.files import sha256_file
+    from pgx_report.files.io import sha256_file
 
     roles = {item["role"]: item for item in assessment["provenance"]["inputs"]}
     assert roles["call"]["sha256"] == sha256_file(out / "call.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..assessment import Assessment
+    from pgx_report.clinical.assessment import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,11 @@ def assess_files(
 ) -> Assessment:
     """The assessment of the call and questionnaire files (what ``assess`` writes; also
     used by ``render --assess``, so both give the same assessment)."""
-    from ..assessment import InputRecord, assess, default_inputs
-    from ..calling import load_call
-    from ..files import sha256_file
-    from ..knowledge import load_knowledge_base
-    from ..questionnaire import load_questionnaire
+    from pgx_report.clinical.assessment import InputRecord, assess, default_inputs
+    from pgx_report.clinical.knowledge import load_knowledge_base
+    from pgx_report.clinical.questionnaire import load_questionnaire
+    from pgx_report.files.io import sha256_file
+    from pgx_report.genotype.vcf.rules import load_call
 
     call = load_call(call_path)
     questionnaire = load_questionnaire(questionnaire_path)
@@ -89,7 +89,7 @@ def assess_files(
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..files import check_not_input, write_json
+    from pgx_report.files.io import check_not_input, write_json
 
     check_not_input(args.output, [args.call, args.questionnaire])
     result = assess_files(

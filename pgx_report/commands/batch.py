@@ -3,7 +3,7 @@ assess, render and export many samples in ONE process (the workflow's per-chunk 
 docs/workflow.md). ``--tasks-file FILE`` reads a JSON list of tasks instead.
 
 Each sample runs the same commands, with the same checks and messages, as it would on
-its own (``pgx_report.workflow``); each step's stderr goes to ``LOGS/SAMPLE/STEP.log``.
+its own (``pgx_report.batch.tasks``); each step's stderr goes to ``LOGS/SAMPLE/STEP.log``.
 A sample whose step fails is skipped from there on and the others go on. At the end one
 line per failed sample is printed, and the exit code is 0 when every sample succeeded,
 2 when every failure was bad input, 1 otherwise (130 stops at once on Ctrl-C).
@@ -20,11 +20,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import UsageError
-from ..files import atomic_write_bytes, read_input_bytes
+from pgx_report.errors import UsageError
+from pgx_report.files.io import atomic_write_bytes, read_input_bytes
 
 if TYPE_CHECKING:
-    from ..workflow import SampleTask, Step
+    from pgx_report.batch.tasks import SampleTask, Step
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ INTERRUPTED = 130
 
 
 def add_subcommand(subparsers: Any) -> None:
-    from .call import non_negative
+    from pgx_report.commands.call import non_negative
 
     parser = subparsers.add_parser(
         "batch",
@@ -99,7 +99,7 @@ def _copy(source: Path, dest: Path) -> int:
 
 def _run_step(step: Step, parser: argparse.ArgumentParser) -> int:
     """Run one step with its stderr in its log file; the exit code."""
-    from ..cli import dispatch
+    from pgx_report.cli import dispatch
 
     step.log.parent.mkdir(parents=True, exist_ok=True)
     with step.log.open("w", encoding="utf-8") as stream, _stderr_to(stream):
@@ -119,8 +119,8 @@ def _last_line(path: Path) -> str:
 
 
 def run_tasks(tasks: Sequence[SampleTask], args: argparse.Namespace) -> int:
-    from ..cli import PROG, build_parser
-    from ..workflow import CallOptions, sample_steps
+    from pgx_report.batch.tasks import CallOptions, sample_steps
+    from pgx_report.cli import PROG, build_parser
 
     parser = build_parser()
     call_options = CallOptions(min_depth=args.min_depth, min_gq=args.min_gq)
@@ -156,7 +156,7 @@ def _json(text: str, source: str) -> Any:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..workflow import parse_tasks
+    from pgx_report.batch.tasks import parse_tasks
 
     items = [_json(text, f"--task {number}") for number, text in enumerate(args.task, 1)]
     if args.tasks_file:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..cohort import CallBatch
-from ..errors import OutputError, UsageError
-from ..files import canonical_json, check_not_input, write_json
+from pgx_report.errors import OutputError, UsageError
+from pgx_report.files.io import canonical_json, check_not_input, write_json
+from pgx_report.genotype.vcf.grouped import CallBatch
 
 HELP = "call the OPRM1 rs1799971 (c.118A>G) genotype from a VCF/gVCF/BCF or BAM/CRAM"
 
@@ -89,7 +89,7 @@ def add_subcommand(subparsers: Any) -> None:
 
 def add_threshold_options(parser: Any) -> None:
     """--build, --min-depth, --min-gq on ``parser`` (a parser or an argument group)."""
-    from ..calling import Thresholds
+    from pgx_report.genotype.vcf.rules import Thresholds
 
     defaults = Thresholds()
     parser.add_argument(
@@ -119,7 +119,7 @@ def add_threshold_options(parser: Any) -> None:
 
 def add_alignment_options(parser: argparse.ArgumentParser) -> None:
     """The --reference and pileup options, in their own argument group of ``parser``."""
-    from ..alignment import PileupOptions
+    from pgx_report.genotype.pileup.alignment import PileupOptions
 
     pileup = PileupOptions()
     group = parser.add_argument_group(
@@ -158,7 +158,7 @@ def add_alignment_options(parser: argparse.ArgumentParser) -> None:
 
 def pileup_options(args: argparse.Namespace) -> Any:
     """The PileupOptions from the options of :func:`add_alignment_options`."""
-    from ..alignment import PileupOptions
+    from pgx_report.genotype.pileup.alignment import PileupOptions
 
     return PileupOptions(
         min_base_quality=args.min_base_quality,
@@ -194,7 +194,7 @@ def _pretty(value: Any, level: int, memo: Memo, shared: frozenset[int]) -> str:
     ``level``. Objects whose id is in ``shared`` (variant, provenance, the site record:
     the same for many samples) are rendered once and remembered in ``memo``. The standard
     encoder falls back to pure Python when indenting; this keeps 100,000 files fast and
-    byte-identical to :func:`pgx_report.files.canonical_json`."""
+    byte-identical to :func:`pgx_report.files.io.canonical_json`."""
     if not isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     hit = memo.get(id(value))
@@ -297,9 +297,9 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..alignment import call_any, sniff_alignment_format
-    from ..calling import Thresholds, call_all_samples, validate_call_dict
-    from ..reference import check_call_reference
+    from pgx_report.genotype.pileup.alignment import call_any, sniff_alignment_format
+    from pgx_report.genotype.reference import check_call_reference
+    from pgx_report.genotype.vcf.rules import Thresholds, call_all_samples, validate_call_dict
 
     thresholds = Thresholds(min_depth=args.min_depth, min_gq=args.min_gq)
     source = Path(args.input)

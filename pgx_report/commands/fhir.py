@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from ..files import canonical_json, check_not_input, read_input_bytes, write_json
+from pgx_report.errors import InputError
+from pgx_report.files.io import canonical_json, check_not_input, read_input_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def _read_pdf(path: Path) -> bytes:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..assessment import load_assessment
-    from ..fhir import build_bundle
+    from pgx_report.clinical.assessment import load_assessment
+    from pgx_report.outputs.fhir import build_bundle
 
     assessment_path = Path(args.assessment)
     output = Path(args.output)

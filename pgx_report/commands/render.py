@@ -65,9 +65,14 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from .. import rendering
-    from ..errors import UsageError
-    from ..files import atomic_write_bytes, atomic_write_text, canonical_json, check_not_input
+    from pgx_report.errors import UsageError
+    from pgx_report.files.io import (
+        atomic_write_bytes,
+        atomic_write_text,
+        canonical_json,
+        check_not_input,
+    )
+    from pgx_report.outputs.report import rendering
 
     outputs = [args.output, *([args.html] if args.html else [])]
     if args.html is not None and Path(args.html).resolve() == Path(args.output).resolve():
@@ -84,7 +89,7 @@ def execute(args: argparse.Namespace) -> int:
     if args.assess is None:
         assessment, data = rendering.read_assessment(args.assessment)
     else:
-        from .assess import assess_files
+        from pgx_report.commands.assess import assess_files
 
         data = canonical_json(assess_files(*args.assess).to_dict()).encode("utf-8")
         # Rendered from its JSON text, like a file written by `assess`: the same PDF bytes.

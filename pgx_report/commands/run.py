@@ -14,8 +14,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .call import add_alignment_options, add_threshold_options, pileup_options
-from .render import add_report_options
+from pgx_report.commands.call import add_alignment_options, add_threshold_options, pileup_options
+from pgx_report.commands.render import add_report_options
 
 HELP = "call + assess + render in one process (writes call.json, assessment.json, report.pdf/.html)"
 OUTPUT_NAMES = ("call.json", "assessment.json", "report.pdf", "report.html")
@@ -58,13 +58,18 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from .. import rendering
-    from ..alignment import call_any
-    from ..assessment import assess, default_inputs
-    from ..calling import Thresholds, validate_call_dict
-    from ..files import atomic_write_bytes, canonical_json, check_not_input, sha256_bytes
-    from ..knowledge import load_knowledge_base
-    from ..questionnaire import load_questionnaire
+    from pgx_report.clinical.assessment import assess, default_inputs
+    from pgx_report.clinical.knowledge import load_knowledge_base
+    from pgx_report.clinical.questionnaire import load_questionnaire
+    from pgx_report.files.io import (
+        atomic_write_bytes,
+        canonical_json,
+        check_not_input,
+        sha256_bytes,
+    )
+    from pgx_report.genotype.pileup.alignment import call_any
+    from pgx_report.genotype.vcf.rules import Thresholds, validate_call_dict
+    from pgx_report.outputs.report import rendering
 
     outdir: Path = args.outdir
     outputs = {name: outdir / name for name in OUTPUT_NAMES}

@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import UsageError
-from ..files import atomic_output, atomic_write_text, check_not_input
+from pgx_report import __version__
+from pgx_report.errors import UsageError
+from pgx_report.files.io import atomic_output, atomic_write_text, check_not_input
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,8 @@ def write_pdf(html: str, path: Path) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..batch import (  # here, not at the top: every pgx-report command imports this module
+    # here, not at the top: every pgx-report command imports this module
+    from pgx_report.outputs.summary import (
         PDF_MAX_ROWS,
         BatchSummary,
         cohort_errors,

@@ -26,7 +26,7 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..questionnaire import load_questionnaire
+    from pgx_report.clinical.questionnaire import load_questionnaire
 
     questionnaire = load_questionnaire(args.file)
     suffix = " (FHIR QuestionnaireResponse)" if questionnaire.format == "fhir" else ""

@@ -25,7 +25,7 @@ SPEC = HERE / "spec.yaml"
 
 # The site and chromosome 6 lengths, from the package's own data file.
 sys.path.insert(0, str(HERE.parent.parent))
-from pgx_report.variant import rs1799971  # noqa: E402
+from pgx_report.genotype.site import rs1799971  # noqa: E402
 
 READ_LENGTH = 50
 WINDOW = 500  # reference sequence (not N) on each side of the site

@@ -17,10 +17,10 @@ from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from pgx_report.alignment import sniff_alignment_format
-from pgx_report.batch import load_populations, sheet_lines
+from pgx_report.genotype.pileup.alignment import sniff_alignment_format
+from pgx_report.outputs.summary import load_populations, sheet_lines
 from pgx_report.errors import PgxError
-from pgx_report.workflow import CallOptions, SampleTask, chunks, sample_logs, sample_outputs
+from pgx_report.batch.tasks import CallOptions, SampleTask, chunks, sample_logs, sample_outputs
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -318,7 +318,7 @@ PGX = shlex.quote(find_pgx_report(config["pgx_report"]))
 
 
 def sample_task(row):
-    """The `pgx-report batch` task of one sheet row (pgx_report.workflow.SampleTask)."""
+    """The `pgx-report batch` task of one sheet row (pgx_report.batch.tasks.SampleTask)."""
     if row.cohort:
         return SampleTask(
             sample=row.sample,

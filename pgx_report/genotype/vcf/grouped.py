@@ -1,6 +1,6 @@
 """Many samples at once: bulk calls for 100,000-sample cohorts.
 
-:func:`pgx_report.calling.call_records` derives every sample's status, genotype and
+:func:`pgx_report.genotype.vcf.rules.call_records` derives every sample's status, genotype and
 reason codes from the genotype / depth / quality arrays in one pass (numpy). What
 remains per sample is *presentation*: a ``Call`` object, its JSON, its TSV row. Most
 samples of a cohort share everything but their name (same record, same genotype,
@@ -21,7 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from .files import canonical_json
+from pgx_report.files.io import canonical_json
 
 # A name no real sample has: it marks where the sample name goes in a group's JSON.
 _PLACEHOLDER = "\x00pgx-report-sample\x00"

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .build import ContigLine
-from .errors import UnknownSampleError, VcfError
-from .files import read_head
+from pgx_report.errors import UnknownSampleError, VcfError
+from pgx_report.files.io import read_head
+from pgx_report.genotype.genome_build import ContigLine
 
 if TYPE_CHECKING:
     import cyvcf2
@@ -591,11 +591,11 @@ class VcfReader:
 
     def _locate(self, contigs: Sequence[str], pos: int) -> list[SiteRecord] | None:
         """Unindexed VCF text: find the records by bisection over the file (BGZF or
-        uncompressed; plain gzip streams with an early exit), see pgx_report.locate,
+        uncompressed; plain gzip streams with an early exit), see pgx_report.genotype.vcf.locate,
         then let htslib parse just those lines, from memory (nothing is written).
         None: the file is not sorted where it was read, or a record there is
         malformed: the caller streams the whole file (and reports bad lines)."""
-        from .locate import NeedsFullScan, locate
+        from pgx_report.genotype.vcf.locate import NeedsFullScan, locate
 
         try:
             found = locate(self.path, contigs, pos, fallback=False)

@@ -24,12 +24,13 @@ from typing import Any
 
 import jsonschema
 
-from .errors import InputError, QuestionnaireError
-from .files import read_input_bytes, sha256_bytes
+from pgx_report.errors import InputError, QuestionnaireError
+from pgx_report.files.io import read_input_bytes, sha256_bytes
+from pgx_report.paths import DATA_DIR, SCHEMA_DIR
 
 log = logging.getLogger(__name__)
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "questionnaire.schema.json"
+SCHEMA_PATH = SCHEMA_DIR / "questionnaire.schema.json"
 QUESTIONNAIRE_VERSION = "1.0"
 FORMAT_NATIVE = "native"
 FORMAT_FHIR = "fhir"
@@ -69,7 +70,7 @@ def link_ids() -> dict[str, dict[str, Any]]:
     return dict(_leaf_paths(questionnaire_schema()))
 
 
-FHIR_DEFINITION_PATH = Path(__file__).resolve().parent / "data" / "questionnaire.fhir.json"
+FHIR_DEFINITION_PATH = DATA_DIR / "questionnaire.fhir.json"
 FHIR_DEFINITION_URL = "https://pgx-report.invalid/Questionnaire/naltrexone-oprm1"
 
 

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
-from .files import read_head
+from pgx_report.errors import InputError
+from pgx_report.files.io import read_head
 
 if TYPE_CHECKING:
     import pysam
 
-    from .calling import Call
+    from pgx_report.genotype.vcf.rules import Call
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +222,8 @@ def reference_provenance(
     ``chrom`` is the input's name for chromosome 6 (tried first, then the build's other
     names). ``usable`` is an already indexed path for ``fasta`` (see :func:`indexed_fasta`).
     """
-    from .files import sha256_file
-    from .variant import rs1799971
+    from pgx_report.files.io import sha256_file
+    from pgx_report.genotype.site import rs1799971
 
     coords = rs1799971().in_build(build)
     with contextlib.ExitStack() as stack:

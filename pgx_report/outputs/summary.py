@@ -19,13 +19,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import InputError
+from pgx_report.errors import InputError
+from pgx_report.paths import DATA_DIR, TEMPLATE_DIRS
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class BatchSummary:
 @cache
 def load_populations() -> dict[str, Population]:
     """Expected 118G allele frequencies, from ``pgx_report/data/populations.yaml``."""
-    text = resources.files("pgx_report").joinpath("data/populations.yaml").read_text("utf-8")
+    text = (DATA_DIR / "populations.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     return {
         key: Population(key, entry["label"], float(entry["g_frequency"]), entry["source"])
@@ -572,6 +572,9 @@ def genotype_plot_svg(summary: BatchSummary) -> str:
     return "".join(parts)
 
 
+SUMMARY_TEMPLATE = "batch_summary.html.j2"
+
+
 def to_html(
     summary: BatchSummary,
     tool_version: str,
@@ -584,8 +587,8 @@ def to_html(
     from markupsafe import Markup
 
     template_text = (
-        resources.files("pgx_report").joinpath("data/batch_summary.html.j2").read_text("utf-8")
-    )
+        next(d for d in TEMPLATE_DIRS if (d / SUMMARY_TEMPLATE).is_file()) / SUMMARY_TEMPLATE
+    ).read_text("utf-8")
     env = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
     template = env.from_string(template_text)
     rows = sample_rows(summary)

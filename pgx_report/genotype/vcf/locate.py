@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from .errors import VcfError
-from .files import read_head
-from .vcf import BGZF_EOF
+from pgx_report.errors import VcfError
+from pgx_report.files.io import read_head
+from pgx_report.genotype.vcf.reader import BGZF_EOF
 
 log = logging.getLogger(__name__)
 

@@ -29,20 +29,19 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import __version__
-from .build import BuildDetection, detect_build
-from .cohort import CallBatch, group_rows
-from .errors import InputError, UsageError, VcfError
-from .files import sha256_file
-from .variant import Build, rs1799971
-from .vcf import (
+from pgx_report import __version__
+from pgx_report.errors import InputError, UsageError, VcfError
+from pgx_report.files.io import sha256_file
+from pgx_report.genotype.genome_build import BuildDetection, detect_build
+from pgx_report.genotype.site import Build, rs1799971
+from pgx_report.genotype.vcf.grouped import CallBatch, group_rows
+from pgx_report.genotype.vcf.reader import (
     FileInfo,
     Header,
     SiteRecord,
@@ -51,6 +50,7 @@ from .vcf import (
     open_vcf,
     site_record_summary,
 )
+from pgx_report.paths import SCHEMA_DIR
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class Call:
 
 @cache
 def call_schema() -> dict[str, Any]:
-    text = resources.files("pgx_report").joinpath("schemas/call.schema.json").read_text("utf-8")
+    text = (SCHEMA_DIR / "call.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -438,7 +438,7 @@ def call_records(
 
     summaries = [site_record_summary(r) for r in ordered]
     # Every sample's call is a function of the values below (and its name): samples
-    # with identical values share one call, built once (pgx_report.cohort).
+    # with identical values share one call, built once (pgx_report.genotype.vcf.grouped).
     width = max(r.samples.alleles.shape[1] for r in ordered)
     alleles = np.stack(
         [
@@ -777,7 +777,7 @@ def call_all_samples(
     """Call every sample of the file in one pass (arrays over samples).
 
     The result is a read-only sequence of calls, made in bulk: samples that share
-    every value a call is made from share one call (see pgx_report.cohort)."""
+    every value a call is made from share one call (see pgx_report.genotype.vcf.grouped)."""
     _, calls = _call(path, None, build, thresholds)
     if not calls:
         raise VcfError(path, "the file has no sample columns (sites-only VCF): nothing to call")

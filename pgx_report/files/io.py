@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, OutputError
+from pgx_report.errors import InputError, OutputError
 
 _CHUNK = 1 << 20
 

@@ -33,11 +33,12 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
+from pgx_report.errors import InputError
+from pgx_report.paths import DATA_DIR
 
 log = logging.getLogger(__name__)
 
-CODES_PATH = Path(__file__).resolve().parent / "data" / "fhir_codes.yaml"
+CODES_PATH = DATA_DIR / "fhir_codes.yaml"
 
 ASSESSMENT_SCHEMA = "pgx-report.assessment"
 ASSESSMENT_VERSIONS = ("1.0",)

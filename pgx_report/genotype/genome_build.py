@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildError
-from .variant import Build, rs1799971
+from pgx_report.errors import BuildError
+from pgx_report.genotype.site import Build, rs1799971
 
 # Assemblies the caller does not support; seeing one is evidence against both builds.
 _OTHER_ASSEMBLIES = ("hg18", "hg17", "ncbi36", "ncbi35", "b36", "grch36", "chm13", "t2t")

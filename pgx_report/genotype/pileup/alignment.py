@@ -26,17 +26,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .calling import Call, Reason, Status, Thresholds
-from .calling import _status as status_for
-from .errors import InputError, UnknownSampleError, UsageError
-from .files import sha256_file
-from .variant import rs1799971
+from pgx_report import __version__
+from pgx_report.errors import InputError, UnknownSampleError, UsageError
+from pgx_report.files.io import sha256_file
+from pgx_report.genotype.site import rs1799971
+from pgx_report.genotype.vcf.rules import Call, Reason, Status, Thresholds
+from pgx_report.genotype.vcf.rules import _status as status_for
 
 if TYPE_CHECKING:
     import pysam
 
-    from .build import BuildDetection
+    from pgx_report.genotype.genome_build import BuildDetection
 
 log = logging.getLogger(__name__)
 
@@ -712,9 +712,9 @@ def _sam_wording(text: str) -> str:
 def detect_alignment_build(
     path: str | Path, header: AlignmentHeader, override: str | None
 ) -> BuildDetection:
-    """The VCF caller's build rules (pgx_report.build) applied to the @SQ lines."""
-    from .build import BuildDetection, ContigLine, detect_build
-    from .errors import BuildError
+    """The VCF caller's build rules (pgx_report.genotype.genome_build) applied to the @SQ lines."""
+    from pgx_report.errors import BuildError
+    from pgx_report.genotype.genome_build import BuildDetection, ContigLine, detect_build
 
     contigs = [
         ContigLine(name, length or None, header.assemblies.get(name))
@@ -742,7 +742,11 @@ def call_alignment(
     reference: str | Path | None = None,
 ) -> Call:
     """Call rs1799971 for one sample of a BAM/CRAM (reads of that sample's read groups)."""
-    from .reference import check_cram_reference, indexed_fasta, reference_provenance
+    from pgx_report.genotype.reference import (
+        check_cram_reference,
+        indexed_fasta,
+        reference_provenance,
+    )
 
     thresholds = thresholds or Thresholds()
     options = options or PileupOptions()
@@ -833,10 +837,10 @@ def call_any(
     reference: str | Path | None = None,
 ) -> Call:
     """One sample's call from any supported input: BAM/CRAM here, VCF/BCF/gVCF through
-    :func:`pgx_report.calling.call_file`; ``reference`` (optional, required for CRAM) is
+    :func:`pgx_report.genotype.vcf.rules.call_file`; ``reference`` (optional, required for CRAM) is
     checked at the site and recorded in ``provenance.reference``."""
-    from .calling import call_file
-    from .reference import check_call_reference
+    from pgx_report.genotype.reference import check_call_reference
+    from pgx_report.genotype.vcf.rules import call_file
 
     fmt = sniff_alignment_format(path)
     if fmt is not None:

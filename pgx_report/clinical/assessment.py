@@ -33,16 +33,22 @@ from typing import Any
 import jsonschema
 import referencing
 
-from . import __version__
-from .errors import InputError, SampleMismatchError, UsageError
-from .knowledge import FactorDefinition, KnowledgeBase, LocalText
-from .questionnaire import Questionnaire, json_path, questionnaire_schema, read_json_file
+from pgx_report import __version__
+from pgx_report.clinical.knowledge import FactorDefinition, KnowledgeBase, LocalText
+from pgx_report.clinical.questionnaire import (
+    Questionnaire,
+    json_path,
+    questionnaire_schema,
+    read_json_file,
+)
+from pgx_report.errors import InputError, SampleMismatchError, UsageError
+from pgx_report.paths import SCHEMA_DIR
 
 log = logging.getLogger(__name__)
 
 SCHEMA_NAME = "pgx-report.assessment"
 SCHEMA_VERSION = "1.0"
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "assessment.schema.json"
+SCHEMA_PATH = SCHEMA_DIR / "assessment.schema.json"
 DEFAULT_LANGUAGE = "en"
 UNKNOWN = "unknown"
 FAVOURABLE = "favourable"
@@ -235,7 +241,7 @@ def _band(bands: Sequence[Mapping[str, Any]], value: float) -> Mapping[str, Any]
 
 
 def _call_dict(call: Any) -> dict[str, Any]:
-    """Accept a ``pgx_report.calling.Call`` (anything with ``to_dict``) or a mapping."""
+    """Accept a ``pgx_report.genotype.vcf.rules.Call`` (anything with ``to_dict``) or a mapping."""
     if hasattr(call, "to_dict"):
         data = call.to_dict()
     elif isinstance(call, Mapping):
@@ -736,7 +742,7 @@ def assess(
 ) -> Assessment:
     """Combine a genotype call and a questionnaire into an :class:`Assessment`.
 
-    ``call`` is a ``pgx_report.calling.Call`` or the call JSON as a mapping.
+    ``call`` is a ``pgx_report.genotype.vcf.rules.Call`` or the call JSON as a mapping.
     ``inputs`` default to :func:`default_inputs`. The report date is taken from
     ``SOURCE_DATE_EPOCH`` in ``environ`` (default ``os.environ``), else ``completed_on``.
     Raises :class:`SampleMismatchError` when the questionnaire's ``sample_id`` differs

@@ -26,12 +26,13 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
-from .files import read_input_bytes, sha256_bytes
+from pgx_report.errors import InputError
+from pgx_report.files.io import read_input_bytes, sha256_bytes
+from pgx_report.paths import DATA_DIR
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "knowledge_base.yaml"
+DEFAULT_PATH = DATA_DIR / "knowledge_base.yaml"
 SCHEMA_NAME = "pgx-report.knowledge-base"
 
 FACTOR_IDS: tuple[str, ...] = (

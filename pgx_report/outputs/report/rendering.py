@@ -58,10 +58,17 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
-from . import __version__
-from .errors import InputError, PgxError
-from .files import read_input_bytes
-from .knowledge import EVIDENCE_LEVELS, FACTOR_IDS, FINDINGS, SEVERITIES, safe_load_yaml
+from pgx_report import __version__
+from pgx_report.clinical.knowledge import (
+    EVIDENCE_LEVELS,
+    FACTOR_IDS,
+    FINDINGS,
+    SEVERITIES,
+    safe_load_yaml,
+)
+from pgx_report.errors import InputError, PgxError
+from pgx_report.files.io import read_input_bytes
+from pgx_report.paths import TEMPLATE_DIRS
 
 if TYPE_CHECKING:
     from weasyprint.text.fonts import FontConfiguration
@@ -131,11 +138,10 @@ def find_templates(explicit: str | Path | None = None) -> Path:
         if not (folder / TEMPLATE_NAME).is_file():
             raise TemplateError(folder, f"not a report templates folder (no {TEMPLATE_NAME})")
         return folder.resolve()
-    here = Path(__file__).resolve().parent
-    for folder in (here / "templates", here.parent / "templates"):
+    for folder in TEMPLATE_DIRS:
         if (folder / TEMPLATE_NAME).is_file():
             return folder
-    raise TemplateError(here, "report templates not found (broken installation?)")
+    raise TemplateError(TEMPLATE_DIRS[-1], "report templates not found (broken installation?)")
 
 
 Stamp = tuple[int, int, int, int]
@@ -362,7 +368,9 @@ def read_assessment(path: str | Path) -> tuple[dict[str, Any], bytes]:
     """The assessment at ``path`` and its exact bytes (embedded in the PDF)."""
     data = read_input_bytes(path)
     assessment = parse_assessment(data, path)
-    from .assessment import validate_assessment_dict  # the published assessment schema
+    from pgx_report.clinical.assessment import (
+        validate_assessment_dict,  # the published assessment schema
+    )
 
     validate_assessment_dict(assessment, path)
     return assessment, data

@@ -9,10 +9,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import yaml
+
+from pgx_report.paths import DATA_DIR
 
 
 class Build(enum.StrEnum):
@@ -99,5 +100,5 @@ def _load(raw: dict[str, Any]) -> Variant:
 @cache
 def rs1799971() -> Variant:
     """The site definition, loaded once from the packaged data file."""
-    text = resources.files("pgx_report").joinpath("data/variant.yaml").read_text("utf-8")
+    text = (DATA_DIR / "variant.yaml").read_text("utf-8")
     return _load(yaml.safe_load(text))
