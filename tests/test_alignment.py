@@ -14,7 +14,7 @@ import pytest
 from alignment_support import load_generator
 from conftest import REPO_ROOT, assert_clean_error, run_pgx
 
-from pgx_report.genotype.vcf.rules import validate_call_dict
+from pgx_report.contracts.call import validate_call_dict
 
 DEMO_VCF = REPO_ROOT / "demo" / "vcfs" / "NA12878.OPRM1.g.vcf.gz"
 

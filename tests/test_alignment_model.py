@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pgx_report.contracts.call import Thresholds
 from pgx_report.errors import UsageError
 from pgx_report.genotype.pileup.alignment import (
     Exclusion,
@@ -21,7 +22,6 @@ from pgx_report.genotype.pileup.alignment import (
     observe_read,
     tally,
 )
-from pgx_report.genotype.vcf.rules import Thresholds
 
 M, INS, D, N, S = 0, 1, 2, 3, 4  # CIGAR operations
 SITE0 = 1000

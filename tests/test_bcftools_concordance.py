@@ -18,7 +18,8 @@ import pytest
 from calling_support import CASES, build_test_vcfs
 from conftest import REALDATA
 
-from pgx_report.genotype.vcf.rules import Status, call_all_samples, call_file
+from pgx_report.contracts.call import Status
+from pgx_report.genotype.vcf.rules import call_all_samples, call_file
 
 SITES = {"GRCh38": 154039662, "GRCh37": 154360797}
 

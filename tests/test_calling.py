@@ -11,18 +11,17 @@ from calling_support import CASES, build_test_vcfs, case_formats
 from conftest import run_pgx
 
 from pgx_report.commands.call import render_call
-from pgx_report.errors import InputError
-from pgx_report.files.io import canonical_json, sha256_file
-from pgx_report.genotype.vcf.rules import (
+from pgx_report.contracts.call import (
     Call,
     Reason,
     Status,
     Thresholds,
-    call_all_samples,
-    call_file,
     load_call,
     validate_call_dict,
 )
+from pgx_report.errors import InputError
+from pgx_report.files.io import canonical_json, sha256_file
+from pgx_report.genotype.vcf.rules import call_all_samples, call_file
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from conftest import REALDATA, run_pgx
 
-from pgx_report.genotype.vcf.rules import call_file, validate_call_dict
+from pgx_report.contracts.call import validate_call_dict
+from pgx_report.genotype.vcf.rules import call_file
 
 SITE = "chr6:154039662"
 

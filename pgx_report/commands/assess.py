@@ -67,8 +67,8 @@ def assess_files(
     from pgx_report.clinical.assessment import InputRecord, assess, default_inputs
     from pgx_report.clinical.knowledge import load_knowledge_base
     from pgx_report.clinical.questionnaire import load_questionnaire
+    from pgx_report.contracts.call import load_call
     from pgx_report.files.io import sha256_file
-    from pgx_report.genotype.vcf.rules import load_call
 
     call = load_call(call_path)
     questionnaire = load_questionnaire(questionnaire_path)

@@ -89,7 +89,7 @@ def add_subcommand(subparsers: Any) -> None:
 
 def add_threshold_options(parser: Any) -> None:
     """--build, --min-depth, --min-gq on ``parser`` (a parser or an argument group)."""
-    from pgx_report.genotype.vcf.rules import Thresholds
+    from pgx_report.contracts.call import Thresholds
 
     defaults = Thresholds()
     parser.add_argument(
@@ -297,9 +297,10 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from pgx_report.contracts.call import Thresholds, validate_call_dict
     from pgx_report.genotype.pileup.alignment import call_any, sniff_alignment_format
     from pgx_report.genotype.reference import check_call_reference
-    from pgx_report.genotype.vcf.rules import Thresholds, call_all_samples, validate_call_dict
+    from pgx_report.genotype.vcf.rules import call_all_samples
 
     thresholds = Thresholds(min_depth=args.min_depth, min_gq=args.min_gq)
     source = Path(args.input)

@@ -61,6 +61,7 @@ def execute(args: argparse.Namespace) -> int:
     from pgx_report.clinical.assessment import assess, default_inputs
     from pgx_report.clinical.knowledge import load_knowledge_base
     from pgx_report.clinical.questionnaire import load_questionnaire
+    from pgx_report.contracts.call import Thresholds, validate_call_dict
     from pgx_report.files.io import (
         atomic_write_bytes,
         canonical_json,
@@ -68,7 +69,6 @@ def execute(args: argparse.Namespace) -> int:
         sha256_bytes,
     )
     from pgx_report.genotype.pileup.alignment import call_any
-    from pgx_report.genotype.vcf.rules import Thresholds, validate_call_dict
     from pgx_report.outputs.report import rendering
 
     outdir: Path = args.outdir

@@ -29,7 +29,7 @@ from pgx_report.files.io import read_head
 if TYPE_CHECKING:
     import pysam
 
-    from pgx_report.genotype.vcf.rules import Call
+    from pgx_report.contracts.call import Call
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pgx_report import __version__
+from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import InputError, UnknownSampleError, UsageError
 from pgx_report.files.io import sha256_file
 from pgx_report.genotype.site import rs1799971
-from pgx_report.genotype.vcf.rules import Call, Reason, Status, Thresholds
-from pgx_report.genotype.vcf.rules import _status as status_for
 
 if TYPE_CHECKING:
     import pysam

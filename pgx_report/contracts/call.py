@@ -1,0 +1,182 @@
+"""The call contract: one sample's genotype call at rs1799971 (``call.json``).
+
+``Call`` is what every genotype source (VCF rules, BAM/CRAM pileup) produces and what the
+assessment consumes; ``Status`` and ``Reason`` are its vocabulary (docs/calling.md), and
+``STATUS_OF`` the rule that turns reason codes into a status. ``to_dict``/``from_dict`` are
+the only places a call becomes or stops being a dict.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pgx_report.errors import InputError
+from pgx_report.paths import SCHEMA_DIR
+
+SCHEMA = "pgx-report.call"
+SCHEMA_VERSION = "1.0"
+
+
+class Status(enum.StrEnum):
+    CALLED = "called"
+    NO_CALL = "no_call"
+    NOT_COVERED = "not_covered"
+    FAILED_QC = "failed_qc"
+    REF_MISMATCH = "ref_mismatch"
+
+
+class Reason(enum.StrEnum):
+    """Machine-readable reason codes, in the order they are listed in a call."""
+
+    REF_MISMATCH = "REF_MISMATCH"
+    ABSENT = "ABSENT"
+    NOCALL_GT = "NOCALL_GT"
+    PARTIAL_GT = "PARTIAL_GT"
+    UNEXPECTED_PLOIDY = "UNEXPECTED_PLOIDY"
+    SPANNING_DELETION = "SPANNING_DELETION"
+    UNEXPECTED_ALT = "UNEXPECTED_ALT"
+    MULTIPLE_RECORDS = "MULTIPLE_RECORDS"
+    FILTERED = "FILTERED"
+    LOW_DEPTH = "LOW_DEPTH"
+    LOW_GQ = "LOW_GQ"
+    LOW_GP = "LOW_GP"
+    GVCF_BLOCK_LOW_QUALITY = "GVCF_BLOCK_LOW_QUALITY"
+    AD_CONFLICT = "AD_CONFLICT"
+    ALLELE_BALANCE_SKEW = "ALLELE_BALANCE_SKEW"
+    IMPUTED = "IMPUTED"
+
+
+# The status each code forces (None: a warning, the call stands). The first status in
+# this order wins: ref_mismatch > not_covered > no_call > failed_qc > called.
+STATUS_OF: dict[Reason, Status | None] = {
+    Reason.REF_MISMATCH: Status.REF_MISMATCH,
+    Reason.ABSENT: Status.NOT_COVERED,
+    Reason.NOCALL_GT: Status.NO_CALL,
+    Reason.PARTIAL_GT: Status.NO_CALL,
+    Reason.UNEXPECTED_PLOIDY: Status.NO_CALL,
+    Reason.SPANNING_DELETION: Status.NO_CALL,
+    Reason.UNEXPECTED_ALT: Status.NO_CALL,
+    Reason.MULTIPLE_RECORDS: Status.NO_CALL,
+    Reason.FILTERED: Status.FAILED_QC,
+    Reason.LOW_DEPTH: Status.FAILED_QC,
+    Reason.LOW_GQ: Status.FAILED_QC,
+    Reason.LOW_GP: Status.FAILED_QC,
+    Reason.GVCF_BLOCK_LOW_QUALITY: Status.FAILED_QC,
+    Reason.AD_CONFLICT: Status.FAILED_QC,
+    Reason.ALLELE_BALANCE_SKEW: None,
+    Reason.IMPUTED: None,
+}
+_STATUS_ORDER = (Status.REF_MISMATCH, Status.NOT_COVERED, Status.NO_CALL, Status.FAILED_QC)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Quality gates. Defaults are documented in docs/calling.md."""
+
+    min_depth: int = 10
+    min_gq: int = 20
+    min_gp: float = 0.9  # imputed genotypes without DP/GQ: highest genotype probability
+    het_min_balance: float = 0.2  # A/G with G fraction outside [0.2, 0.8]: warning
+    hom_max_other: float = 0.2  # A/A or G/G with more than 20 % other-allele reads: conflict
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- the Call
+
+
+@dataclass(frozen=True)
+class Call:
+    """One sample's call at rs1799971 (the call.json contract, docs/contracts.md)."""
+
+    sample: str
+    variant: Mapping[str, Any]
+    status: Status
+    genotype: str | None
+    carrier: bool | None
+    gt: str | None
+    reason_codes: tuple[str, ...]
+    reasons: tuple[str, ...]
+    qc: Mapping[str, Any]
+    provenance: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "schema_version": SCHEMA_VERSION,
+            "sample": self.sample,
+            "variant": dict(self.variant),
+            "status": self.status.value,
+            "genotype": self.genotype,
+            "carrier": self.carrier,
+            "gt": self.gt,
+            "reason_codes": list(self.reason_codes),
+            "reasons": list(self.reasons),
+            "qc": dict(self.qc),
+            "provenance": dict(self.provenance),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | Path | None = None) -> Call:
+        """Validate ``data`` against the call schema and build a Call (InputError if bad)."""
+        validate_call_dict(data, source)
+        return cls(
+            sample=data["sample"],
+            variant=data["variant"],
+            status=Status(data["status"]),
+            genotype=data["genotype"],
+            carrier=data["carrier"],
+            gt=data["gt"],
+            reason_codes=tuple(data["reason_codes"]),
+            reasons=tuple(data["reasons"]),
+            qc=data["qc"],
+            provenance=data["provenance"],
+        )
+
+
+@cache
+def call_schema() -> dict[str, Any]:
+    text = (SCHEMA_DIR / "call.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate_call_dict(data: Any, source: str | Path | None = None) -> None:
+    """Raise InputError naming ``source`` and the first offending field."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(call_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise InputError(source, f"{where}: {err.message} (not a valid pgx-report call)")
+    if (data["status"] == Status.CALLED.value) != (data["genotype"] is not None):
+        raise InputError(source, "genotype: must be set exactly when status is 'called'")
+
+
+def load_call(path: str | Path) -> Call:
+    """Read and validate a call.json written by ``pgx-report call``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    return Call.from_dict(data, path)
+
+
+def status_for(codes: Sequence[Reason]) -> Status:
+    """The status the reason codes force (the first in ``_STATUS_ORDER``), else called."""
+    forced = {STATUS_OF[c] for c in codes} - {None}
+    return next((s for s in _STATUS_ORDER if s in forced), Status.CALLED)
