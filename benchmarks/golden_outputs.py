@@ -85,7 +85,10 @@ class Recorder:
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(self.work).as_posix()
             if path.is_file() and not any(part in skip for part in path.parts):
-                self.digests[rel] = _digest(path.read_bytes())
+                # CRAM headers carry the reference's absolute path (@SQ UR), which the call
+                # keeps: name the work folder the same way wherever it is.
+                data = path.read_bytes().replace(str(self.work).encode(), b"<WORK>")
+                self.digests[rel] = _digest(data)
 
 
 def _load(path: Path, name: str) -> Any:
