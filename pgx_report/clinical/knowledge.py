@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from pgx_report.contracts.languages import LANGUAGES
 from pgx_report.errors import InputError
 from pgx_report.files.io import read_input_bytes, sha256_bytes
 from pgx_report.paths import DATA_DIR
@@ -60,7 +61,6 @@ GUIDANCE_KEYS: tuple[str, ...] = (
     "opioid_warning",
 )
 COMPUTED_CONDITIONS: tuple[str, ...] = ("age_under_18",)
-LANGUAGES: tuple[str, ...] = ("en", "nb")
 CACHE_SIZE = 8  # parsed knowledge bases kept per process, by (path, SHA-256 of the bytes)
 
 

@@ -66,6 +66,7 @@ from pgx_report.clinical.knowledge import (
     SEVERITIES,
     safe_load_yaml,
 )
+from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
 from pgx_report.errors import InputError, PgxError
 from pgx_report.files.io import read_input_bytes
 from pgx_report.paths import TEMPLATE_DIRS
@@ -75,8 +76,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LANGUAGES: tuple[str, ...] = ("en", "nb")
-DEFAULT_LANGUAGE = "en"
 ASSESSMENT_SCHEMA = "pgx-report.assessment"
 SUPPORTED_SCHEMA_MAJOR = "1"
 TEMPLATE_NAME = "report.html.j2"
