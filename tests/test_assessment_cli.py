@@ -184,7 +184,7 @@ def test_existing_output_survives_a_failed_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("call_text", "fragment"),
     [
-        ("{", "not valid JSON"),
+        ("{", "line 1 column 2: invalid JSON"),
         ('{"schema": "pgx-report.call"}', "not a valid pgx-report call"),
     ],
 )

@@ -280,7 +280,10 @@ def test_unreadable_result_marks_sample_failed(tmp_path: Path) -> None:
     (tmp_path / "results" / "s" / "assessment.json").write_text("{trunc", "utf-8")
     record = collect_sample("s", None, tmp_path / "results", tmp_path / "logs")
     assert record.status is SampleStatus.FAILED
-    assert record.error is not None and "assessment.json: unreadable JSON" in record.error
+    assert (
+        record.error is not None
+        and "assessment.json: line 1 column 2: invalid JSON" in record.error
+    )
 
 
 def test_error_line_prefers_pgx_error_then_last_line(tmp_path: Path) -> None:

@@ -166,7 +166,7 @@ def test_a_failed_sample_keeps_nothing_it_did_not_finish(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("tasks", "fragment"),
     [
-        pytest.param(["{"], "--task 1: not JSON", id="not-json"),
+        pytest.param(["{"], "--task 1: line 1 column 2: invalid JSON", id="not-json"),
         pytest.param([], "no samples: give --task JSON", id="none"),
         pytest.param(['"a"'], "batch: task 1: expected a JSON object", id="string-item"),
         pytest.param(
@@ -227,7 +227,7 @@ def test_bad_task_list_is_rejected_before_anything_runs(
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        pytest.param("[", "tasks.json: not JSON", id="not-json"),
+        pytest.param("[", "tasks.json: line 1 column 2: invalid JSON", id="not-json"),
         pytest.param('{"sample": "a"}', "tasks.json: expected a JSON list", id="object"),
         pytest.param("[]", "no samples", id="empty"),
     ],

@@ -201,7 +201,7 @@ def test_load_call_rejects_bad_files(
 def test_load_call_not_json(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(InputError, match="line 1: not valid JSON"):
+    with pytest.raises(InputError, match="line 1 column 2: invalid JSON"):
         load_call(bad)
 
 

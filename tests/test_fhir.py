@@ -495,8 +495,6 @@ def _break(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "fragment"),
     [
-        ("schema", "pgx-report.call", "field schema: is 'pgx-report.call'"),
-        ("schema_version", "2.0", "field schema_version: '2.0' is not supported"),
         ("provenance.inputs", [], "field provenance.inputs: expected a non-empty list"),
         (
             "provenance.knowledge_base_version",
@@ -525,6 +523,19 @@ def test_bad_assessment_raises_input_error(path: str, value: Any, fragment: str)
         build_bundle(_break(path, value), source="a.json")
     assert fragment in str(info.value)
     assert str(info.value).startswith("a.json: field ")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fragment"),
+    [
+        ("schema", "pgx-report.call", "$.schema: 'pgx-report.call' is not 'pgx-report.assessment'"),
+        ("schema_version", "2.0", "$.schema_version: '2.0' is not supported"),
+    ],
+)
+def test_other_contract_or_version_is_refused(path: str, value: Any, fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        build_bundle(_break(path, value), source="a.json")
+    assert str(info.value).startswith(f"a.json: {fragment}")
 
 
 def test_unknown_contraindication_severity_is_refused() -> None:

@@ -297,15 +297,15 @@ def test_missing_or_bad_fields_name_their_path(
     ("data", "fragment"),
     [
         (b"\xff\xfe{", "not UTF-8 text"),
-        (b"{not json", "line 1: invalid JSON"),
+        (b"{not json", "line 1 column 2: invalid JSON"),
         (b"[]", "expected a JSON object"),
         (
             b'{"schema": "pgx-report.call", "schema_version": "1.0"}',
-            "schema: expected 'pgx-report.assessment'",
+            "$.schema: 'pgx-report.call' is not 'pgx-report.assessment'",
         ),
         (
             b'{"schema": "pgx-report.assessment", "schema_version": "2.0"}',
-            "schema_version: '2.0' not supported",
+            "$.schema_version: '2.0' is not supported",
         ),
     ],
 )

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pgx_report.contracts.languages import LANGUAGES
 from pgx_report.errors import UsageError
-from pgx_report.outputs.report.rendering import LANGUAGES
 
 # The files a sample's steps write, by name; the Snakefile declares the same ones.
 OUTPUT_NAMES: dict[str, str] = {

@@ -21,188 +21,53 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jsonschema
-import referencing
-
 from pgx_report import __version__
-from pgx_report.clinical.knowledge import FactorDefinition, KnowledgeBase, LocalText
-from pgx_report.clinical.questionnaire import (
-    Questionnaire,
-    json_path,
-    questionnaire_schema,
-    read_json_file,
+from pgx_report.clinical.knowledge import FactorDefinition, KnowledgeBase
+from pgx_report.clinical.questionnaire import Questionnaire
+from pgx_report.contracts.assessment import (
+    SCHEMA_NAME,
+    SCHEMA_VERSION,
+    Assessment,
+    ContraindicationResult,
+    FactorResult,
+    InputRecord,
+    Overall,
+    assessment_from_dict,
+    assessment_schema,
+    load_assessment,
+    validate_assessment_dict,
 )
-from pgx_report.errors import InputError, SampleMismatchError, UsageError
-from pgx_report.paths import SCHEMA_DIR
+from pgx_report.contracts.call import Call
+from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LocalText
+from pgx_report.errors import SampleMismatchError, UsageError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_NAME = "pgx-report.assessment"
-SCHEMA_VERSION = "1.0"
-SCHEMA_PATH = SCHEMA_DIR / "assessment.schema.json"
-DEFAULT_LANGUAGE = "en"
+__all__ = [  # the contract's names, importable from here as before
+    "SCHEMA_NAME",
+    "SCHEMA_VERSION",
+    "Assessment",
+    "ContraindicationResult",
+    "FactorResult",
+    "InputRecord",
+    "Overall",
+    "assess",
+    "assessment_from_dict",
+    "assessment_schema",
+    "load_assessment",
+    "validate_assessment_dict",
+]
 UNKNOWN = "unknown"
 FAVOURABLE = "favourable"
 NEUTRAL = "neutral"
 UNFAVOURABLE = "unfavourable"
 _CONFIDENCE_ORDER = ("low", "moderate", "high")
-
-
-# --------------------------------------------------------------------------------------
-# Data
-
-
-@dataclass(frozen=True)
-class InputRecord:
-    """One input file in the provenance: its role, path as given, and SHA-256."""
-
-    role: str
-    path: str
-    sha256: str
-    format: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": self.role, "path": self.path, "sha256": self.sha256}
-        if self.format is not None:
-            out["format"] = self.format
-        return out
-
-
-@dataclass(frozen=True)
-class FactorResult:
-    id: str
-    label: LocalText
-    value: Mapping[str, Any]
-    value_text: LocalText
-    finding: str
-    evidence_level: str
-    citations: tuple[int, ...]
-    explanation: LocalText
-    direction: LocalText
-    evidence_summary: LocalText
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "label": self.label.to_dict(),
-            "value": dict(self.value),
-            "value_text": self.value_text.to_dict(),
-            "finding": self.finding,
-            "evidence_level": self.evidence_level,
-            "citations": list(self.citations),
-            "explanation": self.explanation.to_dict(),
-            "direction": self.direction.to_dict(),
-            "evidence_summary": self.evidence_summary.to_dict(),
-        }
-
-
-@dataclass(frozen=True)
-class ContraindicationResult:
-    id: str
-    severity: str
-    label: LocalText
-    text: LocalText
-    citations: tuple[int, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "severity": self.severity,
-            "label": self.label.to_dict(),
-            "text": self.text.to_dict(),
-            "citations": list(self.citations),
-        }
-
-
-@dataclass(frozen=True)
-class Overall:
-    category: str
-    label: LocalText
-    confidence: str
-    rationale: tuple[LocalText, ...]
-    not_validated_notice: LocalText
-    unchecked_contraindications: tuple[str, ...] = ()
-    age_checked: bool = True
-    counts: Mapping[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "category": self.category,
-            "label": self.label.to_dict(),
-            "confidence": self.confidence,
-            "rationale": {
-                "en": [item.en for item in self.rationale],
-                "nb": [item.nb for item in self.rationale],
-            },
-            "not_validated_notice": self.not_validated_notice.to_dict(),
-            "unchecked_contraindications": list(self.unchecked_contraindications),
-            "age_checked": self.age_checked,
-            "counts": dict(self.counts),
-        }
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """The complete assessment, as written to ``assessment.json`` (see docs/contracts.md)."""
-
-    language: str
-    call: Mapping[str, Any]
-    patient: Mapping[str, Any]
-    sample_id: str
-    clinician: Mapping[str, Any] | None
-    dates: Mapping[str, Any]
-    questionnaire: Mapping[str, Any]
-    factors: tuple[FactorResult, ...]
-    contraindications: tuple[ContraindicationResult, ...]
-    overall: Overall
-    genotype_summary: LocalText
-    guidance: Mapping[str, LocalText]
-    limitations: tuple[LocalText, ...]
-    references: tuple[Mapping[str, Any], ...]
-    provenance: Mapping[str, Any]
-    _source: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def category(self) -> str:
-        return self.overall.category
-
-    def factor(self, factor_id: str) -> FactorResult:
-        for item in self.factors:
-            if item.id == factor_id:
-                return item
-        raise KeyError(factor_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        if self._source is not None:  # loaded from a file: give back exactly what was read
-            return copy.deepcopy(dict(self._source))
-        return {
-            "schema": SCHEMA_NAME,
-            "schema_version": SCHEMA_VERSION,
-            "language": self.language,
-            "call": copy.deepcopy(dict(self.call)),
-            "patient": dict(self.patient),
-            "sample_id": self.sample_id,
-            "clinician": dict(self.clinician) if self.clinician is not None else None,
-            "dates": dict(self.dates),
-            "questionnaire": copy.deepcopy(dict(self.questionnaire)),
-            "factors": [item.to_dict() for item in self.factors],
-            "contraindications": [item.to_dict() for item in self.contraindications],
-            "overall": self.overall.to_dict(),
-            "genotype_summary": self.genotype_summary.to_dict(),
-            "guidance": {key: text.to_dict() for key, text in self.guidance.items()},
-            "limitations": [item.to_dict() for item in self.limitations],
-            "references": [dict(item) for item in self.references],
-            "provenance": copy.deepcopy(dict(self.provenance)),
-        }
 
 
 # --------------------------------------------------------------------------------------
@@ -240,14 +105,10 @@ def _band(bands: Sequence[Mapping[str, Any]], value: float) -> Mapping[str, Any]
     return None
 
 
-def _call_dict(call: Any) -> dict[str, Any]:
-    """Accept a ``pgx_report.genotype.vcf.rules.Call`` (anything with ``to_dict``) or a mapping."""
-    if hasattr(call, "to_dict"):
-        data = call.to_dict()
-    elif isinstance(call, Mapping):
-        data = call
-    else:
-        raise TypeError(f"not a genotype call: {type(call).__name__}")
+def _call_dict(call: Call) -> dict[str, Any]:
+    """The call as its call.json mapping (a copy). A mapping is taken as it is: tests and
+    hand-edited calls that the Call contract would refuse still get an assessment."""
+    data = call.to_dict() if isinstance(call, Call) else call
     return copy.deepcopy(dict(data))
 
 
@@ -731,7 +592,7 @@ def _cited(
 
 
 def assess(
-    call: Any,
+    call: Call,
     questionnaire: Questionnaire,
     kb: KnowledgeBase,
     *,
@@ -742,7 +603,7 @@ def assess(
 ) -> Assessment:
     """Combine a genotype call and a questionnaire into an :class:`Assessment`.
 
-    ``call`` is a ``pgx_report.genotype.vcf.rules.Call`` or the call JSON as a mapping.
+    ``call`` is the genotype :class:`~pgx_report.contracts.call.Call`.
     ``inputs`` default to :func:`default_inputs`. The report date is taken from
     ``SOURCE_DATE_EPOCH`` in ``environ`` (default ``os.environ``), else ``completed_on``.
     Raises :class:`SampleMismatchError` when the questionnaire's ``sample_id`` differs
@@ -819,121 +680,3 @@ def assess(
         references=_cited(factors, safety.found, kb),
         provenance=provenance,
     )
-
-
-# --------------------------------------------------------------------------------------
-# Reading an assessment back
-
-
-@cache
-def assessment_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return schema
-
-
-@cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = assessment_schema()
-    questionnaire = questionnaire_schema()
-    resource = referencing.Resource.from_contents(questionnaire)
-    registry: referencing.Registry[Any] = (
-        referencing.Registry()
-        .with_resource("questionnaire.schema.json", resource)
-        .with_resource(questionnaire["$id"], resource)
-    )
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(
-        schema, registry=registry, format_checker=cls.FORMAT_CHECKER
-    )
-    return validator
-
-
-def validate_assessment_dict(data: Any, source: str | Path | None) -> None:
-    """Raise :class:`InputError` listing every schema problem of an assessment object."""
-    if not isinstance(data, Mapping):
-        raise InputError(source, "$: not an assessment (expected a JSON object)")
-    problems = sorted(
-        {f"{json_path(err.absolute_path)}: {err.message}" for err in _validator().iter_errors(data)}
-    )
-    if problems:
-        head = "" if len(problems) == 1 else f"{len(problems)} problems: "
-        raise InputError(source, head + "; ".join(problems))
-
-
-def _local(raw: Mapping[str, Any]) -> LocalText:
-    return LocalText(str(raw["en"]), str(raw["nb"]))
-
-
-def assessment_from_dict(data: Mapping[str, Any], source: str | Path | None = None) -> Assessment:
-    """Rebuild an :class:`Assessment` from its JSON form (validated first)."""
-    validate_assessment_dict(data, source)
-    raw_overall = data["overall"]
-    rationale_en, rationale_nb = raw_overall["rationale"]["en"], raw_overall["rationale"]["nb"]
-    if len(rationale_en) != len(rationale_nb):
-        raise InputError(
-            source, "$.overall.rationale: 'en' and 'nb' need the same number of sentences"
-        )
-    overall = Overall(
-        category=raw_overall["category"],
-        label=_local(raw_overall["label"]),
-        confidence=raw_overall["confidence"],
-        rationale=tuple(
-            LocalText(en, nb) for en, nb in zip(rationale_en, rationale_nb, strict=True)
-        ),
-        not_validated_notice=_local(raw_overall["not_validated_notice"]),
-        unchecked_contraindications=tuple(raw_overall.get("unchecked_contraindications", ())),
-        age_checked=bool(raw_overall.get("age_checked", True)),
-        counts=dict(raw_overall.get("counts", {})),
-    )
-    factors = tuple(
-        FactorResult(
-            id=item["id"],
-            label=_local(item["label"]),
-            value=dict(item["value"]),
-            value_text=_local(item["value_text"]),
-            finding=item["finding"],
-            evidence_level=item["evidence_level"],
-            citations=tuple(item["citations"]),
-            explanation=_local(item["explanation"]),
-            direction=_local(item["direction"]),
-            evidence_summary=_local(item["evidence_summary"]),
-        )
-        for item in data["factors"]
-    )
-    contraindications = tuple(
-        ContraindicationResult(
-            id=item["id"],
-            severity=item["severity"],
-            label=_local(item["label"]),
-            text=_local(item["text"]),
-            citations=tuple(item["citations"]),
-        )
-        for item in data["contraindications"]
-    )
-    return Assessment(
-        language=data["language"],
-        call=dict(data["call"]),
-        patient=dict(data["patient"]),
-        sample_id=data["sample_id"],
-        clinician=dict(data["clinician"]) if data.get("clinician") else None,
-        dates=dict(data["dates"]),
-        questionnaire=dict(data["questionnaire"]),
-        factors=factors,
-        contraindications=contraindications,
-        overall=overall,
-        genotype_summary=_local(data["genotype_summary"]),
-        guidance={key: _local(value) for key, value in data["guidance"].items()},
-        limitations=tuple(_local(item) for item in data["limitations"]),
-        references=tuple(dict(item) for item in data["references"]),
-        provenance=dict(data["provenance"]),
-        _source=copy.deepcopy(dict(data)),
-    )
-
-
-def load_assessment(path: str | Path) -> Assessment:
-    """Read ``assessment.json``; a missing, malformed or invalid file is an InputError."""
-    data, _ = read_json_file(path, InputError)
-    if isinstance(data, Mapping) and data.get("schema") != SCHEMA_NAME:
-        raise InputError(path, f"$.schema: {data.get('schema')!r} is not {SCHEMA_NAME!r}")
-    return assessment_from_dict(data, path)

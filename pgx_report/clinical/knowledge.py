@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from pgx_report.contracts.languages import LANGUAGES, LocalText
 from pgx_report.errors import InputError
 from pgx_report.files.io import read_input_bytes, sha256_bytes
 from pgx_report.paths import DATA_DIR
@@ -60,28 +61,7 @@ GUIDANCE_KEYS: tuple[str, ...] = (
     "opioid_warning",
 )
 COMPUTED_CONDITIONS: tuple[str, ...] = ("age_under_18",)
-LANGUAGES: tuple[str, ...] = ("en", "nb")
 CACHE_SIZE = 8  # parsed knowledge bases kept per process, by (path, SHA-256 of the bytes)
-
-
-@dataclass(frozen=True)
-class LocalText:
-    """A text for the report in English and Norwegian bokmål."""
-
-    en: str
-    nb: str
-
-    def format(self, **values: object) -> LocalText:
-        """Fill ``{placeholders}``; a LocalText value gives each language its own text."""
-        en = {k: v.en if isinstance(v, LocalText) else v for k, v in values.items()}
-        nb = {k: v.nb if isinstance(v, LocalText) else v for k, v in values.items()}
-        return LocalText(self.en.format(**en), self.nb.format(**nb))
-
-    def get(self, language: str) -> str:
-        return self.nb if language == "nb" else self.en
-
-    def to_dict(self) -> dict[str, str]:
-        return {"en": self.en, "nb": self.nb}
 
 
 @dataclass(frozen=True)

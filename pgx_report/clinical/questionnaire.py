@@ -18,19 +18,21 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from pgx_report.errors import InputError, QuestionnaireError
-from pgx_report.files.io import read_input_bytes, sha256_bytes
+from pgx_report.contracts.schema import json_path, load_schema, validator
+from pgx_report.errors import QuestionnaireError
+from pgx_report.files.io import sha256_bytes
+from pgx_report.files.jsonio import read_json
 from pgx_report.paths import DATA_DIR, SCHEMA_DIR
 
 log = logging.getLogger(__name__)
 
-SCHEMA_PATH = SCHEMA_DIR / "questionnaire.schema.json"
+SCHEMA_FILE = "questionnaire.schema.json"
+SCHEMA_PATH = SCHEMA_DIR / SCHEMA_FILE
 QUESTIONNAIRE_VERSION = "1.0"
 FORMAT_NATIVE = "native"
 FORMAT_FHIR = "fhir"
@@ -38,20 +40,9 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _MAX_VALUE_SHOWN = 40
 
 
-@cache
 def questionnaire_schema() -> dict[str, Any]:
     """The native questionnaire JSON Schema (draft 2020-12) shipped in the package."""
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return schema
-
-
-@cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = questionnaire_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    return validator
+    return load_schema(SCHEMA_FILE)
 
 
 def _leaf_paths(
@@ -195,63 +186,7 @@ def age_on(born: date, on: date) -> int:
 
 
 # --------------------------------------------------------------------------------------
-# Reading JSON
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
-    return result
-
-
-class _DuplicateKeyError(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def parse_json_bytes(
-    data: bytes, source: str | Path, error: type[InputError] = QuestionnaireError
-) -> Any:
-    """Strict JSON from bytes: UTF-8 (a BOM is allowed), no duplicate keys."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(
-            source, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
-    if not text.strip():
-        raise error(source, "file is empty (expected a JSON object)")
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except _DuplicateKeyError as exc:
-        raise error(source, f"duplicate key {exc.key!r} (each key may appear only once)") from None
-    except json.JSONDecodeError as exc:
-        raise error(
-            source, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"
-        ) from None
-
-
-def read_json_file(
-    path: str | Path, error: type[InputError] = QuestionnaireError
-) -> tuple[Any, bytes]:
-    """(parsed JSON, raw bytes) of a file, with the strict reading of :func:`parse_json_bytes`."""
-    data = read_input_bytes(path, error)
-    return parse_json_bytes(data, path, error), data
-
-
-# --------------------------------------------------------------------------------------
 # Error messages
-
-
-def json_path(parts: Any) -> str:
-    out = "$"
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def _shown(value: Any) -> str:
@@ -405,7 +340,7 @@ def check_native(obj: Any) -> list[tuple[str, str]]:
         got = _TYPE_NAMES.get(type(obj), type(obj).__name__)
         return [("$", f"{got}, expected a JSON object (a questionnaire)")]
     problems: list[tuple[str, str]] = []
-    for error in _validator().iter_errors(obj):
+    for error in validator(SCHEMA_FILE).iter_errors(obj):
         problems.extend(_describe(error))
     if not problems:
         problems.extend(_semantic_problems(obj))
@@ -436,7 +371,7 @@ def parse_questionnaire(
 
 def load_questionnaire(path: str | Path) -> Questionnaire:
     """Read and validate a questionnaire file (native JSON or FHIR QuestionnaireResponse)."""
-    obj, raw = read_json_file(path)
+    obj, raw = read_json(path, QuestionnaireError)
     questionnaire = parse_questionnaire(obj, path, sha256=sha256_bytes(raw))
     log.info(
         "questionnaire %s: %s format, sample %s",

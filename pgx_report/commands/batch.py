@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -22,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pgx_report.errors import UsageError
 from pgx_report.files.io import atomic_write_bytes, read_input_bytes
+from pgx_report.files.jsonio import parse_json
 
 if TYPE_CHECKING:
     from pgx_report.batch.tasks import SampleTask, Step
@@ -149,10 +149,7 @@ def run_tasks(tasks: Sequence[SampleTask], args: argparse.Namespace) -> int:
 
 
 def _json(text: str, source: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(source, f"not JSON: {exc.msg} at character {exc.pos}") from None
+    return parse_json(text.encode("utf-8"), source, UsageError)
 
 
 def execute(args: argparse.Namespace) -> int:

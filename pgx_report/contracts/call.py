@@ -9,18 +9,18 @@ the only places a call becomes or stops being a dict.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pgx_report.contracts.schema import CALL, load_schema, schema_errors
 from pgx_report.errors import InputError
-from pgx_report.paths import SCHEMA_DIR
+from pgx_report.files.jsonio import read_json
 
-SCHEMA = "pgx-report.call"
-SCHEMA_VERSION = "1.0"
+SCHEMA = CALL.name
+SCHEMA_VERSION = CALL.version
+SCHEMA_FILE = "call.schema.json"
 
 
 class Status(enum.StrEnum):
@@ -141,19 +141,13 @@ class Call:
         )
 
 
-@cache
 def call_schema() -> dict[str, Any]:
-    text = (SCHEMA_DIR / "call.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return load_schema(SCHEMA_FILE)
 
 
 def validate_call_dict(data: Any, source: str | Path | None = None) -> None:
     """Raise InputError naming ``source`` and the first offending field."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(call_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = schema_errors(data, SCHEMA_FILE)
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
@@ -164,15 +158,7 @@ def validate_call_dict(data: Any, source: str | Path | None = None) -> None:
 
 def load_call(path: str | Path) -> Call:
     """Read and validate a call.json written by ``pgx-report call``."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    data, _ = read_json(path)
     return Call.from_dict(data, path)
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from pgx_report.contracts.schema import ASSESSMENT, check_version
 from pgx_report.errors import InputError
 from pgx_report.paths import DATA_DIR
 
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 
 CODES_PATH = DATA_DIR / "fhir_codes.yaml"
 
-ASSESSMENT_SCHEMA = "pgx-report.assessment"
-ASSESSMENT_VERSIONS = ("1.0",)
 
 Json = dict[str, Any]
 
@@ -835,10 +834,5 @@ def build_bundle(
     read = _Reader(source)
     if not isinstance(assessment, Mapping):
         raise InputError(source, "expected a JSON object")
-    schema = assessment.get("schema")
-    if schema != ASSESSMENT_SCHEMA:
-        raise read.fail("schema", f"is {schema!r}, expected {ASSESSMENT_SCHEMA!r}")
-    version = assessment.get("schema_version")
-    if version not in ASSESSMENT_VERSIONS:
-        raise read.fail("schema_version", f"{version!r} is not supported (expected 1.0)")
+    check_version(assessment, ASSESSMENT, source)
     return _Builder(assessment, read, codes or load_codes(), pdf).bundle()

@@ -11,7 +11,6 @@ command ``pgx-report summarize`` writes TSV, HTML and PDF.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 from collections import Counter
@@ -25,6 +24,7 @@ from typing import Any
 import yaml
 
 from pgx_report.errors import InputError
+from pgx_report.files.jsonio import read_json
 from pgx_report.paths import DATA_DIR, TEMPLATE_DIRS
 
 log = logging.getLogger(__name__)
@@ -348,12 +348,10 @@ def read_sheet_samples(sheet: Path) -> list[tuple[str, str | None]]:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """A sample's JSON result, or None when the step did not write it."""
+    if not path.exists():
         return None
-    except (OSError, ValueError) as err:
-        raise InputError(path, f"unreadable JSON ({type(err).__name__})") from None
+    data, _ = read_json(path)
     if not isinstance(data, dict):
         raise InputError(path, "not a JSON object")
     return data

@@ -41,7 +41,6 @@ import datetime as dt
 import functools
 import gc
 import io
-import json
 import logging
 import os
 import re
@@ -66,8 +65,12 @@ from pgx_report.clinical.knowledge import (
     SEVERITIES,
     safe_load_yaml,
 )
+from pgx_report.contracts.assessment import validate_assessment_dict
+from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
+from pgx_report.contracts.schema import ASSESSMENT, check_version
 from pgx_report.errors import InputError, PgxError
 from pgx_report.files.io import read_input_bytes
+from pgx_report.files.jsonio import parse_json
 from pgx_report.paths import TEMPLATE_DIRS
 
 if TYPE_CHECKING:
@@ -75,10 +78,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LANGUAGES: tuple[str, ...] = ("en", "nb")
-DEFAULT_LANGUAGE = "en"
-ASSESSMENT_SCHEMA = "pgx-report.assessment"
-SUPPORTED_SCHEMA_MAJOR = "1"
 TEMPLATE_NAME = "report.html.j2"
 STYLESHEET = "report.css"
 FONTS_STYLESHEET = "fonts.css"
@@ -341,26 +340,10 @@ class _Reader:
 
 def parse_assessment(data: bytes, source: str | Path | None) -> dict[str, Any]:
     """Parse assessment JSON bytes and check that it is an assessment we can render."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(source, f"not UTF-8 text (byte {exc.start})") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(source, f"line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    obj = parse_json(data, source)
     if not isinstance(obj, dict):
         raise InputError(source, "not an assessment (expected a JSON object)")
-    if obj.get("schema") != ASSESSMENT_SCHEMA:
-        raise InputError(
-            source, f"schema: expected {ASSESSMENT_SCHEMA!r}, found {obj.get('schema')!r}"
-        )
-    version = str(obj.get("schema_version", ""))
-    if version.split(".")[0] != SUPPORTED_SCHEMA_MAJOR:
-        raise InputError(
-            source,
-            f"schema_version: {version!r} not supported (expected {SUPPORTED_SCHEMA_MAJOR}.x)",
-        )
+    check_version(obj, ASSESSMENT, source)
     return obj
 
 
@@ -368,11 +351,7 @@ def read_assessment(path: str | Path) -> tuple[dict[str, Any], bytes]:
     """The assessment at ``path`` and its exact bytes (embedded in the PDF)."""
     data = read_input_bytes(path)
     assessment = parse_assessment(data, path)
-    from pgx_report.clinical.assessment import (
-        validate_assessment_dict,  # the published assessment schema
-    )
-
-    validate_assessment_dict(assessment, path)
+    validate_assessment_dict(assessment, path)  # the published assessment schema
     return assessment, data
 
 
