@@ -361,10 +361,11 @@
       if (f.kind === "const") continue;
       const value = answers.has(f.path) ? answers.get(f.path) : null;
       const item = control(f.path);
+      const wanted = value === null ? "" : String(value);
       if (item instanceof RadioNodeList) {
-        item.value = value === null ? "" : String(value);
+        for (const radio of item) radio.checked = radio.value === wanted;
       } else {
-        item.value = value === null ? "" : String(value);
+        item.value = wanted;
       }
     }
     update();

@@ -269,10 +269,10 @@ def build_form(schema: Mapping[str, Any], labels: Mapping[str, Any], lang: str) 
         )
         if not shown:
             continue
-        if len(shown) == 1 and shown[0].key == section_key:  # the section is the group
-            shown = (Group(section_key, None, shown[0].required, shown[0].fields),)
         default = shown[0].legend or shown[0].fields[0].label
         legend = _label(labels, "sections", section_key, lang, default)
+        if len(shown) == 1 and shown[0].key == section_key:  # the section is the group
+            shown = (Group(section_key, None, shown[0].required, shown[0].fields),)
         sections.append(Section(section_key, legend, shown))
     return Form(
         lang=lang,
