@@ -205,6 +205,8 @@
     heading.textContent = problems.length === 0 ? M.ui.problems_none
       : format(M.ui.problems_some, { n: problems.length });
     document.getElementById("pgx-problems").classList.toggle("has-problems", problems.length > 0);
+    document.getElementById("pgx-count").textContent = problems.length === 0 ? ""
+      : format(M.ui.problems_count, { n: problems.length });
     for (const id of ["pgx-save", "pgx-save-fhir"]) {
       document.getElementById(id).disabled = problems.length > 0;
     }

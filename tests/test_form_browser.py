@@ -384,6 +384,7 @@ def test_every_problem_is_shown_at_once(driver: Any, forms: dict[str, Path]) -> 
     assert len(shown) == 5
     heading = driver.find_element(By.ID, "pgx-problems-heading").text
     assert heading.startswith("5 problem(s)")
+    assert driver.find_element(By.ID, "pgx-count").text == "5 problem(s) to fix before saving"
 
 
 def test_not_answered_is_never_no(driver: Any, forms: dict[str, Path]) -> None:
