@@ -487,3 +487,26 @@ def test_the_project_setup_installs_the_browser_and_its_driver() -> None:
     assert '"selenium>=' in pyproject
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     assert "pgx-report form -o results/questionnaire-form.html" in makefile
+
+
+TRICKY = {
+    "drinking.audit_score": ["0", "-0", "007", "40.0", "1,5", "1e3", " 5", "99999999999999999999"],
+    "drinking.drinks_per_drinking_day": ["0.25", "6,5", "100", "100.01", "-0.5", "."],
+    "patient.name": ["Åse Ødegård", " a", "a ", "a  b", "x"],
+    "patient.birth_date": ["2024-02-29", "2023-02-29", "0000-01-01", "9999-12-31", "2025-1-01"],
+    "completed_on": ["1900-02-29", "2000-02-29", "2025-04-31", "2025-11-20"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(TRICKY))
+def test_the_form_and_the_validator_agree_on_tricky_values(
+    driver: Any, forms: dict[str, Path], path: str
+) -> None:
+    open_page(driver, forms["en"])
+    driver.execute_script("window.pgxOpenQuestionnaire(arguments[0])", BASE.read_text("utf-8"))
+    for text in TRICKY[path]:
+        answer(driver, path, text)
+        saved = saved_json(driver)
+        assert problems(driver) == expected_problems(saved), (path, text)
+        save_enabled = driver.find_element(By.ID, "pgx-save").is_enabled()
+        assert save_enabled == (expected_problems(saved) == []), (path, text)

@@ -218,3 +218,10 @@ def test_cli_writes_the_form(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == render_form("nb")
     bad = run_pgx("form", "-o", tmp_path / "x.html", "--lang", "de")
     assert bad.returncode == 2 and not (tmp_path / "x.html").exists()
+    folder = run_pgx("form", "-o", tmp_path)
+    assert folder.returncode == 2
+    assert (
+        folder.stderr
+        == f"pgx-report: error: {tmp_path}: is a folder (expected the HTML file to write)\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["questionnaire-form.html"]

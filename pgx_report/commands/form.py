@@ -35,8 +35,11 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from pgx_report.errors import OutputError
     from pgx_report.files.io import atomic_write_text
     from pgx_report.form import render_form
 
+    if Path(args.output).is_dir():
+        raise OutputError(args.output, "is a folder (expected the HTML file to write)")
     atomic_write_text(args.output, render_form(args.lang))
     return 0
