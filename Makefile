@@ -31,6 +31,7 @@ env: system $(STAMP)
 
 demo: env
 	$(VENV)/bin/snakemake --cores $(CORES) --snakefile Snakefile
+	$(VENV)/bin/pgx-report form -o results/questionnaire-form.html
 	@echo "Reports:"; ls -1 results/*/report.pdf
 
 test: env

@@ -28,6 +28,7 @@ PROG = "pgx-report"
 COMMANDS: tuple[str, ...] = (
     "call",
     "validate_questionnaire",
+    "form",
     "assess",
     "render",
     "run",

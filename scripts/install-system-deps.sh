@@ -9,6 +9,7 @@ PACKAGES=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig  # WeasyPrint
   slurmctld slurmd slurm-client munge              # single-node SLURM cluster test
   time                                             # /usr/bin/time for peak-memory benchmarks
+  chromium chromium-driver                         # browser tests of the questionnaire form
 )
 
 missing=()
