@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "fhir",
     "summarize",
     "batch",
+    "validate",
 )
 
 log = logging.getLogger(__name__)
