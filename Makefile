@@ -8,11 +8,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: help env system demo test lint format typecheck bench clean
+.PHONY: help env system demo test validate lint format typecheck bench clean
 
 help:
 	@echo "make demo   - set up everything and run the workflow on the bundled demo patients (PDFs in results/)"
 	@echo "make test   - set up everything and run the whole test suite"
+	@echo "make validate - method verification on the bundled real samples (results/validation/)"
 	@echo "make bench  - run the benchmarks in benchmarks/ (against bcftools, same run)"
 	@echo "make lint   - ruff check + ruff format --check + mypy"
 
@@ -36,6 +37,11 @@ demo: env
 
 test: env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest
+
+# Method verification on the real samples shipped with pgx-report (docs/validation.md).
+validate: env
+	$(VENV)/bin/pgx-report validate --bundled -o results/validation
+	@echo "Validation: results/validation/validation.pdf"
 
 lint: env
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 """Build the demo genotype inputs in ``demo/vcfs/`` (bgzipped + tabix-indexed).
 
-- Three real 1000 Genomes gVCF slices, copied unchanged from ``../shared/realdata/slices``:
+- Three real 1000 Genomes gVCF slices, copied unchanged from
+  ``pgx_report/data/realdata/slices``:
   NA18564 (A/G), NA12878 (A/A; reference block with REF=G: the classic trap), NA18945 (G/G).
 - ``DEMO-ND.vcf.gz``: synthetic single-sample GRCh38 VCF whose record at the site has
   FILTER=LowQual, so the call is ``failed_qc`` (not determined), never a genotype.
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REALDATA = HERE.parent.parent / "shared" / "realdata" / "slices"
+REALDATA = HERE.parent / "pgx_report" / "data" / "realdata" / "slices"
 REAL_SAMPLES = ("NA18564", "NA12878", "NA18945")
 
 GRCH38_CHR6 = 170805979

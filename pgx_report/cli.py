@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "fhir",
     "summarize",
     "batch",
+    "validate",
 )
 
 log = logging.getLogger(__name__)

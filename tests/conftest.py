@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
-REALDATA = SHARED / "realdata"
+# The real 1000 Genomes gVCFs ship inside the package (README.md there: origin, licence).
+REALDATA = REPO_ROOT / "pgx_report" / "data" / "realdata"
 DEMO = REPO_ROOT / "demo"
 
 
@@ -68,5 +68,5 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     if not REALDATA.is_dir():
-        pytest.fail(f"real data folder missing: {REALDATA} (shared/ must sit beside the repo)")
+        pytest.fail(f"real data folder missing: {REALDATA} (part of the repository)")
     return REALDATA

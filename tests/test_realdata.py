@@ -1,7 +1,7 @@
-"""The 16 real 1000 Genomes gVCFs in shared/realdata: each must be called exactly as
+"""The 16 real 1000 Genomes gVCFs in pgx_report/data/realdata: each must be called exactly as
 genotypes_rs1799971.tsv says, from the whole file and from a slice, with and without an
-index. Copies (bgzipped, indexed, BCF) are built in a temporary folder: the shared inputs
-are read-only and never written beside."""
+index. Copies (bgzipped, indexed, BCF) are built in a temporary folder: the bundled inputs
+are treated as read-only and never written beside."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def test_every_way_of_reading(sample: str, variants: dict[str, dict[str, Path]])
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_cli_on_the_shared_file(sample: str, realdata: Path) -> None:
+def test_cli_on_the_bundled_file(sample: str, realdata: Path) -> None:
     """The command as a lab runs it, on the read-only original."""
     _, src = _source(realdata, sample)
     result = run_pgx("call", src, "--sample", sample, check=True)

@@ -1,6 +1,6 @@
 """The demo workflow on a real single-node SLURM cluster (Debian slurmctld/slurmd/munge),
 through snakemake-executor-plugin-slurm. The fixture starts the daemons in a folder of its
-own and stops them by PID in all cases. Facts and pitfalls: ../shared/SLURM.md.
+own and stops them by PID in all cases.
 
 Needs root (munged runs as the munge user; slurmd as root). Marker: ``slurm``.
 """
@@ -198,7 +198,7 @@ def test_demo_runs_through_slurm(slurm_cluster: Cluster, tmp_path: Path) -> None
         "--directory", str(workdir),
         "--config", "samples=sheets/samples.tsv",
         "--profile", str(REPO / "profiles" / "slurm"),
-        # a test cluster without accounting: see ../shared/SLURM.md
+        # a test cluster without accounting (no sacct): poll with squeue
         "--slurm-status-command", "squeue",
         "--slurm-init-seconds-before-status-checks", "2",
         "--default-resources", "slurm_partition=debug", "mem_mb=100", "runtime=5",
