@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,6 @@ from pgx_report.errors import InputError
 from pgx_report.files.io import canonical_json, check_not_input, read_input_bytes, sha256_bytes
 
 if TYPE_CHECKING:
-    from pgx_report.batch.tasks import SampleTask
     from pgx_report.clinical.assessment import Assessment
     from pgx_report.genotype.pileup.alignment import PileupOptions
     from pgx_report.outputs.report.rendering import Report
@@ -37,6 +36,34 @@ log = logging.getLogger(__name__)
 OUTPUT_KEYS: tuple[str, ...] = ("call", "assessment", "pdf", "html", "fhir")
 Stage = Callable[[str], contextlib.AbstractContextManager[None]]
 Emit = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class SampleTask:
+    """One sample of a chunk: where its genotypes and questionnaire come from.
+
+    Exactly one of ``input`` (a VCF/BCF/gVCF, BAM or CRAM to call) and ``call`` (the
+    sample's call.json from the cohort run of a shared VCF) is set."""
+
+    sample: str
+    questionnaire: str
+    input: str | None = None
+    call: str | None = None
+    vcf_sample: str | None = None  # --sample: the name inside the input
+    lang: str | None = None
+    reference: str | None = None  # --reference FASTA
+
+    def to_dict(self) -> dict[str, str]:
+        fields = {
+            "sample": self.sample,
+            "questionnaire": self.questionnaire,
+            "input": self.input,
+            "call": self.call,
+            "vcf_sample": self.vcf_sample,
+            "lang": self.lang,
+            "reference": self.reference,
+        }
+        return {key: value for key, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -366,11 +393,14 @@ def run_sample(
 ) -> SampleOutputs:
     """Call, assess, render (and export to FHIR) one sample; ``paths`` are where its
     outputs go (keys of :data:`OUTPUT_KEYS`: named in provenance and checked not to be
-    inputs). Each step runs inside ``stage(step)`` (``call``, ``report``, ``fhir``), and
-    each output is given to ``emit(key, bytes)`` when its step has succeeded."""
+    inputs); ``task.lang``, if set, is the report's language. Each step runs inside
+    ``stage(step)`` (``call``, ``report``, ``fhir``), and each output is given to
+    ``emit(key, bytes)`` when its step has succeeded."""
     from pgx_report.outputs.report.rendering import find_templates
 
     report = report or ReportSettings()
+    if task.lang:  # the task's language is the report's (as `render --lang`)
+        report = replace(report, lang=task.lang)
     with stage("call"):
         _call, call_bytes = _call_step(task, paths, calling or CallSettings())
         emit("call", call_bytes)
@@ -427,7 +457,6 @@ def run_to_folder(
 ) -> SampleOutputs:
     """``pgx-report run``: call, assess and render one sample into ``outdir``; nothing
     is written until every step has succeeded (each file then atomically)."""
-    from pgx_report.batch.tasks import SampleTask
     from pgx_report.outputs.report.rendering import find_templates
 
     report = report or ReportSettings()

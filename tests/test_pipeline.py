@@ -60,10 +60,18 @@ def test_run_sample_steps_outputs_and_order(tmp_path: Path) -> None:
 
 def test_run_sample_without_fhir_and_report_language(tmp_path: Path) -> None:
     outputs = run_sample(
-        demo_task(), sample_outputs(tmp_path, SAMPLE), report=ReportSettings(lang="nb"), fhir=False
+        demo_task(), sample_outputs(tmp_path, SAMPLE), report=ReportSettings(lang="en"), fhir=False
     )
     assert outputs.fhir is None
-    assert b'lang="nb"' in outputs.html
+    assert b'lang="en"' in outputs.html
+
+
+def test_task_language_is_the_report_language(tmp_path: Path) -> None:
+    run_tasks([demo_task(lang="en")], tmp_path / "r", tmp_path / "l", CallOptions())
+    html = (tmp_path / "r" / SAMPLE / "report.html").read_text("utf-8")
+    assert 'lang="en"' in html
+    assessment = json.loads((tmp_path / "r" / SAMPLE / "assessment.json").read_text("utf-8"))
+    assert assessment["language"] == "nb"  # the questionnaire's, as `render --assess` makes it
 
 
 def test_run_to_folder_writes_the_four_files(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from pgx_report.batch.sheet import ConfigError, SheetRow, load_sample_sheet
-from pgx_report.batch.tasks import CallOptions, SampleTask, chunks, sample_logs, sample_outputs
+from pgx_report.batch.tasks import CallOptions, chunks, sample_logs, sample_outputs
+from pgx_report.pipeline import SampleTask
 
 COHORT_DIR = "results/_cohorts"
 COHORT_LOG_DIR = "logs/_cohorts"

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from pgx_report.batch.tasks import CallOptions, SampleTask, sample_logs, sample_outputs
+from pgx_report.batch.tasks import CallOptions, sample_logs, sample_outputs
 from pgx_report.errors import PROG, exit_code_of
 from pgx_report.files.io import atomic_write_bytes
+from pgx_report.pipeline import SampleTask
 
 log = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from pgx_report.contracts.languages import LANGUAGES
 from pgx_report.errors import UsageError
+from pgx_report.pipeline import SampleTask as SampleTask  # defined beside run_sample
 
 # The files a sample's steps write, by name; the Snakefile declares the same ones.
 OUTPUT_NAMES: dict[str, str] = {
@@ -47,34 +48,6 @@ STEPS: tuple[str, ...] = ("call", "report", "fhir")
 TASK_KEYS = frozenset(
     {"sample", "input", "call", "questionnaire", "vcf_sample", "lang", "reference"}
 )
-
-
-@dataclass(frozen=True)
-class SampleTask:
-    """One sample of a chunk: where its genotypes and questionnaire come from.
-
-    Exactly one of ``input`` (a VCF/BCF/gVCF, BAM or CRAM to call) and ``call`` (the
-    sample's call.json from the cohort run of a shared VCF) is set."""
-
-    sample: str
-    questionnaire: str
-    input: str | None = None
-    call: str | None = None
-    vcf_sample: str | None = None  # --sample: the name inside the input
-    lang: str | None = None
-    reference: str | None = None  # --reference FASTA
-
-    def to_dict(self) -> dict[str, str]:
-        fields = {
-            "sample": self.sample,
-            "questionnaire": self.questionnaire,
-            "input": self.input,
-            "call": self.call,
-            "vcf_sample": self.vcf_sample,
-            "lang": self.lang,
-            "reference": self.reference,
-        }
-        return {key: value for key, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
