@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from pgx_report import __version__
-from pgx_report.errors import PgxError
-
-PROG = "pgx-report"
+from pgx_report.errors import PROG, exit_code_of
 
 # Subcommand modules, in the order shown by --help.
 COMMANDS: tuple[str, ...] = (
@@ -78,27 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     """Execute parsed arguments; map errors to the exit code and ONE line on stderr.
 
-    Also used by ``pgx-report batch`` to run the steps of many samples in one process,
-    so a sample's log says exactly what the command would have said."""
+    ``pgx-report batch`` maps each step's errors the same way (errors.exit_code_of)."""
     try:
         return int(args.execute(args))
-    except PgxError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 1
-    except Exception as err:  # an internal bug, not bad input
-        if os.environ.get("PGX_REPORT_DEBUG"):
-            raise
-        print(
-            f"{PROG}: internal error: {type(err).__name__}: {err} "
-            "(set PGX_REPORT_DEBUG=1 for a traceback; please report this)",
-            file=sys.stderr,
-        )
-        return 1
+    except BaseException as exc:
+        return exit_code_of(exc)
 
 
 if __name__ == "__main__":

@@ -58,3 +58,31 @@ class UsageError(PgxError):
 
 class OutputError(PgxError):
     """An output cannot be written (or would overwrite an input)."""
+
+
+PROG = "pgx-report"
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code of an exception that ended a command, its ONE line printed on
+    stderr (used by the CLI and by each step of ``pgx-report batch``, so a sample's log
+    says exactly what the command would have said). Call it inside the ``except``."""
+    import os
+    import sys
+
+    if isinstance(exc, PgxError):
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return 1
+    if not isinstance(exc, Exception) or os.environ.get("PGX_REPORT_DEBUG"):
+        raise exc
+    print(
+        f"{PROG}: internal error: {type(exc).__name__}: {exc} "
+        "(set PGX_REPORT_DEBUG=1 for a traceback; please report this)",
+        file=sys.stderr,
+    )
+    return 1

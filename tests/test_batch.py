@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pgx_report.outputs.summary import (
+from pgx_report.outputs.batch_summary import (
     Flag,
     Population,
     SampleRecord,
@@ -431,7 +431,7 @@ def test_summarize_refuses_to_overwrite_the_sheet(tmp_path: Path) -> None:
 
 
 def test_tsv_cells_stay_one_line() -> None:
-    from pgx_report.outputs.summary import to_tsv
+    from pgx_report.outputs.batch_summary import to_tsv
 
     record = SampleRecord("s", None, SampleStatus.FAILED, error="line one\tand\nline two")
     text = to_tsv(summarize_batch([record], EUR), "0.0")
@@ -441,7 +441,7 @@ def test_tsv_cells_stay_one_line() -> None:
 
 
 def test_large_batch_pdf_lists_only_samples_needing_attention() -> None:
-    from pgx_report.outputs.summary import PDF_MAX_ROWS, to_html
+    from pgx_report.outputs.batch_summary import PDF_MAX_ROWS, to_html
 
     records = batch(150, 90, 10, nd=2)
     records.append(

@@ -10,7 +10,6 @@ import pytest
 from calling_support import CASES, build_test_vcfs, case_formats
 from conftest import run_pgx
 
-from pgx_report.commands.call import render_call
 from pgx_report.contracts.call import (
     Call,
     Reason,
@@ -22,6 +21,7 @@ from pgx_report.contracts.call import (
 from pgx_report.errors import InputError
 from pgx_report.files.io import canonical_json, sha256_file
 from pgx_report.genotype.vcf.rules import call_all_samples, call_file
+from pgx_report.outputs.call_json import render_call
 
 
 @pytest.fixture(scope="session")

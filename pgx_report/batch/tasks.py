@@ -3,7 +3,7 @@
 A batch of 1,000 patients is dominated by per-process cost when every step of every
 sample is its own job (~1 s of Python start, imports and the first WeasyPrint layout,
 against ~0.25 s for a warm render). The workflow therefore gives each job a *chunk* of
-samples, and ``pgx-report batch`` runs, for each sample, exactly the commands a
+samples, and ``pgx-report batch`` runs, for each sample, the steps of the commands a
 one-sample-per-job workflow would run::
 
     call INPUT [--sample S] [--reference FASTA] [--min-depth N --min-gq N] -o results/S/call.json
@@ -17,8 +17,10 @@ sample's error line from there). Samples are independent: one sample's bad input
 that sample only, and the others are still written.
 
 This module is the pure part: the tasks, where each sample's files go, and the argument
-lists of its steps. ``pgx_report.commands.batch`` runs them; the Snakefile declares the
-same paths (:func:`sample_outputs`, :func:`sample_logs`) as the job's outputs and logs.
+lists of the single commands its steps are equal to (:func:`sample_steps`).
+``pgx_report.batch.runner`` runs them through ``pgx_report.pipeline.run_sample`` (no
+argument lists); the Snakefile declares the same paths (:func:`sample_outputs`,
+:func:`sample_logs`) as the job's outputs and logs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import Any
 
 from pgx_report.contracts.languages import LANGUAGES
 from pgx_report.errors import UsageError
+from pgx_report.files.jsonio import parse_json
+from pgx_report.pipeline import SampleTask as SampleTask  # defined beside run_sample
 
 # The files a sample's steps write, by name; the Snakefile declares the same ones.
 OUTPUT_NAMES: dict[str, str] = {
@@ -44,34 +48,6 @@ STEPS: tuple[str, ...] = ("call", "report", "fhir")
 TASK_KEYS = frozenset(
     {"sample", "input", "call", "questionnaire", "vcf_sample", "lang", "reference"}
 )
-
-
-@dataclass(frozen=True)
-class SampleTask:
-    """One sample of a chunk: where its genotypes and questionnaire come from.
-
-    Exactly one of ``input`` (a VCF/BCF/gVCF, BAM or CRAM to call) and ``call`` (the
-    sample's call.json from the cohort run of a shared VCF) is set."""
-
-    sample: str
-    questionnaire: str
-    input: str | None = None
-    call: str | None = None
-    vcf_sample: str | None = None  # --sample: the name inside the input
-    lang: str | None = None
-    reference: str | None = None  # --reference FASTA
-
-    def to_dict(self) -> dict[str, str]:
-        fields = {
-            "sample": self.sample,
-            "questionnaire": self.questionnaire,
-            "input": self.input,
-            "call": self.call,
-            "vcf_sample": self.vcf_sample,
-            "lang": self.lang,
-            "reference": self.reference,
-        }
-        return {key: value for key, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -183,6 +159,26 @@ def parse_tasks(data: Any, source: str) -> list[SampleTask]:
         seen.add(sample)
         tasks.append(SampleTask(**item))
     return tasks
+
+
+def _json(text: str, source: str) -> Any:
+    return parse_json(text.encode("utf-8"), source, UsageError)
+
+
+def read_tasks(task_texts: Sequence[str], tasks_file: str | Path | None) -> list[SampleTask]:
+    """The tasks of ``--task JSON`` arguments, then of a ``--tasks-file`` (a JSON list)."""
+    from pgx_report.files.io import read_input_bytes
+
+    items = [_json(text, f"--task {number}") for number, text in enumerate(task_texts, 1)]
+    if tasks_file:
+        path = Path(tasks_file)
+        listed = _json(read_input_bytes(path).decode("utf-8", "replace"), str(path))
+        if not isinstance(listed, list):
+            raise UsageError(path, "expected a JSON list of sample tasks")
+        items += listed
+    if not items:
+        raise UsageError(None, "no samples: give --task JSON (repeatable) or --tasks-file FILE")
+    return parse_tasks(items, "batch")
 
 
 def chunks(samples: Sequence[str], size: int) -> list[list[str]]:

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pgx_report.clinical.assessment import Assessment
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -55,50 +51,13 @@ def add_subcommand(subparsers: Any) -> None:
     parser.set_defaults(execute=execute)
 
 
-def assess_files(
-    call_path: str | Path,
-    questionnaire_path: str | Path,
-    *,
-    allow_sample_mismatch: bool = False,
-    language: str | None = None,
-) -> Assessment:
-    """The assessment of the call and questionnaire files (what ``assess`` writes; also
-    used by ``render --assess``, so both give the same assessment)."""
-    from pgx_report.clinical.assessment import InputRecord, assess, default_inputs
-    from pgx_report.clinical.knowledge import load_knowledge_base
-    from pgx_report.clinical.questionnaire import load_questionnaire
-    from pgx_report.contracts.call import load_call
-    from pgx_report.files.io import sha256_file
-
-    call = load_call(call_path)
-    questionnaire = load_questionnaire(questionnaire_path)
-    kb = load_knowledge_base()
-    records = list(default_inputs(call.to_dict(), questionnaire))
-    records.insert(
-        1 if records and records[0].role == "genotype_input" else 0,
-        InputRecord("call", str(call_path), sha256_file(call_path)),
-    )
-    return assess(
-        call,
-        questionnaire,
-        kb,
-        inputs=records,
-        allow_sample_mismatch=allow_sample_mismatch,
-        language=language,
-    )
-
-
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.files.io import check_not_input, write_json
+    from pgx_report.pipeline import ReportSettings, assess_to_file
 
-    check_not_input(args.output, [args.call, args.questionnaire])
-    result = assess_files(
-        args.call,
-        args.questionnaire,
-        allow_sample_mismatch=args.allow_sample_mismatch,
-        language=args.language,
+    settings = ReportSettings(
+        assessment_language=args.language, allow_sample_mismatch=args.allow_sample_mismatch
     )
-    write_json(args.output, result.to_dict())
+    result = assess_to_file(args.call, args.questionnaire, args.output, settings)
     log.info(
         "%s: %s (confidence %s)", args.output, result.overall.category, result.overall.confidence
     )

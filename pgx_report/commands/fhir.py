@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Any
-
-from pgx_report.errors import InputError
-from pgx_report.files.io import canonical_json, check_not_input, read_input_bytes, write_json
-
-log = logging.getLogger(__name__)
-
-PDF_MAGIC = b"%PDF-"
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -41,32 +33,8 @@ def add_subcommand(subparsers: Any) -> None:
     parser.set_defaults(execute=execute)
 
 
-def _read_pdf(path: Path) -> bytes:
-    data = read_input_bytes(path)
-    if not data.startswith(PDF_MAGIC):
-        raise InputError(path, "not a PDF file (it does not start with %PDF-)")
-    return data
-
-
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.clinical.assessment import load_assessment
-    from pgx_report.outputs.fhir import build_bundle
+    from pgx_report.pipeline import fhir_to_file
 
-    assessment_path = Path(args.assessment)
-    output = Path(args.output)
-    inputs: list[str | Path] = [assessment_path]
-    if args.pdf:
-        inputs.append(Path(args.pdf))
-    check_not_input(output, inputs)
-    # load_assessment validates against the assessment schema (a bad file: exit 2)
-    assessment = load_assessment(assessment_path).to_dict()
-    pdf = _read_pdf(Path(args.pdf)) if args.pdf else None
-    bundle = build_bundle(assessment, pdf, source=assessment_path)
-    write_json(output, bundle)
-    log.info(
-        "wrote %s (%d resources, %d bytes)",
-        output,
-        len(bundle["entry"]),
-        len(canonical_json(bundle).encode("utf-8")),
-    )
+    fhir_to_file(Path(args.assessment), Path(args.pdf) if args.pdf else None, Path(args.output))
     return 0

@@ -12,30 +12,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pgx_report.commands.options import add_report_options
+
 HELP = "render the clinician report (PDF/A-3b, optionally HTML) from an assessment JSON"
-
-
-def add_report_options(group: argparse._ArgumentGroup) -> None:
-    """Options shared by ``render`` and ``run``."""
-    group.add_argument(
-        "--lang",
-        choices=("nb", "en"),
-        default=None,
-        help="report language (default: the questionnaire's language, else en)",
-    )
-    group.add_argument(
-        "--lab",
-        metavar="NAME",
-        default=None,
-        help="laboratory or organisation name printed in the report header and PDF author",
-    )
-    group.add_argument(
-        "--templates",
-        metavar="DIR",
-        type=Path,
-        default=None,
-        help="report templates folder (default: the one installed with pgx-report)",
-    )
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -65,43 +44,8 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.errors import UsageError
-    from pgx_report.files.io import (
-        atomic_write_bytes,
-        atomic_write_text,
-        canonical_json,
-        check_not_input,
-    )
-    from pgx_report.outputs.report import rendering
+    from pgx_report.pipeline import ReportSettings, render_files
 
-    outputs = [args.output, *([args.html] if args.html else [])]
-    if args.html is not None and Path(args.html).resolve() == Path(args.output).resolve():
-        raise UsageError(args.html, "--html and -o name the same file")
-    inputs = [args.assessment]
-    if args.assess is not None:
-        if Path(args.assessment).resolve() in {Path(path).resolve() for path in outputs}:
-            raise UsageError(args.assessment, "ASSESSMENT and -o/--html name the same file")
-        outputs.append(args.assessment)
-        inputs = args.assess
-    for output in outputs:
-        check_not_input(output, inputs)
-    templates = rendering.find_templates(args.templates)
-    if args.assess is None:
-        assessment, data = rendering.read_assessment(args.assessment)
-    else:
-        from pgx_report.commands.assess import assess_files
-
-        data = canonical_json(assess_files(*args.assess).to_dict()).encode("utf-8")
-        # Rendered from its JSON text, like a file written by `assess`: the same PDF bytes.
-        assessment = rendering.parse_assessment(data, args.assessment)
-    lang = rendering.choose_language(args.lang, assessment)
-    report = rendering.render_pdf(
-        assessment, data, lang, templates, source=args.assessment, lab=args.lab
-    )
-    assert report.pdf is not None
-    if args.assess is not None:
-        atomic_write_bytes(args.assessment, data)
-    atomic_write_bytes(args.output, report.pdf)
-    if args.html is not None:
-        atomic_write_text(args.html, report.html)
+    settings = ReportSettings(lang=args.lang, lab=args.lab, templates=args.templates)
+    render_files(args.assessment, args.output, args.html, assess=args.assess, settings=settings)
     return 0

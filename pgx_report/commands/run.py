@@ -14,11 +14,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pgx_report.commands.call import add_alignment_options, add_threshold_options, pileup_options
-from pgx_report.commands.render import add_report_options
+from pgx_report.commands.options import (
+    add_alignment_options,
+    add_report_options,
+    add_threshold_options,
+    pileup_options,
+)
 
 HELP = "call + assess + render in one process (writes call.json, assessment.json, report.pdf/.html)"
-OUTPUT_NAMES = ("call.json", "assessment.json", "report.pdf", "report.html")
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -58,68 +61,26 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.clinical.assessment import assess, default_inputs
-    from pgx_report.clinical.knowledge import load_knowledge_base
-    from pgx_report.clinical.questionnaire import load_questionnaire
-    from pgx_report.contracts.call import Thresholds, validate_call_dict
-    from pgx_report.files.io import (
-        atomic_write_bytes,
-        canonical_json,
-        check_not_input,
-        sha256_bytes,
-    )
-    from pgx_report.genotype.pileup.alignment import call_any
-    from pgx_report.outputs.report import rendering
+    from pgx_report.contracts.call import Thresholds
+    from pgx_report.pipeline import CallSettings, ReportSettings, run_to_folder
 
-    outdir: Path = args.outdir
-    outputs = {name: outdir / name for name in OUTPUT_NAMES}
-    for path in outputs.values():
-        check_not_input(
-            path, [args.input, args.questionnaire, *([args.reference] if args.reference else [])]
-        )
-    templates = rendering.find_templates(args.templates)
-
-    call = call_any(
+    run_to_folder(
         args.input,
+        args.questionnaire,
+        args.outdir,
         sample=args.sample,
-        build=args.build,
-        thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
-        options=pileup_options(args),
         reference=args.reference,
+        calling=CallSettings(
+            build=args.build,
+            thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
+            pileup=pileup_options(args),
+        ),
+        report=ReportSettings(
+            lang=args.lang,
+            assessment_language=args.lang,
+            lab=args.lab,
+            templates=args.templates,
+            allow_sample_mismatch=args.allow_sample_mismatch,
+        ),
     )
-    call_data = call.to_dict()
-    validate_call_dict(call_data, "internal")
-    call_bytes = canonical_json(call_data).encode("utf-8")
-
-    questionnaire = load_questionnaire(args.questionnaire)
-    inputs = default_inputs(
-        call_data,
-        questionnaire,
-        call_path=str(outputs["call.json"]),
-        call_sha256=sha256_bytes(call_bytes),
-    )
-    result = assess(
-        call,
-        questionnaire,
-        load_knowledge_base(),
-        inputs=inputs,
-        allow_sample_mismatch=args.allow_sample_mismatch,
-        language=args.lang,
-    )
-    assessment = result.to_dict()
-    assessment_bytes = canonical_json(assessment).encode("utf-8")
-    lang = rendering.choose_language(args.lang, assessment)
-    report = rendering.render_pdf(
-        assessment,
-        assessment_bytes,
-        lang,
-        templates,
-        source=outputs["assessment.json"],
-        lab=args.lab,
-    )
-    assert report.pdf is not None
-    atomic_write_bytes(outputs["call.json"], call_bytes)
-    atomic_write_bytes(outputs["assessment.json"], assessment_bytes)
-    atomic_write_bytes(outputs["report.pdf"], report.pdf)
-    atomic_write_bytes(outputs["report.html"], report.html.encode("utf-8"))
     return 0

@@ -101,13 +101,13 @@ def write_pdf(html: str, path: Path) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     # here, not at the top: every pgx-report command imports this module
-    from pgx_report.outputs.summary import (
+    from pgx_report.batch.sheet import sheet_samples
+    from pgx_report.outputs.batch_summary import (
         PDF_MAX_ROWS,
         BatchSummary,
         cohort_errors,
         collect_sample,
         load_populations,
-        read_sheet_samples,
         summarize_batch,
         to_html,
         to_tsv,
@@ -125,7 +125,7 @@ def execute(args: argparse.Namespace) -> int:
         check_not_input(output, [args.sheet])
     samples = [
         collect_sample(sample, vcf_sample, args.results, args.logs)
-        for sample, vcf_sample in read_sheet_samples(args.sheet)
+        for sample, vcf_sample in sheet_samples(args.sheet)
     ]
     summary: BatchSummary = summarize_batch(
         samples, populations[args.population], args.alpha, args.max_not_determined

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pgx_report.commands.call import non_negative
+from pgx_report.commands.options import non_negative
 from pgx_report.errors import UsageError
 
 log = logging.getLogger(__name__)

@@ -7,16 +7,16 @@
 
 rule call_cohort:
     input:
-        vcf=cohort_vcf,
-        reference=cohort_reference,
+        vcf=PLAN.cohort_vcf,
+        reference=PLAN.cohort_reference,
     output:
-        calls=directory(f"{COHORT_DIR}/{{cohort}}"),
+        calls=directory("results/_cohorts/{cohort}"),
     params:
-        pgx=PGX,
-        reference=cohort_reference_option,
-        options=call_options(),
+        pgx=PLAN.pgx,
+        reference=PLAN.cohort_reference_option,
+        options=PLAN.call_options(),
     log:
-        f"{COHORT_LOG_DIR}/{{cohort}}.log",
+        "logs/_cohorts/{cohort}.log",
     benchmark:
         "benchmarks/results/call_cohort/{cohort}.tsv"
     threads: 1

@@ -6,21 +6,21 @@
 # profiles/default), the job fails, and the batch summary lists the sample. The rules are
 # defined in a loop, one per chunk, named reports_0001, reports_0002, ...
 
-for _chunk, _samples in CHUNKS.items():
+for _chunk, _samples in PLAN.chunks.items():
 
     rule:
         name:
             f"reports_{_chunk}"
         input:
-            chunk_inputs(_samples),
+            PLAN.chunk_inputs(_samples),
         output:
-            chunk_outputs(_samples),
+            PLAN.chunk_outputs(_samples),
         params:
-            pgx=PGX,
-            tasks=chunk_tasks(_samples),
-            options=call_options(),
+            pgx=PLAN.pgx,
+            tasks=PLAN.chunk_tasks(_samples),
+            options=PLAN.call_options(),
         log:
-            chunk_sample_logs(_samples),
+            PLAN.chunk_logs(_samples),
             job=f"logs/_chunks/{_chunk}.log",
         benchmark:
             f"benchmarks/results/reports/{_chunk}.tsv"

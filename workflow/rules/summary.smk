@@ -5,7 +5,7 @@
 
 rule batch_summary:
     input:
-        sheet=str(SHEET),
+        sheet=str(PLAN.sheet),
         assessments=expand("results/{sample}/assessment.json", sample=SAMPLES),
         reports=expand("results/{sample}/report.pdf", sample=SAMPLES),
     output:
@@ -13,8 +13,8 @@ rule batch_summary:
         html="results/batch_summary.html",
         pdf="results/batch_summary.pdf",
     params:
-        pgx=PGX,
-        args=shlex.join(summary_args()),
+        pgx=PLAN.pgx,
+        args=PLAN.summary_options(),
     log:
         "logs/batch_summary.log",
     benchmark:
@@ -32,4 +32,4 @@ rule batch_summary:
 
 
 onerror:
-    write_summary_after_failure()
+    PLAN.write_summary_after_failure()

@@ -3,18 +3,18 @@
 Pure core (no file access): :func:`summarize_batch` turns per-sample records into counts,
 the observed 118G allele frequency against the expected frequency of a configured
 population (exact binomial test), a Hardy-Weinberg exact test (Wigginton, Cutler &
-Abecasis, Am J Hum Genet 2005;76:887) and flags for a batch that looks wrong. The edges
-(:func:`collect_sample`, :func:`read_sheet_samples`) read the workflow's folders; the
-command ``pgx-report summarize`` writes TSV, HTML and PDF.
+Abecasis, Am J Hum Genet 2005;76:887) and flags for a batch that looks wrong. The edge
+:func:`collect_sample` reads the workflow's folders (the sample sheet is read by
+:func:`pgx_report.batch.sheet.sheet_samples`); the command ``pgx-report summarize``
+writes TSV, HTML and PDF.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
@@ -304,47 +304,6 @@ def batch_flags(summary: BatchSummary) -> Iterable[BatchFlag]:
 
 
 # ---- reading the workflow's folders (the edges) -------------------------------------------------
-
-
-def sheet_lines(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, stripped fields) of a tab-separated sample sheet; blank lines and
-    ``#`` comment lines are skipped. Shared by the workflow and ``summarize``."""
-    for number, fields in enumerate(csv.reader(text.splitlines(), delimiter="\t"), start=1):
-        if fields and "".join(fields).strip() and not fields[0].startswith("#"):
-            yield number, [item.strip() for item in fields]
-
-
-def read_sheet_samples(sheet: Path) -> list[tuple[str, str | None]]:
-    """(sample, vcf_sample) in sheet order from a workflow sample sheet (TSV with a header)."""
-    try:
-        text = sheet.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(sheet, "file not found") from None
-    except (UnicodeDecodeError, IsADirectoryError) as err:
-        raise InputError(sheet, f"not a readable UTF-8 text file ({type(err).__name__})") from None
-    header: list[str] | None = None
-    samples: list[tuple[str, str | None]] = []
-    first_line: dict[str, int] = {}
-    for number, fields in sheet_lines(text):
-        if header is None:
-            if "sample" not in fields:
-                raise InputError(sheet, f"line {number}: header has no 'sample' column")
-            header = fields
-            continue
-        row = dict(zip(header, fields, strict=False))
-        sample = row.get("sample", "")
-        if not sample:
-            raise InputError(sheet, f"line {number}: empty 'sample'")
-        if sample in first_line:
-            raise InputError(
-                sheet,
-                f"line {number}: duplicate sample '{sample}' (first on line {first_line[sample]})",
-            )
-        first_line[sample] = number
-        samples.append((sample, row.get("vcf_sample") or None))
-    if not samples:
-        raise InputError(sheet, "no samples")
-    return samples
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

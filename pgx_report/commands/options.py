@@ -1,0 +1,122 @@
+"""Argument helpers shared by several commands (``call``, ``run``, ``render``, ``batch``).
+
+Not a command: no ``add_subcommand`` here, so no command imports another."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+def add_threshold_options(parser: Any) -> None:
+    """--build, --min-depth, --min-gq on ``parser`` (a parser or an argument group)."""
+    from pgx_report.contracts.call import Thresholds
+
+    defaults = Thresholds()
+    parser.add_argument(
+        "--build",
+        choices=("GRCh37", "GRCh38"),
+        help="reference build, when the header does not say or says two things "
+        "(cannot overrule the chromosome 6 length in the header)",
+    )
+    parser.add_argument(
+        "--min-depth",
+        type=non_negative,
+        default=defaults.min_depth,
+        metavar="N",
+        help=f"minimum read depth at the site; for gVCF blocks MIN_DP (default {defaults.min_depth}"
+        ", 0 = no depth gate). Lowering it can hide a poorly supported genotype: "
+        "do it knowingly",
+    )
+    parser.add_argument(
+        "--min-gq",
+        type=non_negative,
+        default=defaults.min_gq,
+        metavar="N",
+        help=f"minimum genotype quality GQ (default {defaults.min_gq}, 0 = no GQ gate). "
+        "Lowering it can hide a poorly supported genotype: do it knowingly",
+    )
+
+
+def add_alignment_options(parser: argparse.ArgumentParser) -> None:
+    """The --reference and pileup options, in their own argument group of ``parser``."""
+    from pgx_report.genotype.pileup.alignment import PileupOptions
+
+    pileup = PileupOptions()
+    group = parser.add_argument_group(
+        "reference and alignment input (BAM/CRAM, see docs/alignment.md)"
+    )
+    group.add_argument(
+        "--reference",
+        metavar="FASTA",
+        help="reference FASTA (.fa + .fai, or bgzipped + .gzi): the base at the site must be A "
+        "(else exit 2); required for CRAM, optional check for VCF and BAM",
+    )
+    group.add_argument(
+        "--min-base-quality",
+        type=non_negative,
+        default=pileup.min_base_quality,
+        metavar="N",
+        help=f"BAM/CRAM: minimum base quality at the site (default {pileup.min_base_quality})",
+    )
+    group.add_argument(
+        "--min-mapping-quality",
+        type=non_negative,
+        default=pileup.min_mapping_quality,
+        metavar="N",
+        help=f"BAM/CRAM: minimum mapping quality (default {pileup.min_mapping_quality}); "
+        "duplicate, secondary, supplementary and QC-failed reads are always excluded",
+    )
+    group.add_argument(
+        "--error-rate",
+        type=float,
+        default=pileup.error_rate,
+        metavar="E",
+        help=f"BAM/CRAM: per-base sequencing error rate of the genotype model "
+        f"(default {pileup.error_rate}); a higher value lowers GQ",
+    )
+
+
+def pileup_options(args: argparse.Namespace) -> Any:
+    """The PileupOptions from the options of :func:`add_alignment_options`."""
+    from pgx_report.genotype.pileup.alignment import PileupOptions
+
+    return PileupOptions(
+        min_base_quality=args.min_base_quality,
+        min_mapping_quality=args.min_mapping_quality,
+        error_rate=args.error_rate,
+    )
+
+
+def add_report_options(group: argparse._ArgumentGroup) -> None:
+    """Options shared by ``render`` and ``run``."""
+    group.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default=None,
+        help="report language (default: the questionnaire's language, else en)",
+    )
+    group.add_argument(
+        "--lab",
+        metavar="NAME",
+        default=None,
+        help="laboratory or organisation name printed in the report header and PDF author",
+    )
+    group.add_argument(
+        "--templates",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="report templates folder (default: the one installed with pgx-report)",
+    )
