@@ -298,29 +298,28 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from pgx_report.contracts.call import Thresholds, validate_call_dict
-    from pgx_report.genotype.pileup.alignment import call_any, sniff_alignment_format
-    from pgx_report.genotype.reference import check_call_reference
-    from pgx_report.genotype.vcf.rules import call_all_samples
+    from pgx_report.genotype.dispatch import (
+        call_all_samples,
+        call_sample,
+        check_multi_sample_input,
+    )
 
     thresholds = Thresholds(min_depth=args.min_depth, min_gq=args.min_gq)
     source = Path(args.input)
     inputs = [source] + ([Path(args.reference)] if args.reference else [])
     if args.all_samples:
-        if sniff_alignment_format(source) is not None:
-            raise UsageError(
-                source, "--all-samples is for multi-sample VCF/BCF; call a BAM/CRAM with --sample"
-            )
+        check_multi_sample_input(source)
         if not args.output:
             raise UsageError(None, "--all-samples needs -o OUT (the output directory)")
         out = Path(args.output)
         check_not_input(out, inputs)
-        calls: Sequence[Any] = call_all_samples(source, build=args.build, thresholds=thresholds)
-        if args.reference:
-            calls = check_call_reference(calls, args.reference)
+        calls: Sequence[Any] = call_all_samples(
+            source, build=args.build, thresholds=thresholds, reference=args.reference
+        )
         write_all_samples(out, calls)
         return 0
     options = pileup_options(args)
-    call = call_any(
+    call = call_sample(
         source,
         sample=args.sample,
         build=args.build,

@@ -68,7 +68,7 @@ def execute(args: argparse.Namespace) -> int:
         check_not_input,
         sha256_bytes,
     )
-    from pgx_report.genotype.pileup.alignment import call_any
+    from pgx_report.genotype.dispatch import call_sample
     from pgx_report.outputs.report import rendering
 
     outdir: Path = args.outdir
@@ -79,7 +79,7 @@ def execute(args: argparse.Namespace) -> int:
         )
     templates = rendering.find_templates(args.templates)
 
-    call = call_any(
+    call = call_sample(
         args.input,
         sample=args.sample,
         build=args.build,

@@ -17,7 +17,7 @@ from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from pgx_report.genotype.pileup.alignment import sniff_alignment_format
+from pgx_report.files.sniff import alignment_format as sniff_alignment_format
 from pgx_report.outputs.summary import load_populations, sheet_lines
 from pgx_report.errors import PgxError
 from pgx_report.batch.tasks import CallOptions, SampleTask, chunks, sample_logs, sample_outputs

@@ -428,40 +428,6 @@ def assess_pileup(
 # --------------------------------------------------------------------------- I/O
 
 
-ALIGNMENT_FORMATS = ("bam", "cram")
-
-
-_SAM_HEADER_STARTS = frozenset({b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t"})
-
-
-def sniff_alignment_format(path: str | Path) -> str | None:
-    """``"bam"`` or ``"cram"`` from the magic bytes, else None (left to the VCF reader)."""
-    import gzip
-    import zlib
-
-    try:
-        with Path(path).open("rb") as handle:
-            head = handle.read(4)
-            if head == b"CRAM":
-                return "cram"
-            if head in _SAM_HEADER_STARTS:
-                raise InputError(
-                    path,
-                    "is SAM text, which cannot be read at one position; convert it: "
-                    "`samtools sort -o x.bam x.sam && samtools index x.bam`",
-                )
-            if head[:2] != b"\x1f\x8b":
-                return None
-            handle.seek(0)
-            try:
-                with gzip.GzipFile(fileobj=handle) as inner:
-                    return "bam" if inner.read(4) == b"BAM\x01" else None
-            except (OSError, EOFError, zlib.error):
-                return None
-    except OSError:
-        return None  # missing/unreadable: the caller's usual error path reports it
-
-
 @dataclass(frozen=True)
 class AlignmentHeader:
     """What the caller needs from a BAM/CRAM header."""
@@ -824,33 +790,3 @@ def call_alignment(
         qc=qc,
         provenance=provenance,
     )
-
-
-def call_any(
-    path: str | Path,
-    *,
-    sample: str | None = None,
-    build: str | None = None,
-    thresholds: Thresholds | None = None,
-    options: PileupOptions | None = None,
-    reference: str | Path | None = None,
-) -> Call:
-    """One sample's call from any supported input: BAM/CRAM here, VCF/BCF/gVCF through
-    :func:`pgx_report.genotype.vcf.rules.call_file`; ``reference`` (optional, required for CRAM) is
-    checked at the site and recorded in ``provenance.reference``."""
-    from pgx_report.genotype.reference import check_call_reference
-    from pgx_report.genotype.vcf.rules import call_file
-
-    fmt = sniff_alignment_format(path)
-    if fmt is not None:
-        return call_alignment(
-            path,
-            fmt=fmt,
-            sample=sample,
-            build=build,
-            thresholds=thresholds,
-            options=options,
-            reference=reference,
-        )
-    call = call_file(path, sample=sample, build=build, thresholds=thresholds or Thresholds())
-    return check_call_reference([call], reference)[0] if reference else call

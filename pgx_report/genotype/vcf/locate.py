@@ -51,15 +51,19 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from pgx_report.errors import VcfError
-from pgx_report.files.io import read_head
-from pgx_report.genotype.vcf.reader import BGZF_EOF
+from pgx_report.files.sniff import (
+    BGZF_EOF,
+    BGZF_MAGIC,
+    GZIP_MAGIC,
+    Container,
+    check_bgzf_eof,
+    file_kind,
+)
 
 log = logging.getLogger(__name__)
 
 Method = Literal["bisection", "stream"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 _TEXT_CHUNK = 1 << 16  # pseudo-block size for uncompressed files
 _MAX_BGZF_BLOCK = 1 << 16
 _STREAM_CHUNK = 1 << 20
@@ -145,7 +149,7 @@ class _TextBlocks(_Blocks):
 class _BgzfBlocks(_Blocks):
     def _parse(self, raw: bytes, at: int) -> tuple[int, bytes] | None:
         """Verify a BGZF block starting at ``raw[at:]``; (block size, data) or None."""
-        if raw[at : at + 4] != _BGZF_MAGIC or len(raw) < at + 18:
+        if raw[at : at + 4] != BGZF_MAGIC or len(raw) < at + 18:
             return None
         xlen = struct.unpack_from("<H", raw, at + 10)[0]
         if xlen < 6 or raw[at + 12 : at + 14] != b"BC" or raw[at + 14 : at + 16] != b"\x02\x00":
@@ -184,16 +188,16 @@ class _BgzfBlocks(_Blocks):
         while pos < self.size:
             raw = self._read(pos, window)
             full = len(raw) == window
-            at = raw.find(_BGZF_MAGIC)
+            at = raw.find(BGZF_MAGIC)
             while at != -1 and pos + at < self.size and (not full or at <= _MAX_BGZF_BLOCK):
                 parsed = self._parse(raw, at)
                 # the next block header must follow right after this block
-                if parsed is not None and raw[at + parsed[0] : at + parsed[0] + 4] == _BGZF_MAGIC:
+                if parsed is not None and raw[at + parsed[0] : at + parsed[0] + 4] == BGZF_MAGIC:
                     start = pos + at
                     self._cache[start] = (parsed[1], start + parsed[0])
                     self.chain[start] = start + parsed[0]
                     return start
-                at = raw.find(_BGZF_MAGIC, at + 1)
+                at = raw.find(BGZF_MAGIC, at + 1)
             if not full:
                 return None
             pos += _MAX_BGZF_BLOCK + 1
@@ -626,7 +630,7 @@ def _inflate_stream(handle: BinaryIO, path: Path) -> Iterator[bytes]:
                 raw = inflater.unused_data
                 inflater = zlib.decompressobj(31)
                 fed = False
-                if raw and raw[:2] != _GZIP_MAGIC:
+                if raw and raw[:2] != GZIP_MAGIC:
                     raise VcfError(path, "trailing garbage after the gzip data")
             else:
                 raw = b""
@@ -748,28 +752,6 @@ def _stream(
 # --------------------------------------------------------------------------- entry
 
 
-def file_kind(path: Path) -> Literal["bgzf", "gzip", "text"]:
-    """What kind of container ``path`` is (by its first bytes)."""
-    head = read_head(path, 18, VcfError)
-    if head[:2] != _GZIP_MAGIC:
-        return "text"
-    if head[:4] == _BGZF_MAGIC and len(head) >= 16 and head[12:14] == b"BC":
-        return "bgzf"
-    return "gzip"
-
-
-def check_bgzf_eof(path: Path) -> None:
-    """Refuse a BGZF file whose end-of-file marker block is missing (truncated)."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        handle.seek(max(size - len(BGZF_EOF), 0))
-        tail = handle.read()
-    if tail != BGZF_EOF:
-        raise VcfError(
-            path, "truncated file: the BGZF end-of-file marker is missing (incomplete copy?)"
-        )
-
-
 def locate(
     path: str | Path,
     contigs: Sequence[str],
@@ -778,28 +760,32 @@ def locate(
     lookback: int = _DEFAULT_LOOKBACK,
     method: Method | None = None,
     fallback: bool = True,
+    container: Container | None = None,
 ) -> Located:
     """Find the records overlapping ``pos`` on any of ``contigs`` (aliases of one
     contig), in a VCF without an index.
 
     By default BGZF and uncompressed files are bisected and plain gzip is streamed
     with an early exit. ``method="stream"`` forces a full streaming scan without
-    early exit (the reference answer in the tests)."""
+    early exit (the reference answer in the tests). ``container``: the file was
+    already sniffed (and a BGZF file's end-of-file marker checked) by the caller."""
     file = Path(path)
     aliases = frozenset(contigs)
-    kind = file_kind(file)
-    if kind == "bgzf":
-        check_bgzf_eof(file)
-    if kind == "gzip" or method == "stream":
-        early = kind == "gzip" and method is None
+    kind = container
+    if kind is None:
+        kind = file_kind(file)
+        if kind is Container.BGZF:
+            check_bgzf_eof(file)
+    if kind is Container.GZIP or method == "stream":
+        early = kind is Container.GZIP and method is None
         header, lines, _ = _stream(
-            file, kind != "text", aliases, pos, early_exit=early, strict=fallback
+            file, kind is not Container.TEXT, aliases, pos, early_exit=early, strict=fallback
         )
         return _result(header, lines, "stream", 0)
     with file.open("rb") as handle:
         size = file.stat().st_size
         blocks: _Blocks
-        if kind == "bgzf":
+        if kind is Container.BGZF:
             blocks = _BgzfBlocks(file, handle, size - len(BGZF_EOF))
         else:
             blocks = _TextBlocks(file, handle, size)
@@ -840,7 +826,7 @@ def locate(
             if not fallback:
                 raise NeedsFullScan("the first record cannot be parsed")
             probes = 0
-    header, lines, _ = _stream(file, kind == "bgzf", aliases, pos, early_exit=False)
+    header, lines, _ = _stream(file, kind is Container.BGZF, aliases, pos, early_exit=False)
     return _result(header, lines, "stream", probes)
 
 

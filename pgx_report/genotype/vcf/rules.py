@@ -36,6 +36,7 @@ from pgx_report import __version__
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import UsageError, VcfError
 from pgx_report.files.io import sha256_file
+from pgx_report.files.sniff import InputFormat
 from pgx_report.genotype.genome_build import BuildDetection, detect_build
 from pgx_report.genotype.site import Build, rs1799971
 from pgx_report.genotype.vcf.grouped import CallBatch, group_rows
@@ -593,11 +594,14 @@ def call_file(
     sample: str | None = None,
     build: str | Build | None = None,
     thresholds: Thresholds = Thresholds(),
+    input_format: InputFormat | None = None,
 ) -> Call:
-    """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``)."""
+    """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``).
+
+    ``input_format``: the file's format when already sniffed (it is not sniffed again)."""
     with ThreadPoolExecutor(max_workers=1) as pool:  # hash while the file is checked
         digest = pool.submit(sha256_file, path)
-        reader = open_vcf(path)  # opened and checked once
+        reader = open_vcf(path, input_format=input_format)  # opened and checked once
         name = _single_sample(reader, sample)
         _, calls = _call_site(path, [name], build, thresholds, reader.select([name]), digest)
     return calls[0]
