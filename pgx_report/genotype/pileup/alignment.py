@@ -26,10 +26,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pgx_report import __version__
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import InputError, UnknownSampleError, UsageError
 from pgx_report.files.io import sha256_file
+from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
 from pgx_report.genotype.site import rs1799971
 
 if TYPE_CHECKING:
@@ -743,40 +743,20 @@ def call_alignment(
     reasons = result.reasons
     if not present:
         reasons = (f"The alignment header has no {chrom} (@SQ); the site is not covered.",)
-    provenance: dict[str, Any] = {
-        "tool": "pgx-report",
-        "tool_version": __version__,
-        "input": {
-            "path": Path(path).name,
-            "sha256": sha256_file(path),
-            "format": fmt,
-            "index": header.index,
-        },
-        "build": detection.to_dict(),
-        "thresholds": thresholds.to_dict(),
-        "pileup": options.to_dict(),
-    }
-    if reference_info is not None:
-        provenance["reference"] = reference_info
-    qc: dict[str, Any] = {
-        "source": "alignment",
-        "record": None,
-        "depth": counts.depth,
-        "min_dp": None,
-        "depth_used": counts.depth,
-        "gq": result.gq,
-        "gp_max": None,
-        "allele_depths": [counts.a, counts.g],
-        "allele_balance": counts.allele_balance,
-        "filter": None,
-        "qual": None,
-        "phased": False,
-        "pileup": {
+    source = InputFile(path=path, sha256=sha256_file(path), format=fmt, index=header.index)
+    qc = SiteQc(
+        source="alignment",
+        depth=counts.depth,
+        depth_used=counts.depth,
+        gq=result.gq,
+        allele_depths=[counts.a, counts.g],
+        allele_balance=counts.allele_balance,
+        pileup={
             **counts.to_dict(),
             "likely_genotype": result.likely_genotype,
             "pl": list(result.pl) if result.pl else None,
         },
-    }
+    )
     variant = rs1799971().describe(detection.build, chrom)
     return Call(
         sample=name,
@@ -787,6 +767,12 @@ def call_alignment(
         gt=GT_STRINGS.get(result.likely_genotype or ""),
         reason_codes=result.reason_codes,
         reasons=reasons,
-        qc=qc,
-        provenance=provenance,
+        qc=qc.to_dict(),
+        provenance=provenance(
+            source,
+            detection,
+            thresholds,
+            pileup=options.to_dict(),
+            reference=reference_info,
+        ),
     )

@@ -32,16 +32,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pgx_report import __version__
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import UsageError, VcfError
 from pgx_report.files.io import sha256_file
 from pgx_report.files.sniff import InputFormat
-from pgx_report.genotype.genome_build import BuildDetection, detect_build
+from pgx_report.genotype.genome_build import detect_build
+from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
 from pgx_report.genotype.site import Build, rs1799971
 from pgx_report.genotype.vcf.grouped import CallBatch, group_rows
 from pgx_report.genotype.vcf.reader import (
-    FileInfo,
     Header,
     SiteRecord,
     VcfReader,
@@ -437,20 +436,20 @@ def _make_call(name: str, codes: Sequence[Reason], f: _Facts, ctx: CallContext) 
     status = status_for(codes)
     genotype = _GENOTYPES[f.n_g] if status is Status.CALLED else None
     record = f.record
-    qc = {
-        "source": "reference_block" if f.block else "variant_record",
-        "record": f.summary,
-        "depth": f.dp,
-        "min_dp": f.min_dp,
-        "depth_used": f.depth,
-        "gq": f.gq,
-        "gp_max": f.gp,
-        "allele_depths": f.ad,
-        "allele_balance": f.balance,
-        "filter": list(record.filters) or ["."],
-        "qual": record.qual,
-        "phased": f.phased,
-    }
+    qc = SiteQc(
+        source="reference_block" if f.block else "variant_record",
+        record=f.summary,
+        depth=f.dp,
+        min_dp=f.min_dp,
+        depth_used=f.depth,
+        gq=f.gq,
+        gp_max=f.gp,
+        allele_depths=f.ad,
+        allele_balance=f.balance,
+        filter=list(record.filters) or ["."],
+        qual=record.qual,
+        phased=f.phased,
+    ).to_dict()
     return Call(
         sample=name,
         variant=ctx.variant,
@@ -480,49 +479,12 @@ def _absent_call(name: str, ctx: CallContext) -> Call:
         gt=None,
         reason_codes=(Reason.ABSENT.value,),
         reasons=(text,),
-        qc={
-            "source": "none",
-            "record": None,
-            "depth": None,
-            "min_dp": None,
-            "depth_used": None,
-            "gq": None,
-            "gp_max": None,
-            "allele_depths": None,
-            "allele_balance": None,
-            "filter": None,
-            "qual": None,
-            "phased": False,
-        },
+        qc=SiteQc(source="none").to_dict(),
         provenance=ctx.provenance,
     )
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _provenance(
-    info: FileInfo,
-    sha256: str,
-    detection: BuildDetection,
-    thresholds: Thresholds,
-    access: str | None = None,
-) -> dict[str, Any]:
-    source: dict[str, Any] = {
-        "path": info.path.name,
-        "sha256": sha256,
-        "format": info.format,
-        "index": info.index_kind,
-    }
-    if access is not None:  # how the site's records were found: index | bisection | stream
-        source["access"] = access
-    return {
-        "tool": "pgx-report",
-        "tool_version": __version__,
-        "input": source,
-        "build": detection.to_dict(),
-        "thresholds": thresholds.to_dict(),
-    }
 
 
 def _site_contig(header: Header, aliases: Sequence[str], records: Sequence[SiteRecord]) -> str:
@@ -562,7 +524,17 @@ def _call_site(
     chrom = _site_contig(header, coords.contig_aliases, records)
     ctx = CallContext(
         variant=rs1799971().describe(detection.build, chrom),
-        provenance=_provenance(reader.info, digest.result(), detection, thresholds, reader.access),
+        provenance=provenance(
+            InputFile(
+                path=reader.info.path,
+                sha256=digest.result(),
+                format=reader.info.format,
+                index=reader.info.index_kind,
+                access=reader.access,
+            ),
+            detection,
+            thresholds,
+        ),
         thresholds=thresholds,
         site_pos=coords.pos,
         header_imputation=header.imputation,
