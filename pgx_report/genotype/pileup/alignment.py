@@ -337,7 +337,7 @@ def genotype_likelihoods(a: int, g: int, other: int, error_rate: float) -> Likel
 class PileupAssessment:
     """Outcome of the genotype rules on a pileup (before it becomes a :class:`Call`)."""
 
-    status: str  # a calling.Status value
+    status: str  # a pgx_report.contracts.call.Status value
     genotype: str | None  # only when called
     likely_genotype: str | None  # the best of the three whatever the status (None: no A/G read)
     gq: int | None
