@@ -112,10 +112,10 @@ def call_input(
     settings: CallSettings | None = None,
 ) -> Call:
     """One sample's call from a VCF/BCF/gVCF, BAM or CRAM, checked against the contract."""
-    from pgx_report.genotype.pileup.alignment import call_any
+    from pgx_report.genotype.dispatch import call_sample
 
     settings = settings or CallSettings()
-    call = call_any(
+    call = call_sample(
         Path(source),
         sample=sample,
         build=settings.build,
@@ -142,16 +142,13 @@ def write_calls(
 
     from pgx_report.errors import UsageError
     from pgx_report.files.io import write_json
-    from pgx_report.genotype.pileup.alignment import sniff_alignment_format
+    from pgx_report.genotype.dispatch import check_multi_sample_input
 
     settings = settings or CallSettings()
     source = Path(source)
     inputs = [source] + ([Path(reference)] if reference else [])
     if all_samples:
-        if sniff_alignment_format(source) is not None:
-            raise UsageError(
-                source, "--all-samples is for multi-sample VCF/BCF; call a BAM/CRAM with --sample"
-            )
+        check_multi_sample_input(source)
         if not output:
             raise UsageError(None, "--all-samples needs -o OUT (the output directory)")
         check_not_input(output, inputs)
@@ -168,15 +165,12 @@ def write_calls(
 def _write_all_samples(
     source: Path, out: Path, reference: str | None, settings: CallSettings
 ) -> None:
-    from pgx_report.genotype.reference import check_call_reference
-    from pgx_report.genotype.vcf.rules import call_all_samples
+    from pgx_report.genotype.dispatch import call_all_samples
     from pgx_report.outputs.call_json import write_all_samples
 
     calls: Sequence[Any] = call_all_samples(
-        source, build=settings.build, thresholds=settings.thresholds
+        source, build=settings.build, thresholds=settings.thresholds, reference=reference
     )
-    if reference:
-        calls = check_call_reference(calls, reference)
     write_all_samples(out, calls)
 
 

@@ -15,7 +15,7 @@ import pytest
 from calling_support import CASES, build_test_vcfs
 from conftest import assert_clean_error, run_pgx
 
-from pgx_report.genotype.vcf.reader import BGZF_EOF
+from pgx_report.files.sniff import BGZF_EOF
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgx_report.errors import VcfError
-from pgx_report.genotype.vcf.locate import NeedsFullScan, file_kind, header_contigs, locate
-from pgx_report.genotype.vcf.reader import BGZF_EOF
+from pgx_report.files.sniff import BGZF_EOF, file_kind
+from pgx_report.genotype.vcf.locate import NeedsFullScan, header_contigs, locate
 
 ALIASES = ("chr6", "6", "NC_000006.12")
 CONTIG_POOL = ("chr1", "chr10", "chr2", "chr6", "chr22", "chrX", "HLA-A*01:01:01:01")

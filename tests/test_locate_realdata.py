@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import run_pgx
 
-from pgx_report.genotype.vcf.locate import file_kind, header_contigs, locate
+from pgx_report.files.sniff import file_kind
+from pgx_report.genotype.vcf.locate import header_contigs, locate
 
 SITE = 154_039_662
 ALIASES = ("chr6", "6", "NC_000006.12")

@@ -197,7 +197,7 @@ def test_repeat_mismatch_is_detected(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A caller whose second call of NA18564 differs (as a non-deterministic one would)."""
-    real = validation_run.call_any
+    real = validation_run.call_sample
     seen: dict[str, int] = {}
 
     def flaky(path: Any, **kwargs: Any) -> Call:
@@ -208,7 +208,7 @@ def test_repeat_mismatch_is_detected(
             return replace(call, qc={**call.qc, "depth": call.qc["depth"] + 1})
         return call
 
-    monkeypatch.setattr(validation_run, "call_any", flaky)
+    monkeypatch.setattr(validation_run, "call_sample", flaky)
     data = validate(write_truth(truth_dir, HEADER + GOOD_ROWS), tmp_path / "out", capsys)
     assert data["verdict"] == "fail"
     assert data["concordant"] == 4  # accurate, but not repeatable

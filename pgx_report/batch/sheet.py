@@ -265,10 +265,10 @@ def cohort_ids(vcfs: Sequence[str]) -> dict[str, str]:
 
 def input_format(sheet: Path, line: int, sample: str, column: str, path: str) -> str:
     """'bam', 'cram' or 'vcf' (VCF, BCF, gVCF: left to the caller) from the file's content."""
-    from pgx_report.genotype.pileup.alignment import sniff_alignment_format
+    from pgx_report.files.sniff import alignment_format
 
     try:
-        return sniff_alignment_format(path) or "vcf"
+        return alignment_format(path) or "vcf"
     except PgxError as err:  # SAM text: one line naming the file and the fix
         raise SheetError(sheet, line, sample, f"column '{column}': {err}") from None
 

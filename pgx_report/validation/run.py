@@ -15,7 +15,7 @@ from pathlib import Path
 from pgx_report.contracts.call import Call, Status, Thresholds
 from pgx_report.errors import InputError, PgxError
 from pgx_report.files.io import canonical_json
-from pgx_report.genotype.pileup.alignment import call_any
+from pgx_report.genotype.dispatch import call_sample
 from pgx_report.validation.stats import clopper_pearson
 from pgx_report.validation.truth import EXPECTED, NOT_DETERMINED, TruthRow
 
@@ -127,7 +127,7 @@ def row_status(expected: str, call: Call) -> RowStatus:
 
 def production_call(row: TruthRow, thresholds: Thresholds) -> Call:
     """The call ``pgx-report call`` makes for this row (same dispatcher and options)."""
-    return call_any(
+    return call_sample(
         row.input, sample=row.vcf_sample, thresholds=thresholds, reference=row.reference
     )
 

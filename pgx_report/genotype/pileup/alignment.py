@@ -26,10 +26,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pgx_report import __version__
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import InputError, UnknownSampleError, UsageError
 from pgx_report.files.io import sha256_file
+from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
 from pgx_report.genotype.site import rs1799971
 
 if TYPE_CHECKING:
@@ -337,7 +337,7 @@ def genotype_likelihoods(a: int, g: int, other: int, error_rate: float) -> Likel
 class PileupAssessment:
     """Outcome of the genotype rules on a pileup (before it becomes a :class:`Call`)."""
 
-    status: str  # a calling.Status value
+    status: str  # a pgx_report.contracts.call.Status value
     genotype: str | None  # only when called
     likely_genotype: str | None  # the best of the three whatever the status (None: no A/G read)
     gq: int | None
@@ -426,40 +426,6 @@ def assess_pileup(
 
 
 # --------------------------------------------------------------------------- I/O
-
-
-ALIGNMENT_FORMATS = ("bam", "cram")
-
-
-_SAM_HEADER_STARTS = frozenset({b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t"})
-
-
-def sniff_alignment_format(path: str | Path) -> str | None:
-    """``"bam"`` or ``"cram"`` from the magic bytes, else None (left to the VCF reader)."""
-    import gzip
-    import zlib
-
-    try:
-        with Path(path).open("rb") as handle:
-            head = handle.read(4)
-            if head == b"CRAM":
-                return "cram"
-            if head in _SAM_HEADER_STARTS:
-                raise InputError(
-                    path,
-                    "is SAM text, which cannot be read at one position; convert it: "
-                    "`samtools sort -o x.bam x.sam && samtools index x.bam`",
-                )
-            if head[:2] != b"\x1f\x8b":
-                return None
-            handle.seek(0)
-            try:
-                with gzip.GzipFile(fileobj=handle) as inner:
-                    return "bam" if inner.read(4) == b"BAM\x01" else None
-            except (OSError, EOFError, zlib.error):
-                return None
-    except OSError:
-        return None  # missing/unreadable: the caller's usual error path reports it
 
 
 @dataclass(frozen=True)
@@ -777,40 +743,20 @@ def call_alignment(
     reasons = result.reasons
     if not present:
         reasons = (f"The alignment header has no {chrom} (@SQ); the site is not covered.",)
-    provenance: dict[str, Any] = {
-        "tool": "pgx-report",
-        "tool_version": __version__,
-        "input": {
-            "path": Path(path).name,
-            "sha256": sha256_file(path),
-            "format": fmt,
-            "index": header.index,
-        },
-        "build": detection.to_dict(),
-        "thresholds": thresholds.to_dict(),
-        "pileup": options.to_dict(),
-    }
-    if reference_info is not None:
-        provenance["reference"] = reference_info
-    qc: dict[str, Any] = {
-        "source": "alignment",
-        "record": None,
-        "depth": counts.depth,
-        "min_dp": None,
-        "depth_used": counts.depth,
-        "gq": result.gq,
-        "gp_max": None,
-        "allele_depths": [counts.a, counts.g],
-        "allele_balance": counts.allele_balance,
-        "filter": None,
-        "qual": None,
-        "phased": False,
-        "pileup": {
+    source = InputFile(path=path, sha256=sha256_file(path), format=fmt, index=header.index)
+    qc = SiteQc(
+        source="alignment",
+        depth=counts.depth,
+        depth_used=counts.depth,
+        gq=result.gq,
+        allele_depths=[counts.a, counts.g],
+        allele_balance=counts.allele_balance,
+        pileup={
             **counts.to_dict(),
             "likely_genotype": result.likely_genotype,
             "pl": list(result.pl) if result.pl else None,
         },
-    }
+    )
     variant = rs1799971().describe(detection.build, chrom)
     return Call(
         sample=name,
@@ -821,36 +767,12 @@ def call_alignment(
         gt=GT_STRINGS.get(result.likely_genotype or ""),
         reason_codes=result.reason_codes,
         reasons=reasons,
-        qc=qc,
-        provenance=provenance,
+        qc=qc.to_dict(),
+        provenance=provenance(
+            source,
+            detection,
+            thresholds,
+            pileup=options.to_dict(),
+            reference=reference_info,
+        ),
     )
-
-
-def call_any(
-    path: str | Path,
-    *,
-    sample: str | None = None,
-    build: str | None = None,
-    thresholds: Thresholds | None = None,
-    options: PileupOptions | None = None,
-    reference: str | Path | None = None,
-) -> Call:
-    """One sample's call from any supported input: BAM/CRAM here, VCF/BCF/gVCF through
-    :func:`pgx_report.genotype.vcf.rules.call_file`; ``reference`` (optional, required for CRAM) is
-    checked at the site and recorded in ``provenance.reference``."""
-    from pgx_report.genotype.reference import check_call_reference
-    from pgx_report.genotype.vcf.rules import call_file
-
-    fmt = sniff_alignment_format(path)
-    if fmt is not None:
-        return call_alignment(
-            path,
-            fmt=fmt,
-            sample=sample,
-            build=build,
-            thresholds=thresholds,
-            options=options,
-            reference=reference,
-        )
-    call = call_file(path, sample=sample, build=build, thresholds=thresholds or Thresholds())
-    return check_call_reference([call], reference)[0] if reference else call

@@ -51,15 +51,19 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from pgx_report.errors import VcfError
-from pgx_report.files.io import read_head
-from pgx_report.genotype.vcf.reader import BGZF_EOF
+from pgx_report.files.sniff import (
+    BGZF_EOF,
+    BGZF_MAGIC,
+    GZIP_MAGIC,
+    Container,
+    check_bgzf_eof,
+    file_kind,
+)
 
 log = logging.getLogger(__name__)
 
 Method = Literal["bisection", "stream"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 _TEXT_CHUNK = 1 << 16  # pseudo-block size for uncompressed files
 _MAX_BGZF_BLOCK = 1 << 16
 _STREAM_CHUNK = 1 << 20
@@ -145,7 +149,7 @@ class _TextBlocks(_Blocks):
 class _BgzfBlocks(_Blocks):
     def _parse(self, raw: bytes, at: int) -> tuple[int, bytes] | None:
         """Verify a BGZF block starting at ``raw[at:]``; (block size, data) or None."""
-        if raw[at : at + 4] != _BGZF_MAGIC or len(raw) < at + 18:
+        if raw[at : at + 4] != BGZF_MAGIC or len(raw) < at + 18:
             return None
         xlen = struct.unpack_from("<H", raw, at + 10)[0]
         if xlen < 6 or raw[at + 12 : at + 14] != b"BC" or raw[at + 14 : at + 16] != b"\x02\x00":
@@ -184,16 +188,16 @@ class _BgzfBlocks(_Blocks):
         while pos < self.size:
             raw = self._read(pos, window)
             full = len(raw) == window
-            at = raw.find(_BGZF_MAGIC)
+            at = raw.find(BGZF_MAGIC)
             while at != -1 and pos + at < self.size and (not full or at <= _MAX_BGZF_BLOCK):
                 parsed = self._parse(raw, at)
                 # the next block header must follow right after this block
-                if parsed is not None and raw[at + parsed[0] : at + parsed[0] + 4] == _BGZF_MAGIC:
+                if parsed is not None and raw[at + parsed[0] : at + parsed[0] + 4] == BGZF_MAGIC:
                     start = pos + at
                     self._cache[start] = (parsed[1], start + parsed[0])
                     self.chain[start] = start + parsed[0]
                     return start
-                at = raw.find(_BGZF_MAGIC, at + 1)
+                at = raw.find(BGZF_MAGIC, at + 1)
             if not full:
                 return None
             pos += _MAX_BGZF_BLOCK + 1
@@ -340,16 +344,12 @@ class _Guess:
 
 
 @dataclass
-class _Search:
-    reader: _Reader
+class _Observations:
+    """The records the probes have seen, in file order (with the end of the data last),
+    and the checks that they look like a sorted file."""
+
     aliases: frozenset[str]
-    pos: int
-    lookback: int
-    guess: _Guess
-    obs: list[_Obs] = field(default_factory=list)
-    probes: int = 0
-    # per gap (keyed by the left observation's cursor): exclusive upper bound of probing
-    upper: dict[Cursor, int] = field(default_factory=dict)
+    items: list[_Obs] = field(default_factory=list)
 
     def group(self, rec: _Rec | None) -> str | None:
         if rec is None:
@@ -357,17 +357,152 @@ class _Search:
         return "\0target" if rec.chrom in self.aliases else rec.chrom
 
     def add(self, new: _Obs) -> _Obs:
-        i = bisect.bisect_left(self.obs, new.cursor, key=lambda o: o.cursor)
-        if i < len(self.obs) and self.obs[i].cursor == new.cursor:
-            old = self.obs[i]
+        i = bisect.bisect_left(self.items, new.cursor, key=lambda o: o.cursor)
+        if i < len(self.items) and self.items[i].cursor == new.cursor:
+            old = self.items[i]
             old.probe_block = min(old.probe_block, new.probe_block)
             if new.line is not None:
                 old.line = new.line
             return old
-        if i > 0 and self.obs[i - 1].closed:
+        if i > 0 and self.items[i - 1].closed:
             new.closed = True  # inserted inside a closed gap
-        self.obs.insert(i, new)
+        self.items.insert(i, new)
         return new
+
+    def validate(self) -> None:
+        """The observations (in file order) must look like a sorted file."""
+        done: set[str] = set()
+        current: str | None = None
+        last_pos = -1
+        for o in self.items:
+            if o.rec is None:
+                break
+            g = self.group(o.rec)
+            assert g is not None
+            if g != current:
+                if g in done:
+                    raise _Inconsistent(f"contig {o.rec.chrom} appears in two places")
+                if current is not None:
+                    done.add(current)
+                current, last_pos = g, -1
+            if o.rec.pos < last_pos:
+                raise _Inconsistent(f"{o.rec.chrom}:{o.rec.pos} after position {last_pos}")
+            last_pos = o.rec.pos
+
+    def site_window(self, pos: int, lookback: int) -> tuple[int, int] | None:
+        """(left, right): the observations between which every record overlapping ``pos``
+        lies (left starts before ``pos - lookback``, right after ``pos``); None while no
+        record of the target contig has been seen."""
+        site_lo = max(pos - lookback, 0)
+        tgt = [i for i, o in enumerate(self.items) if o.rec and o.rec.chrom in self.aliases]
+        if not tgt:
+            return None
+        first, last = tgt[0], tgt[-1]
+        left = 0
+        for i in range(last + 1):
+            rec = self.items[i].rec
+            if i < first or (rec is not None and rec.pos < site_lo):
+                left = i
+        right = first
+        while right <= last:
+            rec = self.items[right].rec
+            if rec is not None and rec.pos > pos:
+                break
+            right += 1
+        return left, right
+
+    def open_boundaries(self) -> list[int]:
+        """Gaps not yet read between observations of two different contigs."""
+        return [
+            i
+            for i in range(len(self.items) - 1)
+            if not self.items[i].closed
+            and self.group(self.items[i].rec) != self.group(self.items[i + 1].rec)
+        ]
+
+    def contig_runs(self) -> tuple[list[str], list[int]]:
+        """The contigs seen in file order, and the index of the last observation of each."""
+        seen: list[str] = []
+        ends: list[int] = []
+        for i, o in enumerate(self.items):
+            if o.rec is None:
+                break
+            if not seen or seen[-1] != o.rec.chrom:
+                seen.append(o.rec.chrom)
+                ends.append(i)
+            else:
+                ends[-1] = i
+        return seen, ends
+
+    def overlapping(self, reader: _Reader, pos: int) -> list[bytes]:
+        """Every observed record of the contig that overlaps the site (the window
+        between the two bounding observations has been read completely)."""
+        out: list[bytes] = []
+        for o in self.items:
+            rec = o.rec
+            if rec is None or rec.chrom not in self.aliases:
+                continue
+            if rec.pos <= pos <= rec.end:
+                if o.line is None:
+                    o.line = next(reader.lines(o.cursor))[1]
+                out.append(o.line)
+        return out
+
+
+def _scan_gap(reader: _Reader, seen: _Observations, a: _Obs, b: _Obs, pos: int) -> list[_Obs]:
+    """Read every record between observations ``a`` and ``b`` (checking their order);
+    the ones worth keeping: records overlapping ``pos`` and the edges of each contig run."""
+    found: list[_Obs] = []
+    prev: _Obs | None = None
+    prev_group = seen.group(a.rec)
+    prev_pos = a.rec.pos if a.rec is not None else -1
+    for cursor, line in reader.lines(a.cursor, full=False):
+        if cursor >= b.cursor:
+            if cursor > b.cursor and b.rec is not None:
+                raise _Inconsistent("scan passed an observation")
+            break
+        if cursor == a.cursor:  # the line at a's cursor is a itself
+            continue
+        if line.startswith(b"#"):
+            raise _Inconsistent("header line among records")
+        parts = line.split(b"\t", 2)
+        if line.count(b"\t") < 7:
+            raise _Inconsistent("a record with fewer than 8 fields")
+        try:
+            chrom, start = parts[0].decode("utf-8", "replace"), int(parts[1])
+            keep = chrom in seen.aliases
+            # the full parse (REF, INFO/END) only where it can matter
+            rec = _parse_fields(line) if keep and start <= pos else _Rec(chrom, start, start)
+        except (ValueError, IndexError) as exc:
+            raise _Inconsistent(f"unparsable record: {exc}") from None
+        g = seen.group(rec)
+        if g == prev_group:
+            if rec.pos < prev_pos:
+                raise _Inconsistent(f"{rec.chrom}:{rec.pos} after position {prev_pos}")
+        elif prev is not None and (not found or found[-1] is not prev):
+            found.append(prev)  # the last record of the previous run
+        overlaps = keep and rec.pos <= pos <= rec.end
+        current = _Obs(cursor, rec, cursor[0])
+        if overlaps or g != prev_group:
+            found.append(current)
+        prev, prev_group, prev_pos = current, g, rec.pos
+    if prev is not None and (not found or found[-1] is not prev):
+        found.append(prev)
+    return found
+
+
+@dataclass
+class _Search:
+    """Bisection: probe the gaps between observations until the site's window is read."""
+
+    reader: _Reader
+    pos: int
+    lookback: int
+    guess: _Guess
+    seen: _Observations
+    probes: int = 0
+    # per gap (keyed by the left observation's cursor): exclusive upper bound of probing
+    upper: dict[Cursor, int] = field(default_factory=dict)
 
     def add_last_record(self, first: Cursor) -> None:
         """Observe the file's last record too: a cheap check of the tail's order."""
@@ -384,31 +519,11 @@ class _Search:
                 rec = _parse_fields(last[1])
             except ValueError as exc:
                 raise _Inconsistent(f"unparsable record: {exc}") from None
-            self.add(_Obs(last[0], rec, last[0][0]))
-
-    def validate(self) -> None:
-        """The observations (in file order) must look like a sorted file."""
-        done: set[str] = set()
-        current: str | None = None
-        last_pos = -1
-        for o in self.obs:
-            if o.rec is None:
-                break
-            g = self.group(o.rec)
-            assert g is not None
-            if g != current:
-                if g in done:
-                    raise _Inconsistent(f"contig {o.rec.chrom} appears in two places")
-                if current is not None:
-                    done.add(current)
-                current, last_pos = g, -1
-            if o.rec.pos < last_pos:
-                raise _Inconsistent(f"{o.rec.chrom}:{o.rec.pos} after position {last_pos}")
-            last_pos = o.rec.pos
+            self.seen.add(_Obs(last[0], rec, last[0][0]))
 
     def probe_gap(self, i: int) -> None:
         """Probe the middle of the gap between observations i and i+1, or close it."""
-        a, b = self.obs[i], self.obs[i + 1]
+        a, b = self.seen.items[i], self.seen.items[i + 1]
         lo = a.cursor[0] + 1
         hi = min(b.probe_block, self.upper.get(a.cursor, b.probe_block))
         if lo >= hi or self.reader.blocks.chain.get(a.cursor[0], -1) >= hi:
@@ -431,121 +546,48 @@ class _Search:
             rec = _parse_fields(prefix)
         except ValueError as exc:
             raise _Inconsistent(f"unparsable record: {exc}") from None
-        self.add(_Obs(cursor, rec, block))
+        self.seen.add(_Obs(cursor, rec, block))
 
     def close(self, i: int) -> None:
         """Read every record between observations i and i+1 (and check their order)."""
-        a, b = self.obs[i], self.obs[i + 1]
-        found: list[_Obs] = []
-        prev: _Obs | None = None
-        prev_group = self.group(a.rec)
-        prev_pos = a.rec.pos if a.rec is not None else -1
-        for cursor, line in self.reader.lines(a.cursor, full=False):
-            if cursor >= b.cursor:
-                if cursor > b.cursor and b.rec is not None:
-                    raise _Inconsistent("scan passed an observation")
-                break
-            if cursor == a.cursor:  # the line at a's cursor is a itself
-                continue
-            if line.startswith(b"#"):
-                raise _Inconsistent("header line among records")
-            parts = line.split(b"\t", 2)
-            if line.count(b"\t") < 7:
-                raise _Inconsistent("a record with fewer than 8 fields")
-            try:
-                chrom, pos = parts[0].decode("utf-8", "replace"), int(parts[1])
-                keep = chrom in self.aliases
-                # the full parse (REF, INFO/END) only where it can matter
-                rec = _parse_fields(line) if keep and pos <= self.pos else _Rec(chrom, pos, pos)
-            except (ValueError, IndexError) as exc:
-                raise _Inconsistent(f"unparsable record: {exc}") from None
-            g = self.group(rec)
-            if g == prev_group:
-                if rec.pos < prev_pos:
-                    raise _Inconsistent(f"{rec.chrom}:{rec.pos} after position {prev_pos}")
-            elif prev is not None and (not found or found[-1] is not prev):
-                found.append(prev)  # the last record of the previous run
-            overlaps = keep and rec.pos <= self.pos <= rec.end
-            current = _Obs(cursor, rec, cursor[0])
-            if overlaps or g != prev_group:
-                found.append(current)
-            prev, prev_group, prev_pos = current, g, rec.pos
-        if prev is not None and (not found or found[-1] is not prev):
-            found.append(prev)
+        a, b = self.seen.items[i], self.seen.items[i + 1]
+        found = _scan_gap(self.reader, self.seen, a, b, self.pos)
         a.closed = True
         for o in found:
             o.closed = True
-            self.add(o)
+            self.seen.add(o)
 
     def run(self) -> list[bytes]:
-        site_lo = max(self.pos - self.lookback, 0)
         while True:
-            self.validate()
-            tgt = [i for i, o in enumerate(self.obs) if o.rec and o.rec.chrom in self.aliases]
-            if tgt:
-                first, last = tgt[0], tgt[-1]
-                left = 0
-                for i in range(last + 1):
-                    rec = self.obs[i].rec
-                    if i < first or (rec is not None and rec.pos < site_lo):
-                        left = i
-                right = first
-                while right <= last:
-                    rec = self.obs[right].rec
-                    if rec is not None and rec.pos > self.pos:
-                        break
-                    right += 1
-                open_gaps = [i for i in range(left, right) if not self.obs[i].closed]
+            self.seen.validate()
+            window = self.seen.site_window(self.pos, self.lookback)
+            if window is not None:
+                left, right = window
+                open_gaps = [i for i in range(left, right) if not self.seen.items[i].closed]
                 if not open_gaps:
-                    return self.collect()
+                    return self.seen.overlapping(self.reader, self.pos)
                 # narrow the window's edges first, then fill the inside
                 if open_gaps[0] == left or open_gaps[-1] != right - 1:
                     self.probe_gap(open_gaps[0])
                 else:
                     self.probe_gap(open_gaps[-1])
                 continue
-            candidates = [
-                i
-                for i in range(len(self.obs) - 1)
-                if not self.obs[i].closed
-                and self.group(self.obs[i].rec) != self.group(self.obs[i + 1].rec)
-            ]
+            candidates = self.seen.open_boundaries()
             if not candidates:
                 return []  # every contig boundary is known: the contig is absent
             self.probe_gap(self.pick(candidates))
 
     def pick(self, candidates: list[int]) -> int:
-        seen: list[str] = []
-        starts: list[int] = []  # index of the last observation of each seen contig
-        for i, o in enumerate(self.obs):
-            if o.rec is None:
-                break
-            if not seen or seen[-1] != o.rec.chrom:
-                seen.append(o.rec.chrom)
-                starts.append(i)
-            else:
-                starts[-1] = i
+        """The contig boundary to probe next: where the guess puts the target, else the
+        widest gap."""
+        seen, ends = self.seen.contig_runs()
         k = self.guess.gap(seen)
         if k is not None and k >= 0:
-            boundary = starts[k]
+            boundary = ends[k]
             if boundary in candidates:
                 return boundary
-        widest = max(candidates, key=lambda i: self.obs[i + 1].probe_block - self.obs[i].cursor[0])
-        return widest
-
-    def collect(self) -> list[bytes]:
-        """Every observed record of the contig that overlaps the site (the window
-        between the two bounding observations has been read completely)."""
-        out: list[bytes] = []
-        for o in self.obs:
-            rec = o.rec
-            if rec is None or rec.chrom not in self.aliases:
-                continue
-            if rec.pos <= self.pos <= rec.end:
-                if o.line is None:
-                    o.line = next(self.reader.lines(o.cursor))[1]
-                out.append(o.line)
-        return out
+        items = self.seen.items
+        return max(candidates, key=lambda i: items[i + 1].probe_block - items[i].cursor[0])
 
 
 # --------------------------------------------------------------------------- header
@@ -626,12 +668,111 @@ def _inflate_stream(handle: BinaryIO, path: Path) -> Iterator[bytes]:
                 raw = inflater.unused_data
                 inflater = zlib.decompressobj(31)
                 fed = False
-                if raw and raw[:2] != _GZIP_MAGIC:
+                if raw and raw[:2] != GZIP_MAGIC:
                     raise VcfError(path, "trailing garbage after the gzip data")
             else:
                 raw = b""
     if fed and not inflater.eof:
         raise VcfError(path, "truncated file: the gzip data ends early (incomplete copy?)")
+
+
+@dataclass
+class _StreamScan:
+    """The state of a streaming scan, fed complete lines chunk by chunk."""
+
+    path: Path
+    aliases: frozenset[bytes]
+    pos: int
+    early_exit: bool
+    strict: bool
+    header: list[bytes] = field(default_factory=list)
+    out: list[bytes] = field(default_factory=list)  # overlapping record lines
+    in_header: bool = True
+    sorted_so_far: bool = True
+    seen_target: bool = False
+    past: bool = False  # the (sorted) file has passed the site: stop parsing
+    done: set[bytes] = field(default_factory=set)  # contigs whose run has ended
+    current: bytes = b""
+    target_last: int = -1
+    line_no: int = 0
+
+    def __post_init__(self) -> None:
+        self.tokens = [a + b"\t" for a in self.aliases]
+
+    def parse(self, line: bytes, line_no: int) -> _Rec:
+        try:
+            return _parse_fields(line)
+        except ValueError as exc:
+            if not self.strict:
+                raise NeedsFullScan(f"line {line_no}: {exc}") from None
+            raise VcfError(self.path, f"line {line_no}: malformed record: {exc}") from None
+
+    def feed(self, block: bytes) -> None:
+        """Complete lines (``block`` ends with a newline)."""
+        start = 0
+        if self.in_header:
+            while start < len(block) and block.startswith(b"#", start):
+                nl = block.index(b"\n", start)
+                self.header.append(block[start:nl])
+                self.line_no += 1
+                start = nl + 1
+            if start >= len(block):
+                return
+            self.in_header = False
+            _header_text(self.header, self.path)
+        body = block[start:]
+        n_lines = body.count(b"\n")
+        first_chrom = body[: body.find(b"\t")]
+        if (
+            not any(tok in body for tok in self.tokens)
+            and first_chrom == self.current
+            and body.count(b"\n" + first_chrom + b"\t") == n_lines - 1
+        ):
+            self.line_no += n_lines  # one contig throughout: nothing to check or keep
+            return
+        self.records(body)
+
+    def records(self, body: bytes) -> None:
+        """Check the order of the record lines in ``body``; keep those overlapping the site."""
+        aliases, pos, early_exit = self.aliases, self.pos, self.early_exit
+        for line in body[:-1].split(b"\n"):
+            self.line_no += 1
+            chrom = line[: line.find(b"\t")]
+            if chrom != self.current:
+                if chrom in self.done:
+                    self.sorted_so_far = False
+                self.done.add(self.current)
+                self.current = chrom
+                self.target_last = -1
+                if self.seen_target and chrom not in aliases:
+                    self.past = self.sorted_so_far and early_exit
+            if self.past:
+                return
+            if chrom not in aliases:
+                continue
+            rec = self.parse(line, self.line_no)
+            self.seen_target = True
+            if rec.pos < self.target_last:
+                self.sorted_so_far = False
+            self.target_last = rec.pos
+            if rec.pos <= pos <= rec.end:
+                self.out.append(line)
+            elif rec.pos > pos and self.sorted_so_far and early_exit:
+                self.past = True
+                return
+
+    def finish(self, carry: bytes) -> None:
+        """The file's last line when it has no newline."""
+        if not carry.strip() or self.past:
+            return
+        if self.in_header:
+            self.header.extend(carry.split(b"\n"))
+            return
+        line = carry.rstrip(b"\n")
+        if line[: line.find(b"\t")] in self.aliases:
+            rec = self.parse(line, self.line_no + 1)
+            if rec.pos <= self.pos <= rec.end:
+                self.out.append(line)
 
 
 def _stream(
@@ -645,18 +786,8 @@ def _stream(
     """Scan the whole file (or up to the site, see ``early_exit``).
 
     Returns (header, overlapping lines, file looked sorted)."""
-    header: list[bytes] = []
-    out: list[bytes] = []
-    in_header = True
-    sorted_so_far = True
-    seen_target = False
-    past = False
-    done: set[bytes] = set()
-    current = b""
-    target_last = -1
-    line_no = 0
     alias_bytes = frozenset(a.encode() for a in aliases)
-    alias_tokens = [a + b"\t" for a in alias_bytes]
+    scan = _StreamScan(path, alias_bytes, pos, early_exit, strict)
     carry = b""
     with path.open("rb") as handle:
         chunks = (
@@ -665,7 +796,7 @@ def _stream(
             else iter(lambda: handle.read(_STREAM_CHUNK), b"")
         )
         for chunk in chunks:
-            if past:
+            if scan.past:
                 continue  # keep inflating (not parsing) to verify the stream is whole
             data = carry + chunk
             cut = data.rfind(b"\n")
@@ -673,101 +804,12 @@ def _stream(
                 carry = data
                 continue
             carry = data[cut + 1 :]
-            block = data[: cut + 1]
-            start = 0
-            if in_header:
-                while start < len(block) and block.startswith(b"#", start):
-                    nl = block.index(b"\n", start)
-                    header.append(block[start:nl])
-                    line_no += 1
-                    start = nl + 1
-                if start >= len(block):
-                    continue
-                in_header = False
-                _header_text(header, path)
-            body = block[start:]
-            n_lines = body.count(b"\n")
-            first_chrom = body[: body.find(b"\t")]
-            has_target = any(tok in body for tok in alias_tokens)
-            if (
-                not has_target
-                and first_chrom == current
-                and body.count(b"\n" + first_chrom + b"\t") == n_lines - 1
-            ):
-                line_no += n_lines  # one contig throughout: nothing to check or keep
-                continue
-            for line in body[:-1].split(b"\n"):
-                line_no += 1
-                chrom = line[: line.find(b"\t")]
-                if chrom != current:
-                    if chrom in done:
-                        sorted_so_far = False
-                    done.add(current)
-                    current = chrom
-                    target_last = -1
-                    if seen_target and chrom not in alias_bytes:
-                        past = sorted_so_far and early_exit
-                if past:
-                    break
-                if chrom not in alias_bytes:
-                    continue
-                try:
-                    rec = _parse_fields(line)
-                except ValueError as exc:
-                    if not strict:
-                        raise NeedsFullScan(f"line {line_no}: {exc}") from None
-                    raise VcfError(path, f"line {line_no}: malformed record: {exc}") from None
-                seen_target = True
-                if rec.pos < target_last:
-                    sorted_so_far = False
-                target_last = rec.pos
-                if rec.pos <= pos <= rec.end:
-                    out.append(line)
-                elif rec.pos > pos and sorted_so_far and early_exit:
-                    past = True
-                    break
-        if carry.strip() and not past:
-            if in_header:
-                header.extend(carry.split(b"\n"))
-            else:
-                line = carry.rstrip(b"\n")
-                if line[: line.find(b"\t")] in alias_bytes:
-                    try:
-                        rec = _parse_fields(line)
-                    except ValueError as exc:
-                        if not strict:
-                            raise NeedsFullScan(f"line {line_no + 1}: {exc}") from None
-                        raise VcfError(
-                            path, f"line {line_no + 1}: malformed record: {exc}"
-                        ) from None
-                    if rec.pos <= pos <= rec.end:
-                        out.append(line)
-    return _header_text(header, path), out, sorted_so_far
+            scan.feed(data[: cut + 1])
+        scan.finish(carry)
+    return _header_text(scan.header, path), scan.out, scan.sorted_so_far
 
 
 # --------------------------------------------------------------------------- entry
-
-
-def file_kind(path: Path) -> Literal["bgzf", "gzip", "text"]:
-    """What kind of container ``path`` is (by its first bytes)."""
-    head = read_head(path, 18, VcfError)
-    if head[:2] != _GZIP_MAGIC:
-        return "text"
-    if head[:4] == _BGZF_MAGIC and len(head) >= 16 and head[12:14] == b"BC":
-        return "bgzf"
-    return "gzip"
-
-
-def check_bgzf_eof(path: Path) -> None:
-    """Refuse a BGZF file whose end-of-file marker block is missing (truncated)."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        handle.seek(max(size - len(BGZF_EOF), 0))
-        tail = handle.read()
-    if tail != BGZF_EOF:
-        raise VcfError(
-            path, "truncated file: the BGZF end-of-file marker is missing (incomplete copy?)"
-        )
 
 
 def locate(
@@ -778,28 +820,32 @@ def locate(
     lookback: int = _DEFAULT_LOOKBACK,
     method: Method | None = None,
     fallback: bool = True,
+    container: Container | None = None,
 ) -> Located:
     """Find the records overlapping ``pos`` on any of ``contigs`` (aliases of one
     contig), in a VCF without an index.
 
     By default BGZF and uncompressed files are bisected and plain gzip is streamed
     with an early exit. ``method="stream"`` forces a full streaming scan without
-    early exit (the reference answer in the tests)."""
+    early exit (the reference answer in the tests). ``container``: the file was
+    already sniffed (and a BGZF file's end-of-file marker checked) by the caller."""
     file = Path(path)
     aliases = frozenset(contigs)
-    kind = file_kind(file)
-    if kind == "bgzf":
-        check_bgzf_eof(file)
-    if kind == "gzip" or method == "stream":
-        early = kind == "gzip" and method is None
+    kind = container
+    if kind is None:
+        kind = file_kind(file)
+        if kind is Container.BGZF:
+            check_bgzf_eof(file)
+    if kind is Container.GZIP or method == "stream":
+        early = kind is Container.GZIP and method is None
         header, lines, _ = _stream(
-            file, kind != "text", aliases, pos, early_exit=early, strict=fallback
+            file, kind is not Container.TEXT, aliases, pos, early_exit=early, strict=fallback
         )
         return _result(header, lines, "stream", 0)
     with file.open("rb") as handle:
         size = file.stat().st_size
         blocks: _Blocks
-        if kind == "bgzf":
+        if kind is Container.BGZF:
             blocks = _BgzfBlocks(file, handle, size - len(BGZF_EOF))
         else:
             blocks = _TextBlocks(file, handle, size)
@@ -821,11 +867,13 @@ def locate(
             if target is None:
                 chr_style = first.chrom.startswith("chr")
                 target = next((a for a in contigs if a.startswith("chr") == chr_style), contigs[0])
-            search = _Search(reader, aliases, pos, lookback, _Guess(names, target))
-            search.obs = [
+            ends = [
                 _Obs(first_cursor, first, first_cursor[0]),
                 _Obs((blocks.size, 0), None, blocks.size),
             ]
+            search = _Search(
+                reader, pos, lookback, _Guess(names, target), _Observations(aliases, ends)
+            )
             try:
                 search.add_last_record(first_cursor)
                 lines = search.run()
@@ -840,7 +888,7 @@ def locate(
             if not fallback:
                 raise NeedsFullScan("the first record cannot be parsed")
             probes = 0
-    header, lines, _ = _stream(file, kind == "bgzf", aliases, pos, early_exit=False)
+    header, lines, _ = _stream(file, kind is Container.BGZF, aliases, pos, early_exit=False)
     return _result(header, lines, "stream", probes)
 
 

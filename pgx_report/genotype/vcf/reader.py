@@ -6,7 +6,7 @@ One small interface over cyvcf2 (htslib):
   marker, index present / fresh / matching) and reads the header;
 - :meth:`VcfReader.records_overlapping` is THE place that finds the records covering a
   position (indexed: fetch through the index; unindexed: stream the whole file).
-  Faster unindexed access (BGZF bisection, ``pgx_report/locate.py``) plugs in there;
+  Faster unindexed access (BGZF bisection, ``pgx_report/genotype/vcf/locate.py``) plugs in there;
 - records come back as :class:`SiteRecord`: plain values plus numpy arrays over the
   selected samples, so that calling can treat 1 or 100,000 samples alike.
 
@@ -35,15 +35,15 @@ import numpy.typing as npt
 
 from pgx_report.errors import UnknownSampleError, VcfError
 from pgx_report.files.io import read_head
+from pgx_report.files.sniff import BGZF_EOF, GZIP_MAGIC, Container, InputFormat, vcf_format
 from pgx_report.genotype.genome_build import ContigLine
+from pgx_report.genotype.vcf.locate import NeedsFullScan, locate
 
 if TYPE_CHECKING:
     import cyvcf2
 
 log = logging.getLogger(__name__)
 
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-_GZIP_MAGIC = b"\x1f\x8b"
 _INT32_MISSING_MAX = -2147483647  # htslib: INT32_MIN = missing, INT32_MIN+1 = vector end
 
 # INFO flags and header words that mark imputed genotypes (Minimac, Beagle, IMPUTE).
@@ -132,6 +132,18 @@ class FileInfo:
     def index_kind(self) -> str:
         return self.index.suffix.lstrip(".") if self.index is not None else "none"
 
+    @property
+    def text_container(self) -> Container | None:
+        """How VCF text is stored (None for BCF, which is binary)."""
+        return _TEXT_CONTAINERS.get(self.format)
+
+
+_TEXT_CONTAINERS = {
+    InputFormat.VCF.value: Container.TEXT,
+    InputFormat.VCF_GZ.value: Container.BGZF,
+    InputFormat.VCF_GZIP.value: Container.GZIP,
+}
+
 
 # --------------------------------------------------------------------------- stderr
 
@@ -171,50 +183,6 @@ def quiet_htslib() -> Iterator[_Captured]:
 
 def _read_head(path: Path) -> bytes:
     return read_head(path, 65536, VcfError, kind="VCF file")
-
-
-def _is_bgzf(head: bytes) -> bool:
-    # gzip member with FEXTRA whose first subfield is 'BC' (SAM/BAM spec, section 4.1)
-    return len(head) >= 18 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
-
-
-def _ends_with_bgzf_eof(path: Path) -> bool:
-    size = path.stat().st_size
-    if size < len(BGZF_EOF):
-        return False
-    with path.open("rb") as handle:
-        handle.seek(size - len(BGZF_EOF))
-        return handle.read() == BGZF_EOF
-
-
-def _sniff(path: Path) -> str:
-    head = _read_head(path)
-    if not head:
-        raise VcfError(path, "file is empty")
-    if head[:2] == _GZIP_MAGIC:
-        bgzf = _is_bgzf(head)
-        try:
-            text = zlib.decompressobj(31).decompress(head)[:16]
-        except zlib.error:
-            raise VcfError(path, "corrupt gzip data at the start of the file") from None
-        if bgzf and not _ends_with_bgzf_eof(path):
-            raise VcfError(
-                path, "truncated file: the BGZF end-of-file marker is missing (incomplete copy?)"
-            )
-        if text.startswith(b"BCF\x02"):
-            return "bcf"
-        if text.startswith(b"##fileformat=VCF"):
-            return "vcf.gz" if bgzf else "vcf.gzip"
-        if not text:
-            raise VcfError(path, "truncated or empty compressed file")
-        raise VcfError(
-            path, "not a VCF file (compressed, but does not start with ##fileformat=VCF)"
-        )
-    if head.startswith(b"BCF\x02"):
-        return "bcf"
-    if head.startswith(b"##fileformat=VCF"):
-        return "vcf"
-    raise VcfError(path, "not a VCF file (the first line must be ##fileformat=VCF...)")
 
 
 def _find_index(path: Path, fmt: str) -> Path | None:
@@ -357,7 +325,7 @@ def _header_text(path: Path, fmt: str) -> str:
     """The header lines exactly as stored in the file (up to and including #CHROM)."""
     try:
         if fmt == "bcf":
-            compressed = _read_head(path)[:2] == _GZIP_MAGIC
+            compressed = _read_head(path)[:2] == GZIP_MAGIC
             with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
                 head = handle.read(9)
                 length = struct.unpack_from("<I", head, 5)[0]
@@ -571,8 +539,9 @@ class VcfReader:
         With an index the records are fetched through it; without one the whole file
         is streamed (which also checks the file to its end: truncation, bad lines).
         """
-        if self.info.index is None and self.info.format in ("vcf", "vcf.gz", "vcf.gzip"):
-            located = self._locate(contigs, pos)
+        container = self.info.text_container
+        if self.info.index is None and container is not None:
+            located = self._locate(contigs, pos, container)
             if located is not None:
                 return located
         vcf = self._open()
@@ -589,16 +558,17 @@ class VcfReader:
         record = to_site_record(variant, len(self.header.samples))
         return replace(record, samples=record.samples.take(self._columns))
 
-    def _locate(self, contigs: Sequence[str], pos: int) -> list[SiteRecord] | None:
+    def _locate(
+        self, contigs: Sequence[str], pos: int, container: Container
+    ) -> list[SiteRecord] | None:
         """Unindexed VCF text: find the records by bisection over the file (BGZF or
         uncompressed; plain gzip streams with an early exit), see pgx_report.genotype.vcf.locate,
         then let htslib parse just those lines, from memory (nothing is written).
         None: the file is not sorted where it was read, or a record there is
-        malformed: the caller streams the whole file (and reports bad lines)."""
-        from pgx_report.genotype.vcf.locate import NeedsFullScan, locate
-
+        malformed: the caller streams the whole file (and reports bad lines).
+        ``container`` was told (and a BGZF end-of-file marker checked) by open_vcf."""
         try:
-            found = locate(self.path, contigs, pos, fallback=False)
+            found = locate(self.path, contigs, pos, fallback=False, container=container)
         except NeedsFullScan as why:
             log.info("%s: %s; reading the whole file", self.path, why)
             self.access = "stream"
@@ -671,12 +641,20 @@ def _in_memory(data: bytes) -> Iterator[str]:
         yield handle.name
 
 
-def open_vcf(path: str | Path, samples: Sequence[str] | None = None) -> VcfReader:
-    """Check ``path`` and read its header; ``samples`` limits reading to those samples."""
+def open_vcf(
+    path: str | Path,
+    samples: Sequence[str] | None = None,
+    *,
+    input_format: InputFormat | None = None,
+) -> VcfReader:
+    """Check ``path`` and read its header; ``samples`` limits reading to those samples.
+
+    ``input_format``: what :func:`pgx_report.files.sniff.sniff_format` already found
+    (then the file is not sniffed again)."""
     import cyvcf2
 
     path = Path(path)
-    fmt = _sniff(path)
+    fmt = (input_format or vcf_format(path)).value
     index = _find_index(path, fmt)
     with htslib_guard(path, lambda: "cannot read the VCF header"):
         vcf = cyvcf2.VCF(str(path))  # htslib validates the header

@@ -32,15 +32,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pgx_report import __version__
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import UsageError, VcfError
 from pgx_report.files.io import sha256_file
-from pgx_report.genotype.genome_build import BuildDetection, detect_build
+from pgx_report.files.sniff import InputFormat
+from pgx_report.genotype.genome_build import detect_build
+from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
 from pgx_report.genotype.site import Build, rs1799971
 from pgx_report.genotype.vcf.grouped import CallBatch, group_rows
 from pgx_report.genotype.vcf.reader import (
-    FileInfo,
     Header,
     SiteRecord,
     VcfReader,
@@ -167,16 +167,27 @@ def _record_imputed(record: SiteRecord) -> bool:
     return bool(record.info_flags) or any(k in record.format_keys for k in ("DS", "GP"))
 
 
-def call_records(
-    records: Sequence[SiteRecord], samples: Sequence[str], ctx: CallContext
-) -> CallBatch[Call]:
-    """Apply the genotype rules to all ``samples`` at once (arrays, not per-record loops)."""
-    n = len(samples)
-    site = ctx.site_pos
-    if not records:
-        first, inverse = group_rows([np.zeros(n)], n)
-        return CallBatch(samples, lambda i, name: _absent_call(name, ctx), first, inverse)
-    ordered = _order(records, site)
+@dataclass(frozen=True)
+class _Choice:
+    """Per sample, the record that decides its call (rule 3 of the module docstring)."""
+
+    ordered: Sequence[SiteRecord]  # variant records at the site, upstream, then blocks
+    carrying: npt.NDArray[np.bool_]  # (R, n): the record carries a non-reference allele
+    n_carrying: npt.NDArray[np.intp]  # (n,)
+    chosen: npt.NDArray[np.intp]  # (n,): index into ``ordered`` (0 when absent)
+    absent: npt.NDArray[np.bool_]  # (n,): no record says anything about the sample
+    codes: npt.NDArray[np.int8]  # (n, P): site-base codes of the GT in the chosen record
+
+    def per_sample(self, values: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        """Each sample's value from its chosen record (``values``: one array per record)."""
+        return np.stack(values)[self.chosen, np.arange(len(self.chosen))]
+
+    def per_record(self, values: Sequence[bool]) -> npt.NDArray[np.bool_]:
+        """Each sample's value of a record-level property of its chosen record."""
+        return np.asarray(values, dtype=np.bool_)[self.chosen]
+
+
+def _choose(ordered: Sequence[SiteRecord], site: int, n: int) -> _Choice:
     stacked = _pad([site_codes(r, site) for r in ordered])  # (R, n, P)
     upstream = np.array([_rank(r, site) == 1 for r in ordered])[:, None]  # (R, 1)
     carrying = np.asarray((stacked >= 1).any(axis=2))  # (R, n)
@@ -195,63 +206,100 @@ def call_records(
     )
     absent = chosen < 0
     chosen[absent] = 0
-    cols = np.arange(n)
-    codes = stacked[chosen, cols]  # (n, P)
+    codes = stacked[chosen, np.arange(n)]  # (n, P)
+    return _Choice(ordered, carrying, n_carrying, chosen, absent, codes)
 
-    def per_sample(values: Sequence[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
-        return np.stack(values)[chosen, cols]
 
-    def per_record(values: Sequence[bool]) -> npt.NDArray[np.bool_]:
-        return np.asarray(values, dtype=np.bool_)[chosen]
+@dataclass(frozen=True)
+class _Values:
+    """Per-sample values (n,) read from each sample's chosen record."""
 
+    block: npt.NDArray[np.bool_]
+    dp: npt.NDArray[np.float64]
+    min_dp: npt.NDArray[np.float64]
+    gq: npt.NDArray[np.float64]
+    gp: npt.NDArray[np.float64]
+    reads_a: npt.NDArray[np.float64]
+    reads_g: npt.NDArray[np.float64]
+    filtered: npt.NDArray[np.bool_]
+    imputed: npt.NDArray[np.bool_]
+    gate_depth: npt.NDArray[np.float64]  # the depth the thresholds apply to
+    g_fraction: npt.NDArray[np.float64]  # G / (A + G) reads, NaN without any
+    n_g: npt.NDArray[np.intp]  # G alleles in the GT
+
+
+def _site_values(choice: _Choice, ctx: CallContext) -> _Values:
+    site = ctx.site_pos
+    ordered = choice.ordered
+    block = choice.per_record([is_reference_block(r) for r in ordered])
+    dp = choice.per_sample([r.samples.dp for r in ordered])
+    min_dp = choice.per_sample([r.samples.min_dp for r in ordered])
+    reads_a = choice.per_sample([_allele_reads(r, site, A) for r in ordered])
+    reads_g = choice.per_sample([_allele_reads(r, site, G) for r in ordered])
+    has_ad = choice.per_record([r.samples.ad is not None for r in ordered])
+    # Blocks are gated on MIN_DP (the lowest depth in the block) when given.
+    gate_depth = np.where(block & ~np.isnan(min_dp), min_dp, dp)
+    all_reads = choice.per_sample([_total_reads(r) for r in ordered])
+    gate_depth = np.where(np.isnan(gate_depth) & has_ad, all_reads, gate_depth)
+    total = reads_a + reads_g
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_fraction = np.where(total > 0, reads_g / total, np.nan)
+    imputed = choice.per_record([_record_imputed(r) for r in ordered])
+    return _Values(
+        block=block,
+        dp=dp,
+        min_dp=min_dp,
+        gq=choice.per_sample([r.samples.gq for r in ordered]),
+        gp=choice.per_sample([r.samples.gp_max for r in ordered]),
+        reads_a=reads_a,
+        reads_g=reads_g,
+        filtered=choice.per_record([any(f != "PASS" for f in r.filters) for r in ordered]),
+        imputed=imputed | bool(ctx.header_imputation),
+        gate_depth=gate_depth,
+        g_fraction=g_fraction,
+        n_g=(choice.codes == G).sum(axis=1),
+    )
+
+
+def _reason_flags(
+    choice: _Choice, v: _Values, ctx: CallContext
+) -> tuple[dict[Reason, npt.NDArray[np.bool_]], str | None]:
+    """Which reason applies to which sample (n,) and the REF base when it is not A."""
     th = ctx.thresholds
-    block = per_record([is_reference_block(r) for r in ordered])
-    dp = per_sample([r.samples.dp for r in ordered])
-    min_dp = per_sample([r.samples.min_dp for r in ordered])
-    gq = per_sample([r.samples.gq for r in ordered])
-    gp = per_sample([r.samples.gp_max for r in ordered])
-    reads_a = per_sample([_allele_reads(r, site, A) for r in ordered])
-    reads_g = per_sample([_allele_reads(r, site, G) for r in ordered])
-    has_ad = per_record([r.samples.ad is not None for r in ordered])
-    filtered = per_record([any(f != "PASS" for f in r.filters) for r in ordered])
-    imputed = per_record([_record_imputed(r) for r in ordered]) | bool(ctx.header_imputation)
-
+    codes = choice.codes
+    n = codes.shape[0]
     # Genotype shape.
     ploidy = (codes != NO_ALLELE).sum(axis=1)
     n_missing = (codes == MISSING).sum(axis=1)
-    n_g = (codes == G).sum(axis=1)
     nocall = (ploidy == 0) | (n_missing == ploidy)
     partial = ~nocall & (n_missing > 0)
     bad_ploidy = ~nocall & (ploidy != 2)
     deleted = (codes == DELETED).any(axis=1)
     other = np.isin(codes, (OTHER, SYMBOLIC, UNKNOWN)).any(axis=1)
-    multiple = n_carrying > 1
+    multiple = choice.n_carrying > 1
     clean_gt = ~(nocall | partial | bad_ploidy | deleted | other | multiple)
 
-    # Quality. Blocks are gated on MIN_DP (the lowest depth in the block) when given.
-    gate_depth = np.where(block & ~np.isnan(min_dp), min_dp, dp)
-    all_reads = per_sample([_total_reads(r) for r in ordered])
-    gate_depth = np.where(np.isnan(gate_depth) & has_ad, all_reads, gate_depth)
-    no_reads_qc = imputed & np.isnan(gate_depth) & np.isnan(gq)
-    low_depth = ~no_reads_qc & (th.min_depth > 0) & ~(gate_depth >= th.min_depth)
-    low_gq = ~no_reads_qc & (th.min_gq > 0) & ~(gq >= th.min_gq)
-    low_gp = no_reads_qc & ~np.isnan(gp) & (gp < th.min_gp)
-    total = reads_a + reads_g
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g_fraction = np.where(total > 0, reads_g / total, np.nan)
+    # Quality.
+    no_reads_qc = v.imputed & np.isnan(v.gate_depth) & np.isnan(v.gq)
+    low_depth = ~no_reads_qc & (th.min_depth > 0) & ~(v.gate_depth >= th.min_depth)
+    low_gq = ~no_reads_qc & (th.min_gq > 0) & ~(v.gq >= th.min_gq)
+    low_gp = no_reads_qc & ~np.isnan(v.gp) & (v.gp < th.min_gp)
+    total = v.reads_a + v.reads_g
     ad_known = clean_gt & (total > 0)
+    n_g, g_fraction = v.n_g, v.g_fraction
     hom_a, het, hom_g = ad_known & (n_g == 0), ad_known & (n_g == 1), ad_known & (n_g == 2)
     ad_conflict = (
         (hom_a & (g_fraction > th.hom_max_other))
         | (hom_g & (1 - g_fraction > th.hom_max_other))
-        | (het & ((reads_a == 0) | (reads_g == 0)))
+        | (het & ((v.reads_a == 0) | (v.reads_g == 0)))
     )
     skew = (
         het
         & ~ad_conflict
         & ((g_fraction < th.het_min_balance) | (g_fraction > 1 - th.het_min_balance))
     )
-    ref_bases = [ref_base_mismatch(r, site, str(ctx.variant["ref"])) for r in ordered]
+    site = ctx.site_pos
+    ref_bases = [ref_base_mismatch(r, site, str(ctx.variant["ref"])) for r in choice.ordered]
     mismatch = next((b for b in ref_bases if b is not None), None)
 
     flags: dict[Reason, npt.NDArray[np.bool_]] = {
@@ -262,25 +310,29 @@ def call_records(
         Reason.SPANNING_DELETION: ~nocall & deleted,
         Reason.UNEXPECTED_ALT: ~nocall & other,
         Reason.MULTIPLE_RECORDS: multiple,
-        Reason.FILTERED: filtered,
+        Reason.FILTERED: v.filtered,
         Reason.LOW_DEPTH: low_depth,
         Reason.LOW_GQ: low_gq,
         Reason.LOW_GP: low_gp,
-        Reason.GVCF_BLOCK_LOW_QUALITY: block & (low_depth | low_gq),
+        Reason.GVCF_BLOCK_LOW_QUALITY: v.block & (low_depth | low_gq),
         Reason.AD_CONFLICT: ad_conflict,
         Reason.ALLELE_BALANCE_SKEW: skew,
-        Reason.IMPUTED: imputed,
+        Reason.IMPUTED: v.imputed,
     }
     if mismatch is not None:  # the record cannot be read at all: nothing else applies
         flags = {code: f & (code is Reason.REF_MISMATCH) for code, f in flags.items()}
-    matrix = np.stack([flags[code] for code in flags], axis=1)  # (n, codes)
-    code_list = list(flags)
+    return flags, mismatch
 
-    summaries = [site_record_summary(r) for r in ordered]
-    # Every sample's call is a function of the values below (and its name): samples
-    # with identical values share one call, built once (pgx_report.genotype.vcf.grouped).
+
+def _group_keys(
+    choice: _Choice, v: _Values, matrix: npt.NDArray[np.bool_]
+) -> list[npt.NDArray[Any]]:
+    """Every value a sample's call is made from (besides its name): samples with equal
+    keys share one call, built once (pgx_report.genotype.vcf.grouped)."""
+    ordered = choice.ordered
+    n = len(choice.chosen)
     width = max(r.samples.alleles.shape[1] for r in ordered)
-    alleles = np.stack(
+    alleles = choice.per_sample(
         [
             np.pad(
                 r.samples.alleles,
@@ -289,10 +341,10 @@ def call_records(
             )
             for r in ordered
         ]
-    )[chosen, cols]
-    phased = np.stack([r.samples.phased for r in ordered])[chosen, cols]
+    )
+    phased = choice.per_sample([r.samples.phased for r in ordered])
     n_ad = max((r.samples.ad.shape[1] for r in ordered if r.samples.ad is not None), default=0)
-    ad_rows = np.stack(
+    ad_rows = choice.per_sample(
         [
             np.full((n, n_ad + 1), np.nan)
             if r.samples.ad is None
@@ -301,38 +353,64 @@ def call_records(
             )
             for r in ordered
         ]
-    )[chosen, cols]
-    first, inverse = group_rows(
-        [absent, chosen, matrix, codes, carrying.T, alleles, phased, ad_rows, block,
-         gate_depth, dp, min_dp, gq, gp, g_fraction, n_g],
-        n,
-    )  # fmt: skip
+    )
+    return [choice.absent, choice.chosen, matrix, choice.codes, choice.carrying.T, alleles,
+            phased, ad_rows, v.block, v.gate_depth, v.dp, v.min_dp, v.gq, v.gp, v.g_fraction,
+            v.n_g]  # fmt: skip
+
+
+def _facts(
+    choice: _Choice,
+    v: _Values,
+    i: int,
+    summaries: Sequence[dict[str, Any]],
+    mismatch: str | None,
+) -> _Facts:
+    k = int(choice.chosen[i])
+    record = choice.ordered[k]
+    row = record.samples
+    return _Facts(
+        record=record,
+        summary=summaries[k],
+        block=bool(v.block[i]),
+        gt=_gt_string(row.alleles[i], bool(row.phased[i])),
+        depth=_num(v.gate_depth[i]),
+        dp=_num(v.dp[i]),
+        min_dp=_num(v.min_dp[i]),
+        gq=_num(v.gq[i]),
+        gp=None if np.isnan(v.gp[i]) else float(v.gp[i]),
+        ad=_allele_depths(row.ad, i),
+        balance=None if np.isnan(v.g_fraction[i]) else round(float(v.g_fraction[i]), 4),
+        phased=bool(row.phased[i]),
+        n_g=int(v.n_g[i]),
+        mismatch_base=mismatch,
+        carrying=[choice.ordered[int(j)] for j in np.flatnonzero(choice.carrying[:, i])],
+        codes=choice.codes[i],
+    )
+
+
+def call_records(
+    records: Sequence[SiteRecord], samples: Sequence[str], ctx: CallContext
+) -> CallBatch[Call]:
+    """Apply the genotype rules to all ``samples`` at once (arrays, not per-record loops)."""
+    n = len(samples)
+    if not records:
+        first, inverse = group_rows([np.zeros(n)], n)
+        return CallBatch(samples, lambda i, name: _absent_call(name, ctx), first, inverse)
+    ordered = _order(records, ctx.site_pos)
+    choice = _choose(ordered, ctx.site_pos, n)
+    values = _site_values(choice, ctx)
+    flags, mismatch = _reason_flags(choice, values, ctx)
+    matrix = np.stack([flags[code] for code in flags], axis=1)  # (n, codes)
+    code_list = list(flags)
+    summaries = [site_record_summary(r) for r in ordered]  # one per record, shared
+    first, inverse = group_rows(_group_keys(choice, values, matrix), n)
 
     def make(i: int, name: str) -> Call:
-        if absent[i]:
+        if choice.absent[i]:
             return _absent_call(name, ctx)
-        record = ordered[int(chosen[i])]
-        row = record.samples
         codes_i = [code_list[k] for k in np.flatnonzero(matrix[i])]
-        facts = _Facts(
-            record=record,
-            summary=summaries[int(chosen[i])],
-            block=bool(block[i]),
-            gt=_gt_string(row.alleles[i], bool(row.phased[i])),
-            depth=_num(gate_depth[i]),
-            dp=_num(dp[i]),
-            min_dp=_num(min_dp[i]),
-            gq=_num(gq[i]),
-            gp=None if np.isnan(gp[i]) else float(gp[i]),
-            ad=_allele_depths(row.ad, i),
-            balance=None if np.isnan(g_fraction[i]) else round(float(g_fraction[i]), 4),
-            phased=bool(row.phased[i]),
-            n_g=int(n_g[i]),
-            mismatch_base=mismatch,
-            carrying=[ordered[k] for k in np.flatnonzero(carrying[:, i])],
-            codes=codes[i],
-        )
-        return _make_call(name, codes_i, facts, ctx)
+        return _make_call(name, codes_i, _facts(choice, values, i, summaries, mismatch), ctx)
 
     return CallBatch(samples, make, first, inverse)
 
@@ -436,20 +514,20 @@ def _make_call(name: str, codes: Sequence[Reason], f: _Facts, ctx: CallContext) 
     status = status_for(codes)
     genotype = _GENOTYPES[f.n_g] if status is Status.CALLED else None
     record = f.record
-    qc = {
-        "source": "reference_block" if f.block else "variant_record",
-        "record": f.summary,
-        "depth": f.dp,
-        "min_dp": f.min_dp,
-        "depth_used": f.depth,
-        "gq": f.gq,
-        "gp_max": f.gp,
-        "allele_depths": f.ad,
-        "allele_balance": f.balance,
-        "filter": list(record.filters) or ["."],
-        "qual": record.qual,
-        "phased": f.phased,
-    }
+    qc = SiteQc(
+        source="reference_block" if f.block else "variant_record",
+        record=f.summary,
+        depth=f.dp,
+        min_dp=f.min_dp,
+        depth_used=f.depth,
+        gq=f.gq,
+        gp_max=f.gp,
+        allele_depths=f.ad,
+        allele_balance=f.balance,
+        filter=list(record.filters) or ["."],
+        qual=record.qual,
+        phased=f.phased,
+    ).to_dict()
     return Call(
         sample=name,
         variant=ctx.variant,
@@ -479,49 +557,12 @@ def _absent_call(name: str, ctx: CallContext) -> Call:
         gt=None,
         reason_codes=(Reason.ABSENT.value,),
         reasons=(text,),
-        qc={
-            "source": "none",
-            "record": None,
-            "depth": None,
-            "min_dp": None,
-            "depth_used": None,
-            "gq": None,
-            "gp_max": None,
-            "allele_depths": None,
-            "allele_balance": None,
-            "filter": None,
-            "qual": None,
-            "phased": False,
-        },
+        qc=SiteQc(source="none").to_dict(),
         provenance=ctx.provenance,
     )
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _provenance(
-    info: FileInfo,
-    sha256: str,
-    detection: BuildDetection,
-    thresholds: Thresholds,
-    access: str | None = None,
-) -> dict[str, Any]:
-    source: dict[str, Any] = {
-        "path": info.path.name,
-        "sha256": sha256,
-        "format": info.format,
-        "index": info.index_kind,
-    }
-    if access is not None:  # how the site's records were found: index | bisection | stream
-        source["access"] = access
-    return {
-        "tool": "pgx-report",
-        "tool_version": __version__,
-        "input": source,
-        "build": detection.to_dict(),
-        "thresholds": thresholds.to_dict(),
-    }
 
 
 def _site_contig(header: Header, aliases: Sequence[str], records: Sequence[SiteRecord]) -> str:
@@ -561,7 +602,17 @@ def _call_site(
     chrom = _site_contig(header, coords.contig_aliases, records)
     ctx = CallContext(
         variant=rs1799971().describe(detection.build, chrom),
-        provenance=_provenance(reader.info, digest.result(), detection, thresholds, reader.access),
+        provenance=provenance(
+            InputFile(
+                path=reader.info.path,
+                sha256=digest.result(),
+                format=reader.info.format,
+                index=reader.info.index_kind,
+                access=reader.access,
+            ),
+            detection,
+            thresholds,
+        ),
         thresholds=thresholds,
         site_pos=coords.pos,
         header_imputation=header.imputation,
@@ -593,11 +644,14 @@ def call_file(
     sample: str | None = None,
     build: str | Build | None = None,
     thresholds: Thresholds = Thresholds(),
+    input_format: InputFormat | None = None,
 ) -> Call:
-    """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``)."""
+    """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``).
+
+    ``input_format``: the file's format when already sniffed (it is not sniffed again)."""
     with ThreadPoolExecutor(max_workers=1) as pool:  # hash while the file is checked
         digest = pool.submit(sha256_file, path)
-        reader = open_vcf(path)  # opened and checked once
+        reader = open_vcf(path, input_format=input_format)  # opened and checked once
         name = _single_sample(reader, sample)
         _, calls = _call_site(path, [name], build, thresholds, reader.select([name]), digest)
     return calls[0]
