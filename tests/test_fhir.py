@@ -297,7 +297,7 @@ def test_therapeutic_implication_carries_category_drug_evidence_and_citations() 
     assert category["valueCodeableConcept"]["coding"] == [
         {
             "system": f"{LOCAL}/CodeSystem/overall-category",
-            "code": "more_likely_to_benefit",
+            "code": "several_favourable_features",
             "display": "More likely than average to benefit",
         }
     ]
