@@ -119,11 +119,13 @@ def test_severity_value_text(kb: KnowledgeBase) -> None:
     factor = run(questionnaire(drinking=drinking), kb).factor("severity")
     assert factor.value == drinking
     assert factor.value_text.en == (
-        "DSM-5 7/11 (severe); AUDIT 24 (zone IV: refer for diagnostic evaluation); 12 heavy drinking days in the last 30; "
+        "DSM-5 7/11 (severe); AUDIT 24 (zone IV: refer for diagnostic evaluation); "
+        "12 heavy drinking days in the last 30; "
         "7.5 units per drinking day"
     )
     assert factor.value_text.nb == (
-        "DSM-5 7/11 (alvorlig); AUDIT 24 (sone IV: henvis til diagnostisk utredning); 12 dager med tung drikking siste 30 dager; "
+        "DSM-5 7/11 (alvorlig); AUDIT 24 (sone IV: henvis til diagnostisk utredning); "
+        "12 dager med tung drikking siste 30 dager; "
         "7,5 alkoholenheter per drikkedag"
     )
 

@@ -475,9 +475,7 @@ def _genotype_summary(call: Mapping[str, Any], kb: KnowledgeBase) -> LocalText:
     raw = texts["not_determined"]
     codes = [str(code) for code in call.get("reason_codes") or []]
     if codes:  # the codes go right after the status, before the advice
-        label = LocalText(
-            f"{label.en} ({', '.join(codes)})", f"{label.nb} ({', '.join(codes)})"
-        )
+        label = LocalText(f"{label.en} ({', '.join(codes)})", f"{label.nb} ({', '.join(codes)})")
     return LocalText(raw["en"].format(status=label.en), raw["nb"].format(status=label.nb))
 
 

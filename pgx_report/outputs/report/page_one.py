@@ -35,9 +35,7 @@ def page_one(overall: Mapping[str, Any], lang: str) -> dict[str, Any]:
         if isinstance(item, Mapping)
     ]
     steps = overall.get("next_steps")
-    next_steps = (
-        [str(text) for text in steps.get(lang, [])] if isinstance(steps, Mapping) else []
-    )
+    next_steps = [str(text) for text in steps.get(lang, [])] if isinstance(steps, Mapping) else []
     return {
         "category": category,
         "guidance_applies": bool(overall.get("guidance_applies", True)),
