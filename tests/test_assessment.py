@@ -124,7 +124,7 @@ def test_severity_value_text(kb: KnowledgeBase) -> None:
         "7.5 units per drinking day"
     )
     assert factor.value_text.nb == (
-        "DSM-5 7/11 (alvorlig); AUDIT 24 (sone IV: henvis til diagnostisk utredning); "
+        "DSM-5 7/11 (alvorlig); AUDIT 24 (sone IV: henvis til utredning); "
         "12 dager med tung drikking siste 30 dager; "
         "7,5 alkoholenheter per drikkedag"
     )
@@ -223,8 +223,8 @@ def test_smoking(
         (
             "AA",
             "neutral",
-            "A/A — no 118G variant (118A homozygote). A/A is the most common genotype in "
-            "people of European ancestry, and naltrexone can work in A/A patients.",
+            "A/A — no 118G variant: the most common genotype in people of European ancestry; "
+            "naltrexone can work in A/A patients",
         ),
         (
             "AG",
@@ -240,13 +240,13 @@ def test_smoking(
             "failed_qc",
             "unknown",
             "Not determined — failed quality control (FILTERED). The genotype is not needed "
-            "to decide about naltrexone; a new sample is optional.",
+            "to decide; a new sample is optional.",
         ),
         (
             "not_covered",
             "unknown",
             "Not determined — site not covered by the data (ABSENT). The genotype is not "
-            "needed to decide about naltrexone; a new sample is optional.",
+            "needed to decide; a new sample is optional.",
         ),
     ],
 )
@@ -277,7 +277,7 @@ def test_any_not_called_status_is_unknown_even_with_a_stale_genotype(
 def test_aa_genotype_line_and_explanation_say_naltrexone_can_work(kb: KnowledgeBase) -> None:
     a = run(questionnaire(), kb, genotype="AA")
     assert "naltrexone can work in A/A patients" in a.genotype_summary.en
-    assert "naltrekson kan virke hos pasienter med A/A" in a.genotype_summary.nb
+    assert "naltrekson kan virke ved A/A" in a.genotype_summary.nb
     assert "no evidence that they fail to benefit" in a.factor("oprm1_genotype").explanation.en
 
 
@@ -333,7 +333,9 @@ def test_relative_contraindication_is_shown_but_does_not_decide(
     a = run(questionnaire(**FAVOURABLE_ALL, safety={**SAFE, **answer}), kb)
     assert a.overall.category == "several_favourable_features"
     assert [(c.id, c.severity) for c in a.contraindications] == [(rule_id, "relative")]
-    assert any(s.en.startswith("Weigh before prescribing: ") for s in a.overall.rationale)
+    # shown in the caution box on page 1 (its text), not repeated in the rationale
+    assert a.contraindications[0].text.en
+    assert a.overall.guidance_applies is True
 
 
 def test_all_safety_answers_no_triggers_nothing(kb: KnowledgeBase) -> None:
@@ -626,7 +628,7 @@ def test_language_choice(kb: KnowledgeBase) -> None:
 
 def test_reduce_goal_gets_the_off_label_sentence(kb: KnowledgeBase) -> None:
     a = run(questionnaire(drinking={"treatment_goal": "reduce"}), kb)
-    assert any("off-label in Norway" in s.en for s in a.overall.rationale)
+    assert any("off-label for naltrexone in Norway" in s.en for s in a.overall.rationale)
     b = run(questionnaire(drinking={"treatment_goal": "abstain"}), kb)
     assert not any("off-label" in s.en for s in b.overall.rationale)
 

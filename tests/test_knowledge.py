@@ -198,12 +198,13 @@ def test_guidance_dose_off_label_and_side_effects(kb: KnowledgeBase) -> None:
     for word in ("kvalme", "svimmelhet", "forstoppelse", "hodepine", "utmattelse"):
         assert word in side.nb
     warning = kb.guidance["opioid_warning"].text
-    assert "7-10 days opioid-free" in warning.en and "US label" in warning.en
-    assert "5-7 days after heroin and at least 10 days after methadone" in warning.en
-    assert "5-7 dager etter heroin og minst 10 dager etter metadon" in warning.nb
+    assert "7-10 days: US label" in warning.en
+    assert "5-7 days after heroin, at least 10 days after methadone" in warning.en
+    assert "5-7 dager etter heroin, minst 10 dager etter metadon: Felleskatalogen" in warning.nb
     assert "fatal overdose" in warning.en
-    assert "After naltrexone is stopped" in warning.en  # lost tolerance (US label)
-    assert "Any use to reduce drinking, daily or as needed, is off-label" in (
+    # lost tolerance (US label)
+    assert "after naltrexone is stopped, lower opioid doses" in warning.en
+    assert "any use to reduce drinking, daily or as needed, is off-label" in (
         kb.guidance["off_label_note"].text.en
     )
     dose = kb.guidance["dose"].text

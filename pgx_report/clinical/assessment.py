@@ -691,7 +691,8 @@ def _benefit_rationale(
         items = join_local([f.label for f in unfavourable], lower=True)
         out.append(kb.text("unfavourable", items=items))
     out.append(kb.text("option"))
-    out.append(kb.text("genotype"))
+    if not any(f.id == "oprm1_genotype" for f in unknown_all):  # determined: say it is unused
+        out.append(kb.text("genotype"))
     if unknown_all:
         items = join_local([f.label for f in unknown_all], lower=True)
         out.append(kb.text("unknown_factors", items=items))
@@ -711,7 +712,6 @@ def decide_overall(
     clinical = [f for f in factors if f.id in clinical_ids]
     unknown_all = [f for f in factors if f.finding == UNKNOWN]
     absolute = [c for c in safety.found if c.severity == "absolute"]
-    relative = [c for c in safety.found if c.severity == "relative"]
     genotype = next(f for f in factors if f.id == "oprm1_genotype")
     counts = {
         "clinical_total": len(clinical),
@@ -740,8 +740,6 @@ def decide_overall(
         rationale.append(kb.text("indication_not_established", dsm5=dsm5, needed=needed))
     else:
         rationale.extend(_benefit_rationale(category, clinical, unknown_all, kb))
-    if relative:
-        rationale.append(kb.text("relative", items=join_local([c.label for c in relative])))
     if questionnaire.get("drinking.treatment_goal") == "reduce" and guidance_applies:
         rationale.append(kb.text("reduce_goal"))
 
