@@ -26,7 +26,7 @@ DEMO_PATIENTS = [
     ("demo-aa", "NA12878.OPRM1.g.vcf.gz", "NA12878", "A/A", "few_favourable_features"),
     ("demo-opioid", "NA18945.OPRM1.g.vcf.gz", "NA18945", "G/G", "contraindicated"),
     ("demo-nd", "DEMO-ND.vcf.gz", "DEMO-ND", None, "several_favourable_features"),
-    ("demo-sparse", "cohort.b37.vcf.gz", "COH-002", "A/G", "insufficient_information"),
+    ("demo-sparse", "cohort.b37.vcf.gz", "COH-002", "A/G", "safety_screen_incomplete"),
     ("demo-cohort", "cohort.b37.vcf.gz", "COH-001", "A/A", "several_favourable_features"),
 ]
 

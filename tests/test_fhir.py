@@ -298,7 +298,7 @@ def test_therapeutic_implication_carries_category_drug_evidence_and_citations() 
         {
             "system": f"{LOCAL}/CodeSystem/overall-category",
             "code": "several_favourable_features",
-            "display": "More likely than average to benefit",
+            "display": "Several features linked to larger benefit in studies",
         }
     ]
     assert category["valueCodeableConcept"]["text"] == assessment["overall"]["label"]["nb"]
