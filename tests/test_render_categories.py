@@ -314,3 +314,19 @@ def test_every_cited_number_is_in_the_reference_list(case: str, lang: str, tmp_p
     assert listed == {ref["number"] for ref in a["references"]}
     if a["overall"]["guidance_applies"]:
         assert 29 in cited  # the number needed to treat (Jonas 2014, JAMA)
+
+
+def test_lists_of_three_join_with_one_conjunction() -> None:
+    from pgx_report.clinical.assessment import join_local
+    from pgx_report.clinical.knowledge import LocalText
+
+    items = [LocalText(x, y) for x, y in (("A", "A"), ("B", "B"), ("C", "C"))]
+    assert join_local(items) == LocalText("A, B and C", "A, B og C")
+    # no predictor label carries its own conjunction, so a list never reads "A og B og C"
+    a, _ = _case("several")
+    listed = a["overall"]["rationale"]
+    sentence = next(s for s in listed["nb"] if "kliniske prediktorer" in s)
+    inside = sentence[sentence.index("(") + 1 : sentence.rindex(")")]
+    assert inside.count(" og ") == 1, inside
+    sentence_en = next(s for s in listed["en"] if "clinical predictors" in s)
+    assert sentence_en.count(" and ") == 1, sentence_en
