@@ -84,15 +84,17 @@ SEVERITY = [
     ({"heavy_drinking_days_last_30": 25}, "unknown", "Not recorded"),
     ({"dsm5_aud_criteria": 0}, "neutral", "criteria for alcohol use disorder are not met"),
     ({"dsm5_aud_criteria": 1}, "neutral", "criteria for alcohol use disorder are not met"),
-    ({"dsm5_aud_criteria": 2}, "neutral", "Not in the severe range"),
-    ({"dsm5_aud_criteria": 5}, "neutral", "Not in the severe range"),
-    ({"dsm5_aud_criteria": 6}, "favourable", "6 or more DSM-5 criteria, or AUDIT 20 or more"),
-    ({"dsm5_aud_criteria": 11}, "favourable", "Severe dependence"),
-    ({"audit_score": 19}, "neutral", "Not in the severe range"),
-    ({"audit_score": 20}, "favourable", "Severe dependence"),
-    ({"audit_score": 40}, "favourable", "Severe dependence"),
-    ({"dsm5_aud_criteria": 3, "audit_score": 25}, "favourable", "Severe dependence"),
-    ({"dsm5_aud_criteria": 7, "audit_score": 10}, "favourable", "Severe dependence"),
+    ({"dsm5_aud_criteria": 2}, "neutral", "Not severe"),
+    ({"dsm5_aud_criteria": 5}, "neutral", "Not severe"),
+    ({"dsm5_aud_criteria": 6}, "favourable", "Severe alcohol use disorder (6 or more DSM-5"),
+    ({"dsm5_aud_criteria": 11}, "favourable", "Severe alcohol use disorder"),
+    ({"audit_score": 19}, "neutral", "Not severe"),
+    # AUDIT alone: zone IV is "probably severe" (refer for diagnostic evaluation)
+    ({"audit_score": 20}, "favourable", "Probably severe: AUDIT 20 or more (zone IV"),
+    ({"audit_score": 40}, "favourable", "Probably severe"),
+    # the DSM-5 count decides when it is recorded: AUDIT does not overrule it
+    ({"dsm5_aud_criteria": 3, "audit_score": 25}, "neutral", "Not severe"),
+    ({"dsm5_aud_criteria": 7, "audit_score": 10}, "favourable", "Severe alcohol use disorder"),
     ({"dsm5_aud_criteria": 4, "audit_score": 19, "drinks_per_drinking_day": 30}, "neutral", ""),
 ]
 
@@ -117,12 +119,14 @@ def test_severity_value_text(kb: KnowledgeBase) -> None:
     factor = run(questionnaire(drinking=drinking), kb).factor("severity")
     assert factor.value == drinking
     assert factor.value_text.en == (
-        "DSM-5 7/11 (severe); AUDIT 24 (zone IV); 12 heavy drinking days in the last 30; "
+        "DSM-5 7/11 (severe); AUDIT 24 (zone IV: refer for diagnostic evaluation); "
+        "12 heavy drinking days in the last 30; "
         "7.5 units per drinking day"
     )
     assert factor.value_text.nb == (
-        "DSM-5 7/11 (alvorlig); AUDIT 24 (sone IV); 12 dager med tung drikking siste 30 dager; "
-        "7,5 enheter per drikkedag"
+        "DSM-5 7/11 (alvorlig); AUDIT 24 (sone IV: henvis til utredning); "
+        "12 dager med tung drikking siste 30 dager; "
+        "7,5 alkoholenheter per drikkedag"
     )
 
 
@@ -139,24 +143,29 @@ def test_family_history(kb: KnowledgeBase, count: int | None, expected: str, tex
     section = None if count is None else {"first_degree_relatives_with_aud": count}
     factor = run(questionnaire(family_history=section), kb).factor("family_history")
     assert (factor.finding, factor.value_text.en) == (expected, text_en)
-    assert factor.evidence_level == "moderate"
+    assert factor.evidence_level == "low"  # secondary analyses, open-label, laboratory
 
 
 MOTIVE = [
     ({}, "unknown", "not recorded"),
     ({"type": "reward"}, "favourable", "Drinks mainly for reward"),
     ({"type": "reward", "gad7_score": 9}, "favourable", "Drinks mainly for reward"),
-    ({"type": "reward", "gad7_score": 10}, "neutral", "signals point in opposite directions"),
-    ({"type": "relief"}, "unfavourable", "relief"),
-    ({"type": "relief", "gad7_score": 2}, "unfavourable", "relief"),
+    # moderate anxiety (GAD-7 10-14) is neutral; only severe anxiety (>= 15) counts against
+    ({"type": "reward", "gad7_score": 14}, "favourable", "Drinks mainly for reward"),
+    ({"type": "reward", "gad7_score": 15}, "neutral", "signals point in opposite directions"),
+    # relief drinking alone is neutral: the "relief drinkers did worse" studies were not
+    # naltrexone evidence (Grodin 2024 ibudilast; Roos 2017 acamprosate)
+    ({"type": "relief"}, "neutral", "does not argue against naltrexone"),
+    ({"type": "relief", "gad7_score": 2}, "neutral", "relief"),
     ({"type": "relief", "gad7_score": 21}, "unfavourable", "relief"),
     ({"type": "habit"}, "neutral", "Habit or mixed"),
     ({"type": "mixed", "gad7_score": 9}, "neutral", "Habit or mixed"),
-    ({"type": "mixed", "gad7_score": 15}, "unfavourable", "High anxiety (GAD-7 10 or more)"),
-    ({"type": "habit", "gad7_score": 10}, "unfavourable", "High anxiety"),
+    ({"type": "mixed", "gad7_score": 15}, "unfavourable", "Severe anxiety (GAD-7 15 or more)"),
+    ({"type": "habit", "gad7_score": 10}, "neutral", "Habit or mixed"),
+    ({"type": "habit", "gad7_score": 15}, "unfavourable", "Severe anxiety"),
     ({"gad7_score": 0}, "neutral", "only the anxiety score known"),
-    ({"gad7_score": 9}, "neutral", "only the anxiety score known"),
-    ({"gad7_score": 10}, "unfavourable", "High anxiety"),
+    ({"gad7_score": 14}, "neutral", "only the anxiety score known"),
+    ({"gad7_score": 15}, "unfavourable", "Severe anxiety"),
 ]
 
 
@@ -211,11 +220,34 @@ def test_smoking(
 @pytest.mark.parametrize(
     ("name", "expected", "summary_en"),
     [
-        ("AA", "neutral", "A/A — no 118G variant (118A homozygote)"),
-        ("AG", "favourable", "A/G — carrier of the 118G variant"),
-        ("GG", "favourable", "G/G — carrier of the 118G variant"),
-        ("failed_qc", "unknown", "Not determined — failed quality control (FILTERED)"),
-        ("not_covered", "unknown", "Not determined — site not covered by the data (ABSENT)"),
+        (
+            "AA",
+            "neutral",
+            "A/A — no 118G variant: the most common genotype in people of European ancestry; "
+            "naltrexone can work in A/A patients",
+        ),
+        (
+            "AG",
+            "favourable",
+            "A/G — carrier of the 118G variant (informational, not used in the category)",
+        ),
+        (
+            "GG",
+            "favourable",
+            "G/G — carrier of the 118G variant (informational, not used in the category)",
+        ),
+        (
+            "failed_qc",
+            "unknown",
+            "Not determined — failed quality control (FILTERED). The genotype is not needed "
+            "to decide; a new sample is optional.",
+        ),
+        (
+            "not_covered",
+            "unknown",
+            "Not determined — site not covered by the data (ABSENT). The genotype is not "
+            "needed to decide; a new sample is optional.",
+        ),
     ],
 )
 def test_genotype_factor(kb: KnowledgeBase, name: str, expected: str, summary_en: str) -> None:
@@ -228,6 +260,7 @@ def test_genotype_factor(kb: KnowledgeBase, name: str, expected: str, summary_en
         assert factor.value == {"status": call(name)["status"], "genotype": None}
         assert "never as A/A" in factor.explanation.en
         assert "A/A" not in a.genotype_summary.en
+        assert "a new sample is optional" in factor.explanation.en
 
 
 @pytest.mark.parametrize("status", ["no_call", "ref_mismatch", "failed_qc"])
@@ -241,9 +274,11 @@ def test_any_not_called_status_is_unknown_even_with_a_stale_genotype(
     assert not any("A/A patients" in s.en for s in a.overall.rationale)
 
 
-def test_aa_rationale_says_no_evidence_of_failure(kb: KnowledgeBase) -> None:
+def test_aa_genotype_line_and_explanation_say_naltrexone_can_work(kb: KnowledgeBase) -> None:
     a = run(questionnaire(), kb, genotype="AA")
-    assert any("no evidence that A/A patients fail to benefit" in s.en for s in a.overall.rationale)
+    assert "naltrexone can work in A/A patients" in a.genotype_summary.en
+    assert "naltrekson kan virke ved A/A" in a.genotype_summary.nb
+    assert "no evidence that they fail to benefit" in a.factor("oprm1_genotype").explanation.en
 
 
 # ---------------------------------------------------------------------------- safety
@@ -296,9 +331,11 @@ def test_relative_contraindication_is_shown_but_does_not_decide(
     kb: KnowledgeBase, answer: dict[str, Any], rule_id: str
 ) -> None:
     a = run(questionnaire(**FAVOURABLE_ALL, safety={**SAFE, **answer}), kb)
-    assert a.overall.category == "more_likely_to_benefit"
+    assert a.overall.category == "several_favourable_features"
     assert [(c.id, c.severity) for c in a.contraindications] == [(rule_id, "relative")]
-    assert any(s.en.startswith("Weigh before prescribing: ") for s in a.overall.rationale)
+    # shown in the caution box on page 1 (its text), not repeated in the rationale
+    assert a.contraindications[0].text.en
+    assert a.overall.guidance_applies is True
 
 
 def test_all_safety_answers_no_triggers_nothing(kb: KnowledgeBase) -> None:
@@ -318,8 +355,9 @@ def test_absolute_ones_are_listed_before_relative_ones(kb: KnowledgeBase) -> Non
     a = run(questionnaire(safety=safety), kb)
     assert [c.severity for c in a.contraindications] == ["absolute", "absolute", "relative"]
     assert a.overall.rationale[0].en == (
-        "Naltrexone is contraindicated: severe hepatic impairment and current opioid use. "
-        "This outranks every predictor below."
+        "Naltrexone is contraindicated, for 2 reasons: severe hepatic impairment and current "
+        "opioid use. This outranks every predictor; the predictors are listed on a later page "
+        "for the record only."
     )
 
 
@@ -365,12 +403,12 @@ def test_age_that_cannot_be_checked_is_said_not_guessed(
     assert a.patient["age_years"] is None
     assert a.overall.age_checked is False
     assert "age_under_18" in a.overall.unchecked_contraindications
-    assert a.overall.category == "more_likely_to_benefit"
+    assert a.overall.category == "safety_screen_incomplete"  # age is an absolute rule
     assert a.overall.confidence == "moderate"  # capped: an absolute rule is unchecked
-    assert f"Age could not be checked ({why_en}); naltrexone is contraindicated under 18." in [
-        s.en for s in a.overall.rationale
-    ]
-    assert any(f"Alderen kunne ikke kontrolleres ({why_nb})" in s.nb for s in a.overall.rationale)
+    item = next(i for i in a.overall.unanswered if i.id == "age_under_18")
+    assert item.clarify.en.lower().startswith(why_en)
+    assert item.clarify.nb.lower().startswith(why_nb)
+    assert "contraindicated under 18" in item.clarify.en
 
 
 def test_unanswered_safety_questions_are_listed_and_cap_confidence(kb: KnowledgeBase) -> None:
@@ -378,9 +416,9 @@ def test_unanswered_safety_questions_are_listed_and_cap_confidence(kb: Knowledge
     a = run(questionnaire(**FAVOURABLE_ALL, safety=safety), kb)
     assert a.overall.unchecked_contraindications == ("acute_hepatitis", "current_opioid_use")
     assert a.overall.confidence == "moderate"
-    assert "Not answered, check before prescribing: acute hepatitis and current opioid use." in [
-        s.en for s in a.overall.rationale
-    ]
+    assert a.overall.category == "safety_screen_incomplete"
+    assert [i.id for i in a.overall.unanswered] == ["acute_hepatitis", "current_opioid_use"]
+    assert a.overall.rationale[0].en.startswith("2 questions about absolute contraindications")
     full = run(questionnaire(**FAVOURABLE_ALL), kb)
     assert full.overall.confidence == "high"
 
@@ -399,7 +437,7 @@ def test_unanswered_safety_questions_are_listed_and_cap_confidence(kb: Knowledge
                 "smoking": {"status": "current"},
                 "family_history": {"first_degree_relatives_with_aud": 0},
             },
-            "more_likely_to_benefit",
+            "several_favourable_features",
         ),
         (
             {
@@ -407,7 +445,7 @@ def test_unanswered_safety_questions_are_listed_and_cap_confidence(kb: Knowledge
                 "smoking": {"status": "never"},
                 "family_history": {"first_degree_relatives_with_aud": 0},
             },
-            "average_benefit_expected",
+            "few_favourable_features",
         ),
         (
             {
@@ -415,7 +453,7 @@ def test_unanswered_safety_questions_are_listed_and_cap_confidence(kb: Knowledge
                 "smoking": {"status": "current"},
                 "drinking_motive": {"type": "relief"},
             },
-            "more_likely_to_benefit",
+            "several_favourable_features",
         ),
         (
             {
@@ -423,9 +461,9 @@ def test_unanswered_safety_questions_are_listed_and_cap_confidence(kb: Knowledge
                 "drinking_motive": {"type": "relief"},
                 "family_history": {"first_degree_relatives_with_aud": 0},
             },
-            "average_benefit_expected",
+            "few_favourable_features",
         ),
-        ({**FAVOURABLE_ALL}, "more_likely_to_benefit"),
+        ({**FAVOURABLE_ALL}, "several_favourable_features"),
     ],
 )
 def test_category_rules(kb: KnowledgeBase, sections: dict[str, Any], category: str) -> None:
@@ -441,7 +479,7 @@ def test_insufficient_information_has_low_confidence_and_says_why(kb: KnowledgeB
     assert (a.overall.category, a.overall.confidence) == ("insufficient_information", "low")
     assert a.overall.rationale[0].en == (
         "Too little information: 1 of 5 clinical predictors recorded; at least 3 are needed "
-        "for a category."
+        "to describe the predictors."
     )
 
 
@@ -590,7 +628,7 @@ def test_language_choice(kb: KnowledgeBase) -> None:
 
 def test_reduce_goal_gets_the_off_label_sentence(kb: KnowledgeBase) -> None:
     a = run(questionnaire(drinking={"treatment_goal": "reduce"}), kb)
-    assert any("off-label in Norway" in s.en for s in a.overall.rationale)
+    assert any("off-label for naltrexone in Norway" in s.en for s in a.overall.rationale)
     b = run(questionnaire(drinking={"treatment_goal": "abstain"}), kb)
     assert not any("off-label" in s.en for s in b.overall.rationale)
 
@@ -636,7 +674,7 @@ def test_round_trip_through_json(tmp_path: Path, kb: KnowledgeBase) -> None:
     path.write_text(json.dumps(a.to_dict(), sort_keys=True), "utf-8")
     loaded = load_assessment(path)
     assert loaded.to_dict() == a.to_dict()
-    assert loaded.category == "more_likely_to_benefit"
+    assert loaded.category == "several_favourable_features"
     assert loaded.factor("smoking").finding == "favourable"
     assert assessment_from_dict(a.to_dict()).overall == a.overall
 

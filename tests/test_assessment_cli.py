@@ -22,12 +22,12 @@ QUESTIONNAIRES = DEMO / "questionnaires"
 # The demo patients of docs/contracts.md: genotype input, VCF sample, expected genotype,
 # expected assessment category.
 DEMO_PATIENTS = [
-    ("demo-carrier", "NA18564.OPRM1.g.vcf.gz", "NA18564", "A/G", "more_likely_to_benefit"),
-    ("demo-aa", "NA12878.OPRM1.g.vcf.gz", "NA12878", "A/A", "average_benefit_expected"),
+    ("demo-carrier", "NA18564.OPRM1.g.vcf.gz", "NA18564", "A/G", "several_favourable_features"),
+    ("demo-aa", "NA12878.OPRM1.g.vcf.gz", "NA12878", "A/A", "few_favourable_features"),
     ("demo-opioid", "NA18945.OPRM1.g.vcf.gz", "NA18945", "G/G", "contraindicated"),
-    ("demo-nd", "DEMO-ND.vcf.gz", "DEMO-ND", None, "more_likely_to_benefit"),
-    ("demo-sparse", "cohort.b37.vcf.gz", "COH-002", "A/G", "insufficient_information"),
-    ("demo-cohort", "cohort.b37.vcf.gz", "COH-001", "A/A", "more_likely_to_benefit"),
+    ("demo-nd", "DEMO-ND.vcf.gz", "DEMO-ND", None, "several_favourable_features"),
+    ("demo-sparse", "cohort.b37.vcf.gz", "COH-002", "A/G", "safety_screen_incomplete"),
+    ("demo-cohort", "cohort.b37.vcf.gz", "COH-001", "A/A", "several_favourable_features"),
 ]
 
 
@@ -134,7 +134,7 @@ def test_fhir_questionnaire_and_language_option(tmp_path: Path) -> None:
     assert data["language"] == "en"
     assert data["provenance"]["questionnaire_format"] == "fhir"
     assert data["provenance"]["inputs"][-1]["format"] == "fhir"
-    assert data["overall"]["category"] == "more_likely_to_benefit"
+    assert data["overall"]["category"] == "several_favourable_features"
 
 
 def test_sample_mismatch_exit_2_and_no_output(tmp_path: Path) -> None:

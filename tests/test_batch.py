@@ -211,7 +211,7 @@ def test_empty_genotypes_give_no_test() -> None:
 def assessment(
     genotype: str | None,
     status: str = "called",
-    category: str = "average_benefit_expected",
+    category: str = "few_favourable_features",
     contraindications: tuple[str, ...] = (),
     build: str = "GRCh38",
 ) -> dict[str, object]:

@@ -297,8 +297,8 @@ def test_therapeutic_implication_carries_category_drug_evidence_and_citations() 
     assert category["valueCodeableConcept"]["coding"] == [
         {
             "system": f"{LOCAL}/CodeSystem/overall-category",
-            "code": "more_likely_to_benefit",
-            "display": "More likely than average to benefit",
+            "code": "several_favourable_features",
+            "display": "Several features linked to larger benefit in studies",
         }
     ]
     assert category["valueCodeableConcept"]["text"] == assessment["overall"]["label"]["nb"]

@@ -40,32 +40,32 @@ def write(tmp_path: Path, data: dict[str, Any]) -> Path:
 
 # The article's reference list (DOMAIN.md section 6): first author, year, and a
 # journal/volume fragment that must appear in the reference text.
-ARTICLE_REFERENCES = {
-    1: ("Bramness", "2022", "FHI"),
-    2: ("Torvik", "2018", "Acta Psychiatr Scand 137:54"),
-    3: ("Probst", "2015", "Subst Abuse Treat Prev Policy 10:32"),
-    4: ("Schuler", "2015", "Psychiatr Serv 66:1221"),
-    5: ("Bakhshi", "2013", "11:218"),
-    6: ("Chapman", "2015", "Drug Alcohol Depend 147:116"),
-    7: ("Lid", "2015", "Scand J Public Health 43:153"),
-    8: ("Heldal", "2018", "10.4045/tidsskr.18.0383"),
-    9: ("Benjamin", "1993", "Brain Res 621:137"),
-    10: ("Paille", "2014", "Subst Abuse Rehabil 5:87"),
-    11: ("Celik", "2024", "Brain Sci 14:294"),
-    12: ("Maisel", "2013", "Addiction 108:275"),
-    13: ("Agabio", "2024", "Pharmacol Res 209:107454"),
-    14: ("van Amsterdam", "2025", "Alcohol 127:63"),
-    15: ("Laaksonen", "2011", "Alcohol Alcohol 46:308"),
-    16: ("Schacht", "2017", "Neuropsychopharmacology 42:2640"),
-    17: ("Fucito", "2012", "Biol Psychiatry 72:832"),
-    18: ("Oslin", "2003", "Neuropsychopharmacology 28:1546"),
-    19: ("Mura", "2013", "J Pain Res 6:331"),
-    20: ("Lechner", "2016", "Nicotine Tob Res 18:632"),
+ARTICLE_REFERENCES = {  # (first author, year, journal, volume:first page) as printed there
+    1: ("Bramness", "2022", "Folkehelseinstituttet", ""),
+    2: ("Torvik", "2018", "Acta Psychiatr Scand", "137:54"),
+    3: ("Probst", "2015", "Subst Abuse Treat Prev Policy", "10:32"),
+    4: ("Schuler", "2015", "Psychiatr Serv", "66:1221"),
+    5: ("Bakhshi", "2013", "Int J Environ Res Public Health", "11:218"),
+    6: ("Chapman", "2015", "Drug Alcohol Depend", "147:116"),
+    7: ("Lid", "2015", "Scand J Public Health", "43:153"),
+    8: ("Heldal", "2018", "Tidsskr Nor Legeforen", "10.4045/tidsskr.18.0383"),
+    9: ("Benjamin", "1993", "Brain Res", "621:137"),
+    10: ("Paille", "2014", "Subst Abuse Rehabil", "5:87"),
+    11: ("Celik", "2024", "Brain Sci", "14:294"),
+    12: ("Maisel", "2013", "Addiction", "108:275"),
+    13: ("Agabio", "2024", "Pharmacol Res", "209:107454"),
+    14: ("van Amsterdam", "2025", "Alcohol", "127:63"),
+    15: ("Laaksonen", "2011", "Alcohol Alcohol", "46:308"),
+    16: ("Schacht", "2017", "Neuropsychopharmacology", "42:2640"),
+    17: ("Fucito", "2012", "Biol Psychiatry", "72:832"),
+    18: ("Oslin", "2003", "Neuropsychopharmacology", "28:1546"),
+    19: ("Mura", "2013", "J Pain Res", "6:331"),
+    20: ("Lechner", "2016", "Nicotine Tob Res", "18:632"),
 }
 
 
 def test_version_is_kb_version_plus_content_hash(kb: KnowledgeBase) -> None:
-    assert re.fullmatch(r"1\.0\+sha256:[0-9a-f]{12}", kb.version)
+    assert re.fullmatch(r"1\.1\+sha256:[0-9a-f]{12}", kb.version)
     assert kb.version.endswith(sha256_file(DEFAULT_PATH)[:12])
 
 
@@ -79,7 +79,7 @@ def test_any_edit_changes_the_version(tmp_path: Path, kb: KnowledgeBase) -> None
 
 @pytest.mark.parametrize(("number", "parts"), sorted(ARTICLE_REFERENCES.items()))
 def test_article_references_are_numbered_as_in_the_article(
-    kb: KnowledgeBase, number: int, parts: tuple[str, str, str]
+    kb: KnowledgeBase, number: int, parts: tuple[str, str, str, str]
 ) -> None:
     text = kb.reference(number).text
     for part in parts:
@@ -90,24 +90,28 @@ def test_references_from_21_are_the_trials_and_guidelines(kb: KnowledgeBase) -> 
     texts = {ref.number: ref.text for ref in kb.references}
     assert list(texts) == list(range(1, len(texts) + 1))
     later = " ".join(text for number, text in texts.items() if number >= 21)
-    for name in (
-        "Anton 2008",
-        "Chamorro 2012",
-        "Oslin 2015",
-        "Gelernter 2007",
-        "Jonas 2014. Pharmacogenomics",
-        "Hartwell 2020",
-        "Crews 2021",
-        "PMID 33387367",
-        "Kranzler, Soyka 2018",
-        "Jonas 2014. JAMA",
-        "Rosner 2010",
-        "Rubio 2005",
-        "Krishnan-Sarin 2007",
-        "Witkiewitz 2019",
-        "Roos 2017",
-        "Grodin 2024",
+    for name in (  # first author, journal and year; DOI/PMID where verified
+        "Anton RF, Oroszi G, O'Malley S, et al.",
+        "Arch Gen Psychiatry 2008;65(2):135-144. doi:10.1001/archpsyc.65.2.135. PMID 18250251",
+        "Chamorro AJ",
+        "Addict Biol 2012;17(3):505-512",
+        "JAMA Psychiatry 2015;72(5):430-437. doi:10.1001/jamapsychiatry.2014.3053",
+        "Gelernter J",
+        "Pharmacogenomics 2014;15(13):1687-1700. doi:10.2217/pgs.14.121. PMID 25410894",
+        "Addiction 2020;115(8):1426-1437",
+        "Clin Pharmacol Ther 2021;110(4):888-896. doi:10.1002/cpt.2149. PMID 33387367",
+        "Kranzler HR, Soyka M.",
+        "JAMA 2014;311(18):1889-1900. doi:10.1001/jama.2014.3628",
+        "Rösner S",
+        "Alcohol Alcohol 2005;40(3):227-233",
+        "Biol Psychiatry 2007;62(6):694-697",
+        "Witkiewitz K, Roos CR, Mann K, Kranzler HR.",
+        "Roos CR",
+        "Grodin EN",
         "10.4045/tidsskr.25.0514",
+        "WHO/MSD/MSB/01.6a",
+        "Arch Intern Med 2006;166(10):1092-1097",
+        "J Mol Diagn 2016;18(5):638-642. doi:10.1016/j.jmoldx.2016.03.007. PMID 27371869",
     ):
         assert name in later, name
 
@@ -116,7 +120,8 @@ def test_six_factors_in_report_order_with_evidence(kb: KnowledgeBase) -> None:
     assert tuple(f.id for f in kb.factors) == FACTOR_IDS
     levels = {f.id: f.evidence_level for f in kb.factors}
     assert levels["oprm1_genotype"] == "mixed"  # DOMAIN section 3: mixed evidence
-    assert levels["family_history"] == "moderate"  # 5 of 6 studies
+    # secondary analyses, an open-label men-only trial, a 6-day laboratory study
+    assert levels["family_history"] == "low"
     assert levels["severity"] == "low"  # effect size not verified
     for factor in kb.factors:
         assert factor.citations, factor.id
@@ -127,9 +132,9 @@ def test_six_factors_in_report_order_with_evidence(kb: KnowledgeBase) -> None:
 @pytest.mark.parametrize(
     ("factor_id", "numbers"),
     [
-        ("severity", {13}),
+        ("severity", {13, 39, 40}),
         ("family_history", {14, 31, 32}),
-        ("drinking_motive", {33, 34, 35}),
+        ("drinking_motive", {33, 41}),
         ("sweet_liking", {15}),
         ("smoking", {16, 17}),
         ("oprm1_genotype", {18, 21, 22, 23, 24, 25, 26, 27, 28}),
@@ -144,7 +149,7 @@ def test_factor_citations_follow_the_domain_facts(
 def test_thresholds_come_from_the_data_file(kb: KnowledgeBase) -> None:
     assert kb.factor("severity").rule["favourable_dsm5_min"] == 6
     assert kb.factor("severity").rule["favourable_audit_min"] == 20
-    assert kb.factor("drinking_motive").rule["high_anxiety_gad7_min"] == 10
+    assert kb.factor("drinking_motive").rule["high_anxiety_gad7_min"] == 15  # severe only
     assert kb.factor("family_history").rule["favourable_relatives_min"] == 1
     bands = kb.factor("severity").rule["dsm5_bands"]
     assert [(b["min"], b["max"]) for b in bands] == [(0, 1), (2, 3), (4, 5), (6, 11)]
@@ -192,8 +197,19 @@ def test_guidance_dose_off_label_and_side_effects(kb: KnowledgeBase) -> None:
         assert word in side.en
     for word in ("kvalme", "svimmelhet", "forstoppelse", "hodepine", "utmattelse"):
         assert word in side.nb
-    assert "7-10 days" in kb.guidance["opioid_warning"].text.en
-    assert "fatal overdose" in kb.guidance["opioid_warning"].text.en
+    warning = kb.guidance["opioid_warning"].text
+    assert "7-10 days: US label" in warning.en
+    assert "5-7 days after heroin, at least 10 days after methadone" in warning.en
+    assert "5-7 dager etter heroin, minst 10 dager etter metadon: Felleskatalogen" in warning.nb
+    assert "fatal overdose" in warning.en
+    # lost tolerance (US label)
+    assert "after naltrexone is stopped, lower opioid doses" in warning.en
+    assert "any use to reduce drinking, daily or as needed, is off-label" in (
+        kb.guidance["off_label_note"].text.en
+    )
+    dose = kb.guidance["dose"].text
+    assert "doctors experienced in treating alcohol dependence" in dose.en
+    assert "insufficient safety and efficacy data" in dose.en
 
 
 def test_limitations_say_not_validated_and_cpic(kb: KnowledgeBase) -> None:
@@ -316,12 +332,12 @@ def test_an_edited_file_is_parsed_again_even_with_the_same_size_and_time(tmp_pat
     assert load_knowledge_base(path) is first  # unchanged bytes: parsed once
     stat = path.stat()
     text = path.read_text("utf-8")
-    edited = text.replace("kb_version: '1.0'", "kb_version: '1.1'", 1)
+    edited = text.replace("kb_version: '1.1'", "kb_version: '1.2'", 1)
     assert edited != text and len(edited) == len(text)
     path.write_text(edited, "utf-8")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
     second = load_knowledge_base(path)
-    assert second.kb_version == "1.1"
+    assert second.kb_version == "1.2"
     assert second.version != first.version
     path.write_text("factors: [\n", "utf-8")  # broken now: an error, never the old parse
     with pytest.raises(InputError, match="invalid YAML"):

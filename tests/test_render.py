@@ -335,12 +335,19 @@ def test_page_one_carries_identity_genotype_assessment_and_safety(case: str, lan
         flat(labels["summary"]),
         flat(a["genotype_summary"][lang]),
         flat(a["overall"]["label"][lang]),
-        f"{labels['confidence_label']}: {labels['confidence_' + a['overall']['confidence']]}",
         flat(a["overall"]["not_validated_notice"][lang]),
         flat(labels["decision_support"]),
-        flat(a["guidance"]["dose"][lang]),
     ):
         assert fragment and fragment in first, (fragment, first[:800])
+    # data completeness replaces the confidence; none for a contraindicated patient
+    assert flat(labels["confidence_label"]) + ":" not in first
+    if a["overall"]["category"] == "contraindicated":
+        assert flat(labels["completeness_label"]) not in first
+    else:
+        assert flat(a["overall"]["completeness"][lang]) in first
+    # dosing only where naltrexone is an option (issue 14)
+    dose = flat(a["guidance"]["dose"][lang])
+    assert (dose in first) is a["overall"]["guidance_applies"]
     absolute = [c for c in a["contraindications"] if c["severity"] == "absolute"]
     heading = flat(labels["contraindication_heading"])
     if absolute:
@@ -348,10 +355,13 @@ def test_page_one_carries_identity_genotype_assessment_and_safety(case: str, lan
         assert first.index(heading) < first.index(flat(labels["summary"]))
         for item in absolute:
             assert flat(item["text"][lang]) in first
-        assert flat(labels["practical_if_contraindicated"]) in first
+        assert flat(labels["practical"]) not in first
+        assert flat(labels["instead_label"]) in first
+        for step in a["overall"]["next_steps"][lang]:
+            assert flat(step) in first
     else:
         assert heading not in " ".join(pages)
-        assert flat(labels["practical"]) in first
+        assert (flat(labels["practical"]) in first) is a["overall"]["guidance_applies"]
     if a["call"]["status"] != "called":
         assert first.startswith(labels["producer"]) or labels["not_determined"] in first
         assert labels["not_determined"] in first
@@ -359,12 +369,15 @@ def test_page_one_carries_identity_genotype_assessment_and_safety(case: str, lan
             assert f"{flat(labels['reason_' + code])} ({code})" in first
     if a["overall"]["unchecked_contraindications"]:
         assert flat(labels["unchecked_heading"]) in first
-    # the factor table starts on page 1, in the fixed order
+    # the factor table, in the fixed order: on page 1, except for a contraindicated patient
     text = " ".join(pages)
     table = text.index(flat(labels["factors"]))
     positions = [text.index(flat(f["label"][lang]), table) for f in a["factors"]]
     assert positions == sorted(positions)
-    assert flat(a["factors"][0]["label"][lang]) in first[first.index(flat(labels["factors"])) :]
+    if a["overall"]["category"] == "contraindicated":
+        assert flat(labels["factors"]) not in first
+    else:
+        assert flat(a["factors"][0]["label"][lang]) in first[first.index(flat(labels["factors"])) :]
 
 
 def test_demo_patients_cover_what_page_one_must_show() -> None:
@@ -373,6 +386,7 @@ def test_demo_patients_cover_what_page_one_must_show() -> None:
     assert demos["demo-opioid"]["overall"]["category"] == "contraindicated"
     assert demos["demo-nd"]["call"]["status"] != "called"
     assert demos["demo-sparse"]["overall"]["unchecked_contraindications"]
+    assert demos["demo-sparse"]["overall"]["category"] == "safety_screen_incomplete"
     assert {d["call"]["genotype"] for d in demos.values()} >= {"A/A", "A/G", "G/G", None}
 
 
@@ -421,8 +435,10 @@ def test_later_pages_have_details_limitations_references_provenance_signoff(lang
     assert f"{labels['depth']} {call['qc']['depth']}" in rest
     assert f"{labels['gq']} {call['qc']['gq']}" in rest
     assert f"{labels['min_depth']} {a['provenance']['thresholds']['min_depth']}" in rest
+    squeezed = "".join(rest.split())  # a DOI may break over a line after its "/"
     for ref in a["references"]:
-        assert f"[{ref['number']}] {flat(ref['text'])}" in rest
+        note = ref.get("note", {}).get(lang, "")
+        assert "".join(f"[{ref['number']}] {ref['text']} {note}".split()) in squeezed
     for item in a["limitations"]:
         assert flat(item[lang]) in rest
     balance = call["qc"]["allele_balance"]

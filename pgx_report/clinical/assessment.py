@@ -7,11 +7,15 @@ Rules (cut-offs, texts and citations come from the knowledge base; see
   unknown. A genotype that was not determined is ``unknown``, never A/A.
 * Contraindications are checked from the safety answers and the age on the
   questionnaire date. Any absolute contraindication makes the category
-  ``contraindicated`` whatever else is true.
+  ``contraindicated`` whatever else is true; next, any absolute-contraindication
+  question left unanswered makes it ``safety_screen_incomplete``; next, DSM-5 criteria
+  recorded and fewer than 2 make it ``indication_not_established``.
 * Otherwise the category comes from the five clinical predictors only: the OPRM1
   genotype is shown with its (mixed) evidence but never moves the category.
-* Confidence drops with unknown factors and is capped when an absolute
-  contraindication could not be checked.
+* Data completeness (predictors recorded, safety screen complete) is stated for every
+  category but ``contraindicated``. The older confidence level is still computed for
+  ``assessment.json`` and FHIR: it drops with unknown factors and is capped when an
+  absolute contraindication could not be checked.
 
 No clock is read: the report date comes from ``SOURCE_DATE_EPOCH`` or the
 questionnaire's ``completed_on``.
@@ -38,6 +42,7 @@ from pgx_report.contracts.assessment import (
     FactorResult,
     InputRecord,
     Overall,
+    UnansweredItem,
     assessment_from_dict,
     assessment_schema,
     load_assessment,
@@ -165,7 +170,7 @@ def _severity(q: Questionnaire, spec: FactorDefinition) -> _Finding:
         nb.append(f"{hdd} dager med tung drikking siste 30 dager")
     if units is not None:
         en.append(f"{_number(units, 'en')} units per drinking day")
-        nb.append(f"{_number(units, 'nb')} enheter per drikkedag")
+        nb.append(f"{_number(units, 'nb')} alkoholenheter per drikkedag")
     text = LocalText("; ".join(en), "; ".join(nb)) if en else _unknown_value_text()
     values = {
         "dsm5_severe_min": rule["favourable_dsm5_min"],
@@ -173,17 +178,15 @@ def _severity(q: Questionnaire, spec: FactorDefinition) -> _Finding:
     }
     if dsm5 is None and audit is None:
         return _Finding(UNKNOWN, "unknown", value, text, values)
-    severe = (dsm5 is not None and dsm5 >= rule["favourable_dsm5_min"]) or (
-        audit is not None and audit >= rule["favourable_audit_min"]
-    )
-    if severe:
-        return _Finding(FAVOURABLE, "favourable", value, text, values)
-    key = (
-        "below_threshold"
-        if dsm5_band is not None and dsm5_band["id"] == "below_threshold"
-        else "neutral"
-    )
-    return _Finding(NEUTRAL, key, value, text, values)
+    if dsm5 is not None:  # the DSM-5 count is the severity measure
+        if dsm5 >= rule["favourable_dsm5_min"]:
+            return _Finding(FAVOURABLE, "favourable", value, text, values)
+        below = dsm5_band is not None and dsm5_band["id"] == "below_threshold"
+        return _Finding(NEUTRAL, "below_threshold" if below else "neutral", value, text, values)
+    # AUDIT alone is a screening score: zone IV only gives "probably severe".
+    if audit is not None and audit >= rule["favourable_audit_min"]:
+        return _Finding(FAVOURABLE, "probably_severe", value, text, values)
+    return _Finding(NEUTRAL, "neutral", value, text, values)
 
 
 def _family_history(q: Questionnaire, spec: FactorDefinition) -> _Finding:
@@ -297,12 +300,9 @@ def _genotype_summary(call: Mapping[str, Any], kb: KnowledgeBase) -> LocalText:
     label = _status_text(kb, status)
     raw = texts["not_determined"]
     codes = [str(code) for code in call.get("reason_codes") or []]
-    summary = LocalText(raw["en"].format(status=label.en), raw["nb"].format(status=label.nb))
-    if codes:
-        summary = LocalText(
-            f"{summary.en} ({', '.join(codes)})", f"{summary.nb} ({', '.join(codes)})"
-        )
-    return summary
+    if codes:  # the codes go right after the status, before the advice
+        label = LocalText(f"{label.en} ({', '.join(codes)})", f"{label.nb} ({', '.join(codes)})")
+    return LocalText(raw["en"].format(status=label.en), raw["nb"].format(status=label.nb))
 
 
 def evaluate_factors(
@@ -352,46 +352,73 @@ class SafetyCheck:
     unchecked_labels: tuple[LocalText, ...]
     age_years: int | None
     age_problem: str | None  # None, "birth_date" or "completed_on"
+    # Every unanswered safety question (absolute first), one per questionnaire field.
+    unanswered: tuple[UnansweredItem, ...] = ()
+
+
+def _with_refs(text: LocalText, citations: Sequence[int]) -> LocalText:
+    if not citations:
+        return text
+    refs = "[" + ", ".join(str(n) for n in citations) + "]"
+    return LocalText(f"{text.en} {refs}", f"{text.nb} {refs}")
+
+
+def _result(rule: Any, text: LocalText) -> ContraindicationResult:
+    instead = rule.instead if rule.severity == "absolute" else None
+    return ContraindicationResult(
+        rule.id,
+        rule.severity,
+        rule.label,
+        text,
+        rule.citations,
+        _with_refs(instead, rule.instead_citations) if instead is not None else None,
+    )
+
+
+def _age_item(rule: Any, problem: str, kb: KnowledgeBase) -> UnansweredItem:
+    clarify = kb.text(f"clarify_age_{problem}")
+    return UnansweredItem(rule.id, rule.severity, rule.label, clarify)
 
 
 def check_contraindications(questionnaire: Questionnaire, kb: KnowledgeBase) -> SafetyCheck:
+    """Contraindications found, and every safety question left unanswered (never dropped)."""
     found: list[ContraindicationResult] = []
     unchecked: list[str] = []
     labels: list[LocalText] = []
+    unanswered: list[UnansweredItem] = []
+    seen_fields: set[str] = set()
     age = questionnaire.age_years()
     age_problem = None
     if age is None:
         age_problem = "birth_date" if questionnaire.birth_date is None else "completed_on"
-    for rule in kb.contraindications:
+    for rule in sorted(kb.contraindications, key=lambda r: r.severity != "absolute"):
         if rule.computed == "age_under_18":
-            if age is None:
+            if age is None and age_problem is not None:
                 unchecked.append(rule.id)
                 labels.append(rule.label)
-            elif rule.min_age_years is not None and age < rule.min_age_years:
-                found.append(
-                    ContraindicationResult(
-                        rule.id,
-                        rule.severity,
-                        rule.label,
-                        rule.text.format(age=age),
-                        rule.citations,
-                    )
-                )
+                unanswered.append(_age_item(rule, age_problem, kb))
+            elif age is not None and rule.min_age_years is not None and age < rule.min_age_years:
+                found.append(_result(rule, rule.text.format(age=age)))
             continue
         value = questionnaire.get(rule.field or "")
         if value is None:
             if rule.severity == "absolute":
                 unchecked.append(rule.id)
                 labels.append(rule.label)
+            if rule.field not in seen_fields:  # one item per question (e.g. liver function)
+                seen_fields.add(rule.field or "")
+                clarify = rule.clarify or LocalText("Not answered.", "Ikke besvart.")
+                unanswered.append(UnansweredItem(rule.id, rule.severity, rule.label, clarify))
             continue
         if rule.matches(value):
-            found.append(
-                ContraindicationResult(
-                    rule.id, rule.severity, rule.label, rule.text, rule.citations
-                )
-            )
-    found.sort(key=lambda item: item.severity != "absolute")  # absolute first, stable
-    return SafetyCheck(tuple(found), tuple(unchecked), tuple(labels), age, age_problem)
+            found.append(_result(rule, rule.text))
+    order = {rule.id: index for index, rule in enumerate(kb.contraindications)}
+    found.sort(key=lambda item: (item.severity != "absolute", order[item.id]))
+    unchecked.sort(key=order.__getitem__)
+    labels = [next(r.label for r in kb.contraindications if r.id == i) for i in unchecked]
+    return SafetyCheck(
+        tuple(found), tuple(unchecked), tuple(labels), age, age_problem, tuple(unanswered)
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -411,6 +438,93 @@ def _cap(level: str, cap: str) -> str:
     return min(level, cap, key=_CONFIDENCE_ORDER.index)
 
 
+def _plural(kb: KnowledgeBase, key: str, count: int, **values: object) -> LocalText:
+    """``key_one`` for 1, else ``key_many`` (with ``count``)."""
+    return kb.text(f"{key}_one" if count == 1 else f"{key}_many", count=count, **values)
+
+
+def _completeness(
+    known: int, total: int, genotype_called: bool, safety: SafetyCheck, kb: KnowledgeBase
+) -> LocalText:
+    missing = len(safety.unchecked)
+    cautions = sum(1 for item in safety.unanswered if item.severity == "relative")
+    screen = (
+        kb.text("completeness_safety_complete")
+        if missing == 0
+        else _plural(kb, "completeness_safety_missing", missing)
+    )
+    if cautions:
+        extra = _plural(kb, "completeness_cautions", cautions)
+        screen = LocalText(screen.en + extra.en, screen.nb + extra.nb)
+    genotype = kb.text(
+        "completeness_genotype_called" if genotype_called else "completeness_genotype_not_called"
+    )
+    return kb.text(
+        "completeness",
+        known=known,
+        total=total,
+        genotype=genotype,
+        safety=screen,
+    )
+
+
+def _category(
+    absolute: Sequence[ContraindicationResult],
+    safety: SafetyCheck,
+    questionnaire: Questionnaire,
+    counts: Mapping[str, int],
+    rules: Mapping[str, Any],
+) -> str:
+    """The category, in the documented order (docs/assessment.md)."""
+    dsm5 = questionnaire.get("drinking.dsm5_aud_criteria")
+    if absolute:
+        return "contraindicated"
+    if safety.unchecked:
+        return "safety_screen_incomplete"
+    if dsm5 is not None and dsm5 < int(rules["min_dsm5_for_indication"]):
+        return "indication_not_established"
+    if counts["clinical_known"] < int(rules["min_known_clinical_factors"]):
+        return "insufficient_information"
+    if counts["favourable"] >= int(rules["more_likely_min_favourable"]) and (
+        counts["favourable"] > counts["unfavourable"]
+    ):
+        return "several_favourable_features"
+    return "few_favourable_features"
+
+
+def _benefit_rationale(
+    category: str,
+    clinical: Sequence[FactorResult],
+    unknown_all: Sequence[FactorResult],
+    kb: KnowledgeBase,
+) -> list[LocalText]:
+    """The "why" sentences of a category that describes the predictors."""
+    rules = kb.overall
+    known = [f for f in clinical if f.finding != UNKNOWN]
+    favourable = [f for f in clinical if f.finding == FAVOURABLE]
+    unfavourable = [f for f in clinical if f.finding == UNFAVOURABLE]
+    total = len(clinical)
+    out: list[LocalText] = []
+    if category == "insufficient_information":
+        needed = int(rules["min_known_clinical_factors"])
+        out.append(kb.text("insufficient", known=len(known), total=total, needed=needed))
+    elif category == "several_favourable_features":
+        items = join_local([f.label for f in favourable], lower=True)
+        out.append(kb.text("more_likely", count=len(favourable), total=total, items=items))
+    else:
+        out.append(kb.text("average", count=len(favourable), total=total))
+    if unfavourable:
+        items = join_local([f.label for f in unfavourable], lower=True)
+        out.append(kb.text("unfavourable", items=items))
+    out.append(kb.text("option"))
+    if not any(f.id == "oprm1_genotype" for f in unknown_all):  # determined: say it is unused
+        out.append(kb.text("genotype"))
+    if unknown_all:
+        items = join_local([f.label for f in unknown_all], lower=True)
+        out.append(kb.text("unknown_factors", items=items))
+    return out
+
+
 def decide_overall(
     factors: Sequence[FactorResult],
     safety: SafetyCheck,
@@ -422,90 +536,54 @@ def decide_overall(
     rules = kb.overall
     clinical_ids = list(rules["clinical_factors"])
     clinical = [f for f in factors if f.id in clinical_ids]
-    known = [f for f in clinical if f.finding != UNKNOWN]
-    favourable = [f for f in clinical if f.finding == FAVOURABLE]
-    unfavourable = [f for f in clinical if f.finding == UNFAVOURABLE]
     unknown_all = [f for f in factors if f.finding == UNKNOWN]
     absolute = [c for c in safety.found if c.severity == "absolute"]
-    relative = [c for c in safety.found if c.severity == "relative"]
     genotype = next(f for f in factors if f.id == "oprm1_genotype")
     counts = {
         "clinical_total": len(clinical),
-        "clinical_known": len(known),
-        "favourable": len(favourable),
-        "unfavourable": len(unfavourable),
+        "clinical_known": sum(1 for f in clinical if f.finding != UNKNOWN),
+        "favourable": sum(1 for f in clinical if f.finding == FAVOURABLE),
+        "unfavourable": sum(1 for f in clinical if f.finding == UNFAVOURABLE),
         "unknown": len(unknown_all),
     }
+    category = _category(absolute, safety, questionnaire, counts, rules)
+    guidance_applies = category in tuple(rules["guidance_categories"])
 
     rationale: list[LocalText] = []
     if mismatch is not None:
         rationale.append(
             kb.text("sample_mismatch", questionnaire_sample=mismatch[0], call_sample=mismatch[1])
         )
-    if absolute:
-        category = "contraindicated"
-        confidence = "high"
-        rationale.append(kb.text("contraindicated", items=join_local([c.label for c in absolute])))
+    if category == "contraindicated":
+        items = join_local([c.label for c in absolute])
+        rationale.append(_plural(kb, "contraindicated", len(absolute), items=items))
+    elif category == "safety_screen_incomplete":
+        items = join_local(list(safety.unchecked_labels))
+        rationale.append(_plural(kb, "screen_incomplete", len(safety.unchecked), items=items))
+    elif category == "indication_not_established":
+        dsm5 = questionnaire.get("drinking.dsm5_aud_criteria")
+        needed = int(rules["min_dsm5_for_indication"])
+        rationale.append(kb.text("indication_not_established", dsm5=dsm5, needed=needed))
     else:
-        total = len(clinical)
-        needed = int(rules["min_known_clinical_factors"])
-        if len(known) < needed:
-            category = "insufficient_information"
-            rationale.append(kb.text("insufficient", known=len(known), total=total, needed=needed))
-        elif len(favourable) >= int(rules["more_likely_min_favourable"]) and len(favourable) > len(
-            unfavourable
-        ):
-            category = "more_likely_to_benefit"
-            rationale.append(
-                kb.text(
-                    "more_likely",
-                    count=len(favourable),
-                    total=total,
-                    items=join_local([f.label for f in favourable], lower=True),
-                )
-            )
-        else:
-            category = "average_benefit_expected"
-            rationale.append(kb.text("average", count=len(favourable), total=total))
-        if unfavourable:
-            rationale.append(
-                kb.text(
-                    "unfavourable", items=join_local([f.label for f in unfavourable], lower=True)
-                )
-            )
-        rationale.append(kb.text("option"))
-        rationale.append(kb.text("genotype"))
-        if genotype.value.get("genotype") == "A/A":
-            rationale.append(kb.text("genotype_aa"))
-        confidence = (
-            "low" if category == "insufficient_information" else _confidence(len(unknown_all), kb)
-        )
-        if unknown_all:
-            rationale.append(
-                kb.text(
-                    "unknown_factors", items=join_local([f.label for f in unknown_all], lower=True)
-                )
-            )
-    if relative:
-        rationale.append(kb.text("relative", items=join_local([c.label for c in relative])))
-    if not absolute and safety.unchecked:
-        confidence = _cap(confidence, str(rules["unchecked_safety_cap"]))
-        field_labels = [
-            label
-            for rule_id, label in zip(safety.unchecked, safety.unchecked_labels, strict=True)
-            if rule_id != "age_under_18"
-        ]
-        if field_labels:
-            rationale.append(kb.text("unchecked", items=join_local(field_labels)))
-    if safety.age_problem is not None:
-        why = kb.text(
-            "age_missing_birth_date"
-            if safety.age_problem == "birth_date"
-            else "age_missing_completed_on"
-        )
-        rationale.append(kb.text("age_unchecked", why=why))
-    if questionnaire.get("drinking.treatment_goal") == "reduce" and not absolute:
+        rationale.extend(_benefit_rationale(category, clinical, unknown_all, kb))
+    if questionnaire.get("drinking.treatment_goal") == "reduce" and guidance_applies:
         rationale.append(kb.text("reduce_goal"))
+
+    if category == "contraindicated":
+        confidence = "high"
+    elif category == "insufficient_information":
+        confidence = "low"
+    else:
+        confidence = _confidence(len(unknown_all), kb)
+    if category != "contraindicated" and safety.unchecked:
+        confidence = _cap(confidence, str(rules["unchecked_safety_cap"]))
+    overrides = rules.get("next_step_overrides") or {}
+    hidden = {i for c in absolute for i in overrides.get(c.id, ())}
+    next_steps: list[LocalText] = []
+    for item in absolute:
+        if item.instead is not None and item.id not in hidden and item.instead not in next_steps:
+            next_steps.append(item.instead)
+    text_citations = rules.get("text_citations") or {}
     return Overall(
         category=category,
         label=kb.category_label(category),
@@ -515,6 +593,21 @@ def decide_overall(
         unchecked_contraindications=safety.unchecked,
         age_checked=safety.age_problem is None,
         counts=counts,
+        completeness=(
+            None
+            if category == "contraindicated"
+            else _completeness(
+                counts["clinical_known"],
+                counts["clinical_total"],
+                genotype.finding != UNKNOWN,
+                safety,
+                kb,
+            )
+        ),
+        unanswered=safety.unanswered,
+        guidance_applies=guidance_applies,
+        next_steps=tuple(next_steps),
+        citations=tuple(text_citations.get("option", ())) if guidance_applies else (),
     )
 
 
@@ -570,9 +663,14 @@ def default_inputs(
     return tuple(records)
 
 
+def _instead_of(rule: Any, found: Sequence[ContraindicationResult]) -> list[LocalText]:
+    return [c.instead for c in found if c.id == rule.id and c.instead is not None]
+
+
 def _cited(
     factors: Sequence[FactorResult],
     contraindications: Sequence[ContraindicationResult],
+    overall: Overall,
     kb: KnowledgeBase,
 ) -> tuple[dict[str, Any], ...]:
     numbers: set[int] = set()
@@ -584,6 +682,10 @@ def _cited(
         numbers.update(guidance.citations)
     for limitation in kb.limitations:
         numbers.update(limitation.citations)
+    numbers.update(overall.citations)
+    for rule in kb.contraindications:
+        if any(step in overall.next_steps for step in _instead_of(rule, contraindications)):
+            numbers.update(rule.instead_citations)
     return tuple(kb.reference(n).to_dict() for n in sorted(numbers))
 
 
@@ -677,6 +779,6 @@ def assess(
         genotype_summary=_genotype_summary(call_data, kb),
         guidance={key: item.text for key, item in kb.guidance.items()},
         limitations=tuple(item.text for item in kb.limitations),
-        references=_cited(factors, safety.found, kb),
+        references=_cited(factors, safety.found, overall, kb),
         provenance=provenance,
     )

@@ -49,8 +49,10 @@ FINDINGS: tuple[str, ...] = ("favourable", "neutral", "unfavourable", "unknown")
 SEVERITIES: tuple[str, ...] = ("absolute", "relative")
 CATEGORIES: tuple[str, ...] = (
     "contraindicated",
-    "more_likely_to_benefit",
-    "average_benefit_expected",
+    "safety_screen_incomplete",
+    "indication_not_established",
+    "several_favourable_features",
+    "few_favourable_features",
     "insufficient_information",
 )
 GUIDANCE_KEYS: tuple[str, ...] = (
@@ -68,9 +70,13 @@ CACHE_SIZE = 8  # parsed knowledge bases kept per process, by (path, SHA-256 of 
 class Reference:
     number: int
     text: str
+    note: LocalText | None = None  # what kind of study, or what the report cites it for
 
     def to_dict(self) -> dict[str, Any]:
-        return {"number": self.number, "text": self.text}
+        out: dict[str, Any] = {"number": self.number, "text": self.text}
+        if self.note is not None:
+            out["note"] = self.note.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,9 @@ class ContraindicationRule:
     one_of: tuple[Any, ...] | None = None
     computed: str | None = None
     min_age_years: int | None = None
+    clarify: LocalText | None = None  # what to ask or record when the question is unanswered
+    instead: LocalText | None = None  # what to do instead, when it applies (absolute only)
+    instead_citations: tuple[int, ...] = ()
 
     def matches(self, value: Any) -> bool:
         """Does this questionnaire value trigger the rule? ``None`` (unknown) never does."""
@@ -261,7 +270,14 @@ def parse_knowledge_base(text: bytes, path: Path, sha256: str | None = None) -> 
         if not isinstance(number, int) or not isinstance(ref_text, str) or not ref_text:
             checker.fail(f"references[{index}]", "needs an integer 'number' and a 'text'")
             continue
-        references.append(Reference(number, ref_text))
+        note = raw.get("note")
+        references.append(
+            Reference(
+                number,
+                ref_text,
+                _local(note, f"references[{index}].note", checker) if note is not None else None,
+            )
+        )
     numbers = [ref.number for ref in references]
     if numbers != list(range(1, len(numbers) + 1)):
         checker.fail("references", "must be numbered 1, 2, 3 ... in order")
@@ -365,6 +381,13 @@ def _parse_factors(
     return tuple(factors)
 
 
+def _optional_local(
+    raw: Mapping[str, Any], key: str, where: str, checker: _Checker
+) -> LocalText | None:
+    value = raw.get(key)
+    return None if value is None else _local(value, f"{where}.{key}", checker)
+
+
 def _parse_contraindications(
     raw_rules: list[Any], known: set[int], checker: _Checker
 ) -> tuple[ContraindicationRule, ...]:
@@ -399,6 +422,11 @@ def _parse_contraindications(
                 one_of=tuple(when["in"]) if "in" in when else None,
                 computed=computed,
                 min_age_years=raw.get("min_age_years"),
+                clarify=_optional_local(raw, "clarify", where, checker),
+                instead=_optional_local(raw, "instead", where, checker),
+                instead_citations=_citations(
+                    raw.get("instead_citations", []), f"{where}.instead", known, checker
+                ),
             )
         )
     ids = [rule.id for rule in rules]

@@ -81,14 +81,36 @@ class ContraindicationResult:
     label: LocalText
     text: LocalText
     citations: tuple[int, ...]
+    instead: LocalText | None = None  # what to do instead (absolute), citations included
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "severity": self.severity,
+            "label": self.label.to_dict(),
+            "text": self.text.to_dict(),
+            "citations": list(self.citations),
+        }
+        if self.instead is not None:
+            out["instead"] = self.instead.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class UnansweredItem:
+    """A safety question the questionnaire leaves unanswered, and what to clarify."""
+
+    id: str
+    severity: str  # "absolute" (contraindication not checked) or "relative" (caution)
+    label: LocalText
+    clarify: LocalText
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "severity": self.severity,
             "label": self.label.to_dict(),
-            "text": self.text.to_dict(),
-            "citations": list(self.citations),
+            "clarify": self.clarify.to_dict(),
         }
 
 
@@ -102,6 +124,12 @@ class Overall:
     unchecked_contraindications: tuple[str, ...] = ()
     age_checked: bool = True
     counts: Mapping[str, int] = field(default_factory=dict)
+    # Issue 14 (additive): what page 1 shows for the category.
+    completeness: LocalText | None = None  # None for a contraindicated patient
+    unanswered: tuple[UnansweredItem, ...] = ()
+    guidance_applies: bool = True  # "is an option" sentence and dosing on page 1
+    next_steps: tuple[LocalText, ...] = ()  # what to do instead (contraindicated)
+    citations: tuple[int, ...] = ()  # reference numbers printed in the rationale
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +144,14 @@ class Overall:
             "unchecked_contraindications": list(self.unchecked_contraindications),
             "age_checked": self.age_checked,
             "counts": dict(self.counts),
+            "completeness": self.completeness.to_dict() if self.completeness else None,
+            "unanswered": [item.to_dict() for item in self.unanswered],
+            "guidance_applies": self.guidance_applies,
+            "next_steps": {
+                "en": [item.en for item in self.next_steps],
+                "nb": [item.nb for item in self.next_steps],
+            },
+            "citations": list(self.citations),
         }
 
 
@@ -201,6 +237,16 @@ def _local(raw: Mapping[str, Any]) -> LocalText:
     return LocalText(str(raw["en"]), str(raw["nb"]))
 
 
+def _local_list(
+    raw: Mapping[str, Any] | None, source: str | Path | None, where: str
+) -> tuple[LocalText, ...]:
+    if not raw:
+        return ()
+    if len(raw["en"]) != len(raw["nb"]):
+        raise InputError(source, f"{where}: 'en' and 'nb' need the same number of sentences")
+    return tuple(LocalText(en, nb) for en, nb in zip(raw["en"], raw["nb"], strict=True))
+
+
 def assessment_from_dict(data: Mapping[str, Any], source: str | Path | None = None) -> Assessment:
     """Rebuild an :class:`Assessment` from its JSON form (validated first)."""
     validate_assessment_dict(data, source)
@@ -221,6 +267,18 @@ def assessment_from_dict(data: Mapping[str, Any], source: str | Path | None = No
         unchecked_contraindications=tuple(raw_overall.get("unchecked_contraindications", ())),
         age_checked=bool(raw_overall.get("age_checked", True)),
         counts=dict(raw_overall.get("counts", {})),
+        completeness=(
+            _local(raw_overall["completeness"]) if raw_overall.get("completeness") else None
+        ),
+        unanswered=tuple(
+            UnansweredItem(
+                item["id"], item["severity"], _local(item["label"]), _local(item["clarify"])
+            )
+            for item in raw_overall.get("unanswered", ())
+        ),
+        guidance_applies=bool(raw_overall.get("guidance_applies", True)),
+        next_steps=_local_list(raw_overall.get("next_steps"), source, "$.overall.next_steps"),
+        citations=tuple(raw_overall.get("citations", ())),
     )
     factors = tuple(
         FactorResult(
@@ -244,6 +302,7 @@ def assessment_from_dict(data: Mapping[str, Any], source: str | Path | None = No
             label=_local(item["label"]),
             text=_local(item["text"]),
             citations=tuple(item["citations"]),
+            instead=_local(item["instead"]) if item.get("instead") else None,
         )
         for item in data["contraindications"]
     )

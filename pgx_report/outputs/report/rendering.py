@@ -71,6 +71,7 @@ from pgx_report.contracts.schema import ASSESSMENT, check_version
 from pgx_report.errors import InputError, PgxError
 from pgx_report.files.io import read_input_bytes
 from pgx_report.files.jsonio import parse_json
+from pgx_report.outputs.report.page_one import page_one  # issue 14
 from pgx_report.paths import TEMPLATE_DIRS
 
 if TYPE_CHECKING:
@@ -633,7 +634,11 @@ def build_view(
         number = item.get("number")
         if not isinstance(number, int):
             raise r.fail(f"references[{index}].number", "missing or not an integer")
-        numbered.append((number, r.text(item, "text", f"references[{index}]")))
+        ref_text = r.text(item, "text", f"references[{index}]")
+        note = item.get("note")  # issue 14: the reference's note, in the report's language
+        if isinstance(note, Mapping) and isinstance(note.get(lang), str):
+            ref_text = f"{ref_text} {note[lang]}"
+        numbered.append((number, ref_text))
     references = [{"number": number, "text": text} for number, text in sorted(numbered)]
 
     limitations = [
@@ -682,6 +687,7 @@ def build_view(
             "notice": r.local(overall, "not_validated_notice", "overall", lang),
         },
         "guidance": guidance_rows,
+        "page1": page_one(overall, lang),  # issue 14: what page 1 shows for the category
         "factors": factors,
         "scale": {
             "width": SCALE_WIDTH,
