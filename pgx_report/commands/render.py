@@ -72,7 +72,13 @@ def execute(args: argparse.Namespace) -> int:
         canonical_json,
         check_not_input,
     )
-    from pgx_report.outputs.report import rendering
+    from pgx_report.outputs.report.pdf import (
+        find_templates,
+        parse_assessment,
+        read_assessment,
+        render_pdf,
+    )
+    from pgx_report.outputs.report.view import choose_language
 
     outputs = [args.output, *([args.html] if args.html else [])]
     if args.html is not None and Path(args.html).resolve() == Path(args.output).resolve():
@@ -85,19 +91,17 @@ def execute(args: argparse.Namespace) -> int:
         inputs = args.assess
     for output in outputs:
         check_not_input(output, inputs)
-    templates = rendering.find_templates(args.templates)
+    templates = find_templates(args.templates)
     if args.assess is None:
-        assessment, data = rendering.read_assessment(args.assessment)
+        assessment, data = read_assessment(args.assessment)
     else:
         from pgx_report.commands.assess import assess_files
 
         data = canonical_json(assess_files(*args.assess).to_dict()).encode("utf-8")
         # Rendered from its JSON text, like a file written by `assess`: the same PDF bytes.
-        assessment = rendering.parse_assessment(data, args.assessment)
-    lang = rendering.choose_language(args.lang, assessment)
-    report = rendering.render_pdf(
-        assessment, data, lang, templates, source=args.assessment, lab=args.lab
-    )
+        assessment = parse_assessment(data, args.assessment)
+    lang = choose_language(args.lang, assessment)
+    report = render_pdf(assessment, data, lang, templates, source=args.assessment, lab=args.lab)
     assert report.pdf is not None
     if args.assess is not None:
         atomic_write_bytes(args.assessment, data)

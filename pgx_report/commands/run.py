@@ -69,7 +69,8 @@ def execute(args: argparse.Namespace) -> int:
         sha256_bytes,
     )
     from pgx_report.genotype.pileup.alignment import call_any
-    from pgx_report.outputs.report import rendering
+    from pgx_report.outputs.report.pdf import find_templates, render_pdf
+    from pgx_report.outputs.report.view import choose_language
 
     outdir: Path = args.outdir
     outputs = {name: outdir / name for name in OUTPUT_NAMES}
@@ -77,7 +78,7 @@ def execute(args: argparse.Namespace) -> int:
         check_not_input(
             path, [args.input, args.questionnaire, *([args.reference] if args.reference else [])]
         )
-    templates = rendering.find_templates(args.templates)
+    templates = find_templates(args.templates)
 
     call = call_any(
         args.input,
@@ -106,11 +107,10 @@ def execute(args: argparse.Namespace) -> int:
         allow_sample_mismatch=args.allow_sample_mismatch,
         language=args.lang,
     )
-    assessment = result.to_dict()
-    assessment_bytes = canonical_json(assessment).encode("utf-8")
-    lang = rendering.choose_language(args.lang, assessment)
-    report = rendering.render_pdf(
-        assessment,
+    assessment_bytes = canonical_json(result.to_dict()).encode("utf-8")
+    lang = choose_language(args.lang, result)
+    report = render_pdf(
+        result,
         assessment_bytes,
         lang,
         templates,
