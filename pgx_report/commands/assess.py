@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pgx_report.clinical.assessment import Assessment
+    from pgx_report.contracts.assessment import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ def assess_files(
 ) -> Assessment:
     """The assessment of the call and questionnaire files (what ``assess`` writes; also
     used by ``render --assess``, so both give the same assessment)."""
-    from pgx_report.clinical.assessment import InputRecord, assess, default_inputs
+    from pgx_report.clinical.assessment import assess, default_inputs
     from pgx_report.clinical.knowledge import load_knowledge_base
     from pgx_report.clinical.questionnaire import load_questionnaire
+    from pgx_report.contracts.assessment import InputRecord
     from pgx_report.contracts.call import load_call
     from pgx_report.files.io import sha256_file
 

@@ -49,8 +49,8 @@ def _read_pdf(path: Path) -> bytes:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.clinical.assessment import load_assessment
-    from pgx_report.outputs.fhir import build_bundle
+    from pgx_report.contracts.assessment import load_assessment
+    from pgx_report.outputs.fhir.bundle import build_bundle
 
     assessment_path = Path(args.assessment)
     output = Path(args.output)
@@ -59,7 +59,7 @@ def execute(args: argparse.Namespace) -> int:
         inputs.append(Path(args.pdf))
     check_not_input(output, inputs)
     # load_assessment validates against the assessment schema (a bad file: exit 2)
-    assessment = load_assessment(assessment_path).to_dict()
+    assessment = load_assessment(assessment_path)
     pdf = _read_pdf(Path(args.pdf)) if args.pdf else None
     bundle = build_bundle(assessment, pdf, source=assessment_path)
     write_json(output, bundle)
