@@ -122,7 +122,7 @@ def _citations(numbers: Sequence[int]) -> str:
         if end - index >= 2:
             parts.append(f"{ordered[index]}{EN_DASH}{ordered[end]}")
         else:
-            parts.extend(str(n) for n in ordered[index : end + 1])
+            parts.extend(str(number) for number in ordered[index : end + 1])
         index = end + 1
     return "[" + ", ".join(parts) + "]" if parts else ""
 
@@ -472,7 +472,7 @@ def build_view(
         or words["not_given"],
         "report_date": format_date(reported_on, lang),
         # one box per severity, absolute (do not start) first
-        "contraindications": [boxes[s] for s in ("absolute", "relative") if s in boxes],
+        "contraindications": [boxes[kind] for kind in ("absolute", "relative") if kind in boxes],
         "contraindicated": typed.overall.category == "contraindicated" or "absolute" in boxes,
         "sample_mismatch": provenance.get("allow_sample_mismatch") is True,
         "sample_mismatch_text": _mismatch_text(provenance, words),
