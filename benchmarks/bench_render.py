@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats per row")
     args = parser.parse_args(argv)
-    from pgx_report.outputs.report import rendering
+    from pgx_report.outputs.report import pdf as rendering
 
     rows: list[tuple[str, str, list[float]]] = []
     templates = rendering.find_templates()

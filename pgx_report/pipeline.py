@@ -26,9 +26,9 @@ from pgx_report.files.io import canonical_json, check_not_input, read_input_byte
 from pgx_report.files.jsonio import parse_json
 
 if TYPE_CHECKING:
-    from pgx_report.clinical.assessment import Assessment
+    from pgx_report.contracts.assessment import Assessment
     from pgx_report.genotype.pileup.alignment import PileupOptions
-    from pgx_report.outputs.report.rendering import Report
+    from pgx_report.outputs.report.pdf import Report
 
 log = logging.getLogger(__name__)
 
@@ -243,11 +243,12 @@ def render_report(
     assessment_bytes: bytes, source: str | Path, settings: ReportSettings, templates: Path
 ) -> Report:
     """The PDF and HTML report of an assessment's JSON (``source`` names it)."""
-    from pgx_report.outputs.report import rendering
+    from pgx_report.outputs.report.pdf import parse_assessment, render_pdf
+    from pgx_report.outputs.report.view import choose_language
 
-    assessment = rendering.parse_assessment(assessment_bytes, source)
-    lang = rendering.choose_language(settings.lang, assessment)
-    return rendering.render_pdf(
+    assessment = parse_assessment(assessment_bytes, source)
+    lang = choose_language(settings.lang, assessment)
+    return render_pdf(
         assessment, assessment_bytes, lang, templates, source=source, lab=settings.lab
     )
 
@@ -265,7 +266,7 @@ def render_files(
     ``assessment_path``. Nothing is written unless every step succeeds."""
     from pgx_report.errors import UsageError
     from pgx_report.files.io import atomic_write_bytes, atomic_write_text
-    from pgx_report.outputs.report import rendering
+    from pgx_report.outputs.report.pdf import find_templates, read_assessment
 
     settings = settings or ReportSettings()
     outputs = [output, *([html] if html else [])]
@@ -279,9 +280,9 @@ def render_files(
         inputs = assess
     for path in outputs:
         check_not_input(path, inputs)
-    templates = rendering.find_templates(settings.templates)
+    templates = find_templates(settings.templates)
     if assess is None:
-        _, data = rendering.read_assessment(assessment_path)
+        _, data = read_assessment(assessment_path)
     else:
         made = assess_files(assess[0], assess[1], settings)
         data = canonical_json(made.to_dict()).encode("utf-8")
@@ -297,9 +298,9 @@ def render_files(
 
 def fhir_bundle(assessment: Assessment, pdf: bytes | None, source: str | Path) -> dict[str, Any]:
     """The FHIR Genomics Reporting bundle of an assessment (``pdf`` attached)."""
-    from pgx_report.outputs.fhir import build_bundle
+    from pgx_report.outputs.fhir.bundle import build_bundle
 
-    return build_bundle(assessment.to_dict(), pdf, source=source)
+    return build_bundle(assessment, pdf, source=source)
 
 
 PDF_MAGIC = b"%PDF-"
@@ -321,7 +322,7 @@ def _fhir_bytes(assessment: Assessment, pdf: bytes | None, source: Path, output:
 
 def fhir_to_file(assessment_path: Path, pdf_path: Path | None, output: Path) -> None:
     """``pgx-report fhir``: the bundle of an assessment file (and its PDF) to ``output``."""
-    from pgx_report.clinical.assessment import load_assessment
+    from pgx_report.contracts.assessment import load_assessment
     from pgx_report.files.io import atomic_write_bytes
 
     check_not_input(output, [assessment_path, *([pdf_path] if pdf_path else [])])
@@ -380,7 +381,7 @@ def run_sample(
     inputs); ``task.lang``, if set, is the report's language. Each step runs inside
     ``stage(step)`` (``call``, ``report``, ``fhir``), and each output is given to
     ``emit(key, bytes)`` when its step has succeeded."""
-    from pgx_report.outputs.report.rendering import find_templates
+    from pgx_report.outputs.report.pdf import find_templates
 
     report = report or ReportSettings()
     if task.lang:  # the task's language is the report's (as `render --lang`)
@@ -441,7 +442,7 @@ def run_to_folder(
 ) -> SampleOutputs:
     """``pgx-report run``: call, assess and render one sample into ``outdir``; nothing
     is written until every step has succeeded (each file then atomically)."""
-    from pgx_report.outputs.report.rendering import find_templates
+    from pgx_report.outputs.report.pdf import find_templates
 
     report = report or ReportSettings()
     paths = {key: outdir / name for key, name in RUN_OUTPUTS.items()}

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgx_report.clinical.assessment import (
+from pgx_report.clinical.assessment import assess
+from pgx_report.clinical.knowledge import KnowledgeBase, load_knowledge_base
+from pgx_report.clinical.questionnaire import Questionnaire, parse_questionnaire
+from pgx_report.contracts.assessment import (
     Assessment,
-    assess,
     assessment_from_dict,
     load_assessment,
     validate_assessment_dict,
 )
-from pgx_report.clinical.knowledge import KnowledgeBase, load_knowledge_base
-from pgx_report.clinical.questionnaire import Questionnaire, parse_questionnaire
 from pgx_report.errors import InputError, SampleMismatchError, UsageError
 from tests.conftest import REPO_ROOT
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pgx_report.clinical.assessment import load_assessment
+from pgx_report.contracts.assessment import load_assessment
 from pgx_report.files.io import sha256_file
 from tests.conftest import REPO_ROOT, CliResult, assert_clean_error, run_pgx
 

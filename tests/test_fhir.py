@@ -22,7 +22,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from pgx_report.errors import InputError
 from pgx_report.files.io import canonical_json
-from pgx_report.outputs.fhir import CODES_PATH, build_bundle, load_codes
+from pgx_report.outputs.fhir.bundle import build_bundle
+from pgx_report.outputs.fhir.codes import CODES_PATH, load_codes
 
 # ---------------------------------------------------------------------- helpers
 
@@ -348,9 +349,9 @@ def test_not_determined_has_no_genotype_and_states_why() -> None:
     assert implication["derivedFrom"] == [{"reference": f"urn:uuid:{variant['id']}"}]
     report = one(resources(bundle, "DiagnosticReport"))
     assert len(report["result"]) == 2
-    # nulls in the questionnaire are left out, never filled in
+    # nulls in the questionnaire are left out, never filled in (the name is required)
     patient = one(resources(bundle, "Patient"))
-    assert set(patient) == {"resourceType", "id", "identifier"}
+    assert set(patient) == {"resourceType", "id", "identifier", "name"}
 
 
 @pytest.mark.parametrize(
@@ -432,6 +433,7 @@ def test_relative_contraindication_is_moderate_severity() -> None:
         {
             "id": "hepatic_impairment",
             "severity": "relative",
+            "label": {"en": "raised liver enzymes", "nb": "forhøyede leverenzymer"},
             "text": {"en": "Raised liver enzymes: review.", "nb": "Forhøyede leverenzymer."},
             "citations": [],
         }
@@ -472,7 +474,7 @@ def test_ids_derive_from_the_input_hashes() -> None:
     assert not set(other) & set(ids)
     # so does another knowledge base
     kb = load_fixture("called")
-    kb["provenance"]["knowledge_base_version"] = "kb-1.1+sha256:0000"
+    kb["provenance"]["knowledge_base_version"] = "kb-1.1+sha256:000000000000"
     assert build_bundle(kb)["id"] != base["id"]
 
 
@@ -495,26 +497,26 @@ def _break(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "fragment"),
     [
-        ("provenance.inputs", [], "field provenance.inputs: expected a non-empty list"),
+        ("provenance.inputs", [], "$.provenance.inputs: expected a non-empty list"),
         (
             "provenance.knowledge_base_version",
             KeyError,
-            "provenance.knowledge_base_version: missing",
+            "$.provenance: 'knowledge_base_version' is a required property",
         ),
-        ("call.status", "maybe", "field call.status: unknown status 'maybe'"),
-        ("call.genotype", "A/T", "'A/T' is not a diploid genotype of A and G"),
-        ("call.genotype", None, "field call.genotype: must not be null"),
-        ("call.variant.rsid", "rs1234", "field call.variant.rsid: is 'rs1234'"),
-        ("call.variant.build", "hg18", "field call.variant.build: 'hg18' is not one of"),
-        ("call.variant.pos", "154039662", "field call.variant.pos: expected a positive integer"),
-        ("patient.sex", "f", "field patient.sex: 'f' is not one of female"),
-        ("overall.category", "great", "field overall.category: 'great' is not one of"),
-        ("overall.confidence", None, "field overall.confidence: must not be null"),
-        ("factors", [], "field factors: no oprm1_genotype factor"),
+        ("call.status", "maybe", "$.call.status: 'maybe' is not one of"),
+        ("call.genotype", "A/T", "$.call.genotype: 'A/T' is not one of"),
+        ("call.genotype", None, "$.call.genotype: must not be null for a called genotype"),
+        ("call.variant.rsid", "rs1234", "$.call.variant.rsid: is 'rs1234'"),
+        ("call.variant.build", "hg18", "$.call.variant.build: 'hg18' is not one of"),
+        ("call.variant.pos", "154039662", "$.call.variant.pos: expected a positive integer"),
+        ("patient.sex", "f", "$.patient.sex: 'f' is not one of ['female'"),
+        ("overall.category", "great", "$.overall.category: 'great' is not one of"),
+        ("overall.confidence", None, "$.overall.confidence: None is not one of"),
+        ("factors", [], "$.factors: [] is too short"),
         (
             "dates",
             {"completed_on": None, "reported_on": None},
-            "dates.reported_on: must not be null",
+            "$.dates.reported_on: must not be null",
         ),
     ],
 )
@@ -522,7 +524,7 @@ def test_bad_assessment_raises_input_error(path: str, value: Any, fragment: str)
     with pytest.raises(InputError) as info:
         build_bundle(_break(path, value), source="a.json")
     assert fragment in str(info.value)
-    assert str(info.value).startswith("a.json: field ")
+    assert str(info.value).startswith("a.json: $.")
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ from test_fhir import (
     value_codes,
 )
 
-from pgx_report.clinical.assessment import load_assessment
+from pgx_report.contracts.assessment import load_assessment
 from pgx_report.files.io import canonical_json
-from pgx_report.outputs.fhir import build_bundle
+from pgx_report.outputs.fhir.bundle import build_bundle
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from pgx_report.clinical.knowledge import (
     DEFAULT_PATH,
     FACTOR_IDS,
     KnowledgeBase,
-    LocalText,
     load_knowledge_base,
 )
+from pgx_report.contracts.languages import LocalText
 from pgx_report.errors import InputError
 from pgx_report.files.io import sha256_file
 

@@ -26,7 +26,10 @@ import pytest
 from conftest import DEMO, DEMO_PATIENTS
 from pypdf import PdfReader
 
-from pgx_report.outputs.report import rendering
+from pgx_report.errors import InputError
+from pgx_report.outputs.report import pdf as rendering
+from pgx_report.outputs.report import view as view_model
+from pgx_report.outputs.report import weasyprint_patches
 
 INJECTION_NAME = '<img src="file:///etc/passwd">'
 INJECTION_CLINICIAN = "</td><script>alert(1)</script>"
@@ -55,7 +58,7 @@ def no_weasyprint_logs() -> Iterator[None]:
     collector = _Collector()
     loggers = [
         logging.getLogger(name)
-        for name in ("weasyprint", "fontTools", "pgx_report.outputs.report.rendering")
+        for name in ("weasyprint", "fontTools", "pgx_report.outputs.report.pdf")
     ]
     for logger in loggers:
         logger.addHandler(collector)
@@ -197,7 +200,7 @@ def test_bad_labels_file_is_a_clean_error(tmp_path: Path) -> None:
     ],
 )
 def test_format_date(iso: str | None, lang: str, expected: str | None) -> None:
-    assert rendering.format_date(iso, lang) == expected
+    assert view_model.format_date(iso, lang) == expected
 
 
 @pytest.mark.parametrize(
@@ -212,14 +215,14 @@ def test_format_date(iso: str | None, lang: str, expected: str | None) -> None:
     ],
 )
 def test_format_number(value: float, lang: str, expected: str) -> None:
-    assert rendering.format_number(value, lang) == expected
+    assert view_model.format_number(value, lang) == expected
 
 
 @pytest.mark.parametrize(
     "text", [INJECTION_ID, '"; } * { x', "a\\b\nc", "</style><script>", "æ ŋ 山"]
 )
 def test_css_string_cannot_be_escaped(text: str) -> None:
-    literal = rendering.css_string(text)
+    literal = view_model.css_string(text)
     inner = literal[1:-1]
     assert literal[0] == literal[-1] == '"'
     assert re.fullmatch(r"(?:[A-Za-z0-9]|\\[0-9a-f]{6})*", inner), literal
@@ -238,14 +241,14 @@ def test_css_string_cannot_be_escaped(text: str) -> None:
     ],
 )
 def test_language_choice(requested: str | None, in_file: str | None, expected: str) -> None:
-    assert rendering.choose_language(requested, {"language": in_file}) == expected
+    assert view_model.choose_language(requested, {"language": in_file}) == expected
 
 
 def test_view_is_built_in_python_in_both_languages() -> None:
     labels = rendering.load_labels(rendering.find_templates())
     a = load_contract()
-    nb = rendering.build_view(a, "nb", labels)
-    en = rendering.build_view(a, "en", labels)
+    nb = view_model.build_view(a, "nb", labels)
+    en = view_model.build_view(a, "en", labels)
     assert a["patient"]["birth_date"] == "1971-03-14"
     assert nb["patient"]["birth_date"] == "14.03.1971"
     assert en["patient"]["birth_date"] == "14 March 1971"
@@ -254,7 +257,7 @@ def test_view_is_built_in_python_in_both_languages() -> None:
     assert isinstance(balance, float)
     assert ("Allelbalanse", f"{balance:.2f}".replace(".", ",")) in nb["details"]
     assert ("Allele balance", f"{balance:.2f}") in en["details"]
-    assert [f["id"] for f in en["factors"]] == list(rendering.FACTOR_ORDER)
+    assert [f["id"] for f in en["factors"]] == list(view_model.FACTOR_ORDER)
     assert en["genotype"]["determined"] is True
     assert en["genotype"]["line"] == a["genotype_summary"]["en"]
     assert en["genotype"]["line"].startswith("A/G")
@@ -264,20 +267,25 @@ def test_view_is_built_in_python_in_both_languages() -> None:
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        (lambda a: a.pop("patient"), "patient: missing or not an object"),
-        (lambda a: a["patient"].pop("id"), "patient.id: missing"),
-        (lambda a: a["dates"].pop("reported_on"), "dates.reported_on: missing"),
+        (lambda a: a.pop("patient"), "$: 'patient' is a required property"),
+        (lambda a: a["patient"].pop("id"), "$.patient: 'id' is a required property"),
+        (lambda a: a["dates"].pop("reported_on"), "$.dates: 'reported_on' is a required property"),
+        (lambda a: a["dates"].update(reported_on=None), "$.dates.reported_on: missing"),
         (
             lambda a: a["dates"].update(completed_on="20.11.2025"),
-            "dates.completed_on: not an ISO date",
+            "$.dates.completed_on: '20.11.2025' is not a 'date'",
         ),
-        (lambda a: a["factors"].pop(), "factors: no entry for 'oprm1_genotype'"),
-        (lambda a: a["factors"][0].update(finding="great"), "factors[severity].finding: 'great'"),
-        (lambda a: a["overall"]["label"].pop("nb"), "overall.label.nb: missing text"),
-        (lambda a: a["call"].update(status="maybe"), "call.status: 'maybe' is not one of"),
+        (lambda a: a["factors"].pop(), "is too short"),
+        (
+            lambda a: a["factors"].__setitem__(5, a["factors"][0]),
+            "$.factors: no entry for 'oprm1_genotype'",
+        ),
+        (lambda a: a["factors"][0].update(finding="great"), "$.factors[0].finding: 'great'"),
+        (lambda a: a["overall"]["label"].pop("nb"), "$.overall.label: 'nb' is a required"),
+        (lambda a: a["call"].update(status="maybe"), "$.call.status: 'maybe' is not one of"),
         (
             lambda a: a["contraindications"].append({"severity": "mild"}),
-            "contraindications[0].severity",
+            "$.contraindications[0].severity: 'mild' is not one of",
         ),
     ],
 )
@@ -287,8 +295,8 @@ def test_missing_or_bad_fields_name_their_path(
     labels = rendering.load_labels(rendering.find_templates())
     a = load_contract()
     change(a)
-    with pytest.raises(rendering.InputError) as info:
-        rendering.build_view(a, "nb", labels, source="a.json")
+    with pytest.raises(InputError) as info:
+        view_model.build_view(a, "nb", labels, source="a.json")
     assert str(info.value).startswith("a.json: ")
     assert fragment in str(info.value)
 
@@ -310,7 +318,7 @@ def test_missing_or_bad_fields_name_their_path(
     ],
 )
 def test_parse_assessment_rejects(data: bytes, fragment: str) -> None:
-    with pytest.raises(rendering.InputError, match=re.escape(fragment)):
+    with pytest.raises(InputError, match=re.escape(fragment)):
         rendering.parse_assessment(data, "x.json")
 
 
@@ -330,8 +338,8 @@ def test_page_one_carries_identity_genotype_assessment_and_safety(case: str, lan
         a["patient"]["name"],
         a["patient"]["id"],
         a["sample_id"],
-        rendering.format_date(a["patient"]["birth_date"], lang),
-        rendering.format_date(a["dates"]["reported_on"], lang),
+        view_model.format_date(a["patient"]["birth_date"], lang),
+        view_model.format_date(a["dates"]["reported_on"], lang),
         flat(labels["summary"]),
         flat(a["genotype_summary"][lang]),
         flat(a["overall"]["label"][lang]),
@@ -442,7 +450,7 @@ def test_later_pages_have_details_limitations_references_provenance_signoff(lang
     for item in a["limitations"]:
         assert flat(item[lang]) in rest
     balance = call["qc"]["allele_balance"]
-    shown = rendering.format_number(balance, lang)
+    shown = view_model.format_number(balance, lang)
     assert f"{labels['allele_balance']} {shown}" in rest
     if isinstance(balance, float) and lang == "nb":
         assert "," in shown
@@ -472,7 +480,7 @@ def test_findings_have_shape_and_word_not_colour_alone() -> None:
     scales = re.findall(r'<svg class="scale".*?</svg>', report.html, re.S)
     assert len(scales) == 6
     for factor, svg in zip(a["factors"], scales, strict=True):
-        x = rendering.SCALE_X[factor["finding"]]
+        x = view_model.SCALE_X[factor["finding"]]
         if factor["finding"] == "favourable":
             assert f'<polygon points="{x},1 ' in svg
         elif factor["finding"] == "unfavourable":
@@ -674,7 +682,7 @@ def test_bundled_fonts_cover_the_report_alphabets() -> None:
         + KOREAN
         + NORWEGIAN
         + every_label
-        + "".join(rendering.FINDING_SYMBOL.values())
+        + "".join(view_model.FINDING_SYMBOL.values())
     )
     missing = sorted({c for c in text if not c.isspace() and ord(c) not in covered})
     assert not missing, missing
@@ -713,7 +721,7 @@ def test_demo_reports_need_no_system_font() -> None:
     labels = rendering.load_labels(rendering.find_templates())
     for name in DEMO_PATIENTS:
         for lang in ("en", "nb"):
-            view = rendering.build_view(json.loads(make_case(name)), lang, labels)
+            view = view_model.build_view(json.loads(make_case(name)), lang, labels)
             assert rendering.missing_glyphs(view, rendering.find_templates()) == [], name
 
 
@@ -781,7 +789,7 @@ def test_each_pdf_stream_is_compressed_once_and_the_bytes_are_the_same(
     once = rendering.render_pdf(json.loads(data), data, "en", templates).pdf
     compressed_once = len(calls)
     calls.clear()
-    monkeypatch.setattr(rendering, "_compress_streams_once", lambda document, pdf: None)
+    monkeypatch.setattr(rendering, "compress_streams_once", lambda document, pdf: None)
     twice = rendering.render_pdf(json.loads(data), data, "en", templates).pdf
     assert once == twice
     # Without the finisher pydyf compresses each of the document's streams twice (the file
@@ -858,11 +866,11 @@ def test_html_parser_cache_gives_the_same_trees_and_hits() -> None:
 
     plain: dict[Any, Any] = {}
     expected = trees(plain)
-    repaired = rendering._CharactersUntilRegex()
+    repaired = weasyprint_patches.CharactersUntilRegex()
     assert trees(repaired) == expected
     keys = set(repaired)
     assert keys and not any(isinstance(key[0], type(re.compile(""))) for key in keys)
     assert trees(repaired) == expected
     assert set(repaired) == keys  # second pass: every lookup was a hit
-    rendering._repair_html_parser_cache()
-    assert isinstance(inputstream.characters_until_regex, rendering._CharactersUntilRegex)
+    weasyprint_patches.repair_html_parser_cache()
+    assert isinstance(inputstream.characters_until_regex, weasyprint_patches.CharactersUntilRegex)

@@ -23,7 +23,7 @@ import pytest
 from conftest import DEMO, DEMO_PATIENTS
 from test_render import render_case
 
-from pgx_report.outputs.report import rendering
+from pgx_report.outputs.report import pdf as rendering
 
 LANGS = ("en", "nb")
 BASE = json.loads((DEMO / "questionnaires" / "demo-carrier.json").read_text("utf-8"))

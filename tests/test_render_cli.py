@@ -180,7 +180,7 @@ def test_explicit_templates_folder_is_used(assessment: Path, tmp_path: Path) -> 
 
 
 def test_templates_resolve_from_the_repository_in_an_editable_install() -> None:
-    from pgx_report.outputs.report import rendering
+    from pgx_report.outputs.report import pdf as rendering
 
     assert not (REPO / "pgx_report" / "templates").exists()
     assert rendering.find_templates() == REPO / "templates"
@@ -227,7 +227,8 @@ def test_wheel_ships_the_templates_and_renders_from_them(assessment: Path, tmp_p
         archive.extractall(site)
     out = tmp_path / "wheel.pdf"
     code = (
-        "import sys; from pgx_report import cli; from pgx_report.outputs.report import rendering; "
+        "import sys; from pgx_report import cli; "
+        "from pgx_report.outputs.report import pdf as rendering; "
         "t = rendering.find_templates(); "
         f"assert str(t) == {str(site / 'pgx_report' / 'templates')!r}, t; "
         f"sys.exit(cli.main(['render', {str(assessment)!r}, '-o', {str(out)!r}]))"
@@ -338,7 +339,7 @@ def test_call_and_the_cli_do_not_import_weasyprint(tmp_path: Path) -> None:
         f"rc = cli.main(['call', {str(DEMO / 'vcfs' / 'NA18564.OPRM1.g.vcf.gz')!r}, "
         f"'-o', {str(tmp_path / 'c.json')!r}]); "
         "heavy = sorted(m for m in ('weasyprint', 'pydyf', 'jinja2', 'fontTools', "
-        "'pgx_report.outputs.report.rendering') if m in sys.modules); "
+        "'pgx_report.outputs.report.pdf', 'pgx_report.outputs.report.view') if m in sys.modules); "
         "print(rc, heavy)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

@@ -22,7 +22,7 @@ import pytest
 from pypdf import PdfReader
 from test_render import DEMO_PATIENTS, make_case, render_case
 
-from pgx_report.outputs.report import rendering
+from pgx_report.outputs.report import pdf as rendering
 
 LANGS = ("en", "nb")
 

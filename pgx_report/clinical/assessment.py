@@ -35,18 +35,12 @@ from pgx_report import __version__
 from pgx_report.clinical.knowledge import FactorDefinition, KnowledgeBase
 from pgx_report.clinical.questionnaire import Questionnaire
 from pgx_report.contracts.assessment import (
-    SCHEMA_NAME,
-    SCHEMA_VERSION,
     Assessment,
     ContraindicationResult,
     FactorResult,
     InputRecord,
     Overall,
     UnansweredItem,
-    assessment_from_dict,
-    assessment_schema,
-    load_assessment,
-    validate_assessment_dict,
 )
 from pgx_report.contracts.call import Call
 from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LocalText
@@ -54,20 +48,6 @@ from pgx_report.errors import SampleMismatchError, UsageError
 
 log = logging.getLogger(__name__)
 
-__all__ = [  # the contract's names, importable from here as before
-    "SCHEMA_NAME",
-    "SCHEMA_VERSION",
-    "Assessment",
-    "ContraindicationResult",
-    "FactorResult",
-    "InputRecord",
-    "Overall",
-    "assess",
-    "assessment_from_dict",
-    "assessment_schema",
-    "load_assessment",
-    "validate_assessment_dict",
-]
 UNKNOWN = "unknown"
 FAVOURABLE = "favourable"
 NEUTRAL = "neutral"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from pgx_report import __version__
 from pgx_report.errors import UsageError
-from pgx_report.files.io import atomic_output, atomic_write_text, check_not_input
+from pgx_report.files.io import atomic_write_bytes, atomic_write_text, check_not_input
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +82,6 @@ def add_subcommand(subparsers: Any) -> None:
     parser.set_defaults(execute=execute)
 
 
-def write_pdf(html: str, path: Path) -> None:
-    """Render the self-contained HTML to PDF; nothing is fetched (no file, no network)."""
-    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")  # no clock date in the PDF
-    import weasyprint
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
-
-    class NoFetching(URLFetcher):  # type: ignore[misc]
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            raise FatalURLFetchingError(f"batch summary may not load {url}")
-
-    with atomic_output(path) as tmp:
-        weasyprint.HTML(string=html, url_fetcher=NoFetching()).write_pdf(tmp)
-
-
 def execute(args: argparse.Namespace) -> int:
     # here, not at the top: every pgx-report command imports this module
     from pgx_report.batch.sheet import sheet_samples
@@ -135,7 +118,10 @@ def execute(args: argparse.Namespace) -> int:
     if args.html:
         atomic_write_text(args.html, to_html(summary, __version__, failures))
     if args.pdf:
-        write_pdf(to_html(summary, __version__, failures, max_rows=PDF_MAX_ROWS), args.pdf)
+        from pgx_report.outputs.report.pdf import render_summary_pdf
+
+        html = to_html(summary, __version__, failures, max_rows=PDF_MAX_ROWS)
+        atomic_write_bytes(args.pdf, render_summary_pdf(html))
     for flag in summary.flags:
         log.warning("batch flag %s: %s", flag.code.value, flag.message)
     return 0

@@ -337,3 +337,12 @@ def assessment_from_json(data: Any, source: str | Path | None) -> Assessment:
     if isinstance(data, Mapping):
         check_version(data, ASSESSMENT, source)
     return assessment_from_dict(data, source)
+
+
+def as_assessment(
+    assessment: Assessment | Mapping[str, Any], source: str | Path | None
+) -> Assessment:
+    """``assessment`` itself, or its JSON form read by :func:`assessment_from_json`."""
+    if isinstance(assessment, Assessment):
+        return assessment
+    return assessment_from_json(assessment, source)

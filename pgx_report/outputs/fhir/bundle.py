@@ -1,0 +1,67 @@
+"""The FHIR R4 Bundle of one assessment: the entry point of the FHIR export."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pgx_report.contracts.assessment import Assessment, as_assessment
+from pgx_report.outputs.fhir import resources
+from pgx_report.outputs.fhir.codes import FhirCodes, Json, load_codes
+from pgx_report.outputs.fhir.context import Context, bundle_context
+
+
+def _entries(ctx: Context) -> list[tuple[str, Json]]:
+    """Every resource, keyed by what its id derives from, in the bundle's order."""
+    variant = resources.variant(ctx)
+    genotype = resources.genotype(ctx)
+    implication = resources.therapeutic_implication(ctx)
+    results = ["Observation/variant"]
+    if genotype is not None:
+        results.append("Observation/genotype")
+    results.append("Observation/therapeutic-implication")
+    issues = resources.detected_issues(ctx)
+    entries: list[tuple[str, Json]] = [
+        ("DiagnosticReport", resources.report(ctx, results)),
+        ("Patient", resources.patient(ctx)),
+        ("Specimen", resources.specimen(ctx)),
+        ("Observation/variant", variant),
+    ]
+    if genotype is not None:
+        entries.append(("Observation/genotype", genotype))
+    entries.append(("Observation/therapeutic-implication", implication))
+    entries.extend(issues)
+    entries.append(("Device", resources.device(ctx)))
+    targets = ["DiagnosticReport", *results, *(key for key, _ in issues)]
+    entries.append(("Provenance", resources.provenance(ctx, targets)))
+    return entries
+
+
+def build_bundle(
+    assessment: Assessment | Mapping[str, Any],
+    pdf: bytes | None = None,
+    *,
+    source: str | Path | None = None,
+    codes: FhirCodes | None = None,
+) -> Json:
+    """The FHIR R4 Bundle (a plain dict, ready for canonical JSON) of one assessment.
+
+    ``assessment`` is the typed :class:`Assessment`; its JSON form (a mapping) is read
+    through the contract first (the one version rule, then the schema). ``pdf`` is the
+    rendered report, attached to the DiagnosticReport when given. ``source`` names the
+    assessment file in error messages.
+    """
+    ctx = bundle_context(as_assessment(assessment, source), codes or load_codes(), pdf, source)
+    entries = _entries(ctx)
+    bundle_key = "Bundle"
+    if pdf is not None:
+        bundle_key += ":" + hashlib.sha256(pdf).hexdigest()
+    return {
+        "resourceType": "Bundle",
+        "id": ctx.ids.id(bundle_key),
+        "identifier": {"system": ctx.codes.system("uri"), "value": ctx.ids.url(bundle_key)},
+        "type": "collection",
+        "entry": [{"fullUrl": ctx.ids.url(key), "resource": resource} for key, resource in entries],
+    }

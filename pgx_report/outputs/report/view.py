@@ -1,0 +1,516 @@
+"""The report's view model: every value the template prints, built from a typed Assessment.
+
+The assessment (``docs/contracts.md``) already holds every clinical text in English and
+Norwegian; this module only picks a language, formats dates and numbers the way that
+language writes them, and orders what the page shows. The Jinja2 templates in
+``templates/`` only loop and print (see :mod:`pgx_report.outputs.report.pdf`).
+
+The assessment is read once, by :mod:`pgx_report.contracts.assessment` (the one version
+rule, then the published schema); the view builder works on the :class:`Assessment`
+dataclass. Only the embedded call is an open mapping in that contract, so the two call
+fields the page needs beyond the schema's (``reason_codes``, ``variant``) are checked here,
+with the JSON path in the message.
+
+Texts that go into the page's margin boxes are written as fully hex-escaped CSS strings
+(:func:`css_string`), so no input can end the string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from pgx_report import __version__
+from pgx_report.clinical.knowledge import FACTOR_IDS, FINDINGS
+from pgx_report.contracts.assessment import (
+    Assessment,
+    ContraindicationResult,
+    FactorResult,
+    as_assessment,
+)
+from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
+from pgx_report.errors import InputError
+from pgx_report.outputs.report.page_one import page_one
+
+FACTOR_ORDER = FACTOR_IDS  # the contract's fixed order of the six predictors
+EN_DASH = "\u2013"  # ranges ("13-15") and the "no value" mark, as typeset
+# One glyph per finding, printed before the word: the shape carries the meaning,
+# so the report reads the same in greyscale.
+FINDING_SYMBOL: Mapping[str, str] = {
+    "favourable": "▲",
+    "neutral": "●",
+    "unfavourable": "▼",
+    "unknown": "?",
+}
+# Geometry of the per-factor mini scale (inline SVG, CSS px): the marker's position
+# (against / neutral / for) and its shape both show the finding; an unknown value is
+# an open square with "?" off the scale.
+SCALE_WIDTH = 76
+SCALE_X: Mapping[str, int] = {"unfavourable": 7, "neutral": 28, "favourable": 49, "unknown": 68}
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_GUIDANCE_ROWS = (  # (assessment key, label key), in the page's order
+    ("dose", "dose"),
+    ("off_label_note", "off_label"),
+    ("side_effects", "side_effects"),
+    ("monitoring", "monitoring"),
+    ("opioid_warning", "opioids"),
+)
+
+Labels = Mapping[str, str]  # the fixed page labels of one language
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_date(iso: str | None, lang: str) -> str | None:
+    """``1970-05-17`` -> ``17 May 1970`` (en) or ``17.05.1970`` (nb)."""
+    if iso is None:
+        return None
+    day = dt.date.fromisoformat(iso)
+    if lang == "nb":
+        return f"{day.day:02d}.{day.month:02d}.{day.year}"
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def format_number(value: float | int, lang: str, decimals: int = 2) -> str:
+    """A number in the language's convention: ``0.52`` (en), ``0,52`` (nb)."""
+    if isinstance(value, bool):
+        raise TypeError("not a number")
+    if isinstance(value, int):
+        return str(value)
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
+    return text.replace(".", ",") if lang == "nb" else text
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal that no input can break out of (every non-alphanumeric
+    character is a 6-digit hex escape, so no quote, backslash, newline or ``</``)."""
+    out = []
+    for char in text:
+        if char.isascii() and char.isalnum():
+            out.append(char)
+        else:
+            out.append(f"\\{ord(char):06x}")
+    return '"' + "".join(out) + '"'
+
+
+def _citations(numbers: Sequence[int]) -> str:
+    """``[13, 14, 15, 36]`` -> ``[13-15, 36]`` with an en dash (runs of three or more)."""
+    ordered = sorted(set(numbers))
+    parts: list[str] = []
+    index = 0
+    while index < len(ordered):
+        end = index
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        if end - index >= 2:
+            parts.append(f"{ordered[index]}{EN_DASH}{ordered[end]}")
+        else:
+            parts.extend(str(number) for number in ordered[index : end + 1])
+        index = end + 1
+    return "[" + ", ".join(parts) + "]" if parts else ""
+
+
+def _shown_value(value: Any, lang: str, labels: Labels) -> str:
+    """A raw value from the call or provenance, in the language's conventions."""
+    if value is None or value == [] or value == "":
+        return EN_DASH
+    if isinstance(value, bool):
+        return labels["word_yes"] if value else labels["word_no"]
+    if isinstance(value, float):
+        return format_number(value, lang)
+    if isinstance(value, list):
+        return ", ".join(_shown_value(item, lang, labels) for item in value)
+    return str(value)
+
+
+# --------------------------------------------------------------------------- the assessment
+
+
+def choose_language(
+    requested: str | None, assessment: Assessment | Mapping[str, Any] | None = None
+) -> str:
+    """``--lang``, else the assessment's (questionnaire's) language, else English."""
+    if isinstance(assessment, Assessment):
+        in_file: Any = assessment.language
+    else:
+        in_file = (assessment or {}).get("language")
+    for candidate in (requested, in_file):
+        if candidate in LANGUAGES:
+            return str(candidate)
+    return DEFAULT_LANGUAGE
+
+
+def _call_field(call: Mapping[str, Any], key: str, kind: type, source: str | Path | None) -> Any:
+    """A field of the embedded call the page needs (the call is an open mapping)."""
+    value = call.get(key)
+    if not isinstance(value, kind):
+        what = "an object" if kind is Mapping else "a list"
+        raise InputError(source, f"$.call.{key}: missing or not {what}")
+    return value
+
+
+# --------------------------------------------------------------------------- page sections
+
+
+def _legend(labels: Labels) -> str:
+    return " · ".join(
+        f"{FINDING_SYMBOL[finding]} {labels['finding_' + finding]}" for finding in FINDINGS
+    )
+
+
+def _genotype(
+    assessment: Assessment, lang: str, labels: Labels, source: str | Path | None
+) -> dict[str, Any]:
+    call = assessment.call
+    status = str(call["status"])
+    codes = [str(code) for code in _call_field(call, "reason_codes", list, source)]
+    sentences = [str(sentence) for sentence in call.get("reasons") or []]
+    reasons = []
+    for index, code in enumerate(codes):
+        text = labels.get(f"reason_{code}")
+        if text is None:  # a code this report version has no words for: the call's sentence
+            text = sentences[index] if index < len(sentences) else code
+        reasons.append(f"{text} ({code})")
+    line = assessment.genotype_summary.get(lang)
+    determined = status == "called" and call.get("genotype") in ("A/A", "A/G", "G/G")
+    if not determined and not line.casefold().startswith(labels["not_determined"].casefold()):
+        line = f"{labels['not_determined']}: {line}"
+    return {
+        "determined": determined,
+        "status": status,
+        "status_text": labels[f"status_{status}"],
+        "reasons": reasons,
+        "line": line,
+    }
+
+
+def _record_text(record: Any, shown: Any) -> str:
+    """The VCF record behind the call, ``chrom:pos[-end] REF x ALT y``."""
+    if not isinstance(record, Mapping):
+        return EN_DASH
+    alts = record.get("alt")
+    alt_text = ",".join(str(alt) for alt in alts) if isinstance(alts, list) else shown(alts)
+    span = f"{record.get('pos')}"
+    if record.get("end") not in (None, record.get("pos")):
+        span += f"{EN_DASH}{record.get('end')}"
+    return f"{record.get('chrom')}:{span} REF {record.get('ref')} ALT {alt_text}"
+
+
+def _details(
+    call: Mapping[str, Any], lang: str, labels: Labels, source: str | Path | None
+) -> list[tuple[str, str]]:
+    variant = _call_field(call, "variant", Mapping, source)
+    qc = call.get("qc")
+    if not isinstance(qc, Mapping):
+        qc = {}
+
+    def shown(value: Any) -> str:
+        return _shown_value(value, lang, labels)
+
+    status = call["status"]
+    status_text = labels[f"status_{status}"]
+    qc_source = qc.get("source")
+    return [
+        (
+            labels["variant"],
+            f"{variant.get('gene')} {variant.get('rsid')}, "
+            f"{variant.get('hgvs_c')} ({variant.get('hgvs_p')})",
+        ),
+        (labels["build"], shown(variant.get("build"))),
+        (labels["position"], f"{variant.get('chrom')}:{variant.get('pos')}"),
+        (labels["ref_alt"], f"{variant.get('ref')} / {variant.get('alt')}"),
+        (
+            labels["call_status"],
+            status_text if status_text == status else f"{status_text} ({status})",
+        ),
+        (labels["raw_gt"], shown(call.get("gt"))),
+        (labels["qc_source"], labels.get(f"source_{qc_source}", shown(qc_source))),
+        (labels["record"], _record_text(qc.get("record"), shown)),
+        (labels["depth"], shown(qc.get("depth"))),
+        (labels["gq"], shown(qc.get("gq"))),
+        (labels["allele_depths"], shown(qc.get("allele_depths"))),
+        (labels["allele_balance"], shown(qc.get("allele_balance"))),
+        (labels["filter"], shown(qc.get("filter"))),
+        (labels["qual"], shown(qc.get("qual"))),
+        (labels["phased"], shown(qc.get("phased"))),
+        (
+            labels["reason_codes"],
+            ", ".join(call.get("reason_codes") or []) or labels["word_none"],
+        ),
+    ]
+
+
+def _contraindication_boxes(
+    items: Sequence[ContraindicationResult], lang: str, labels: Labels
+) -> dict[str, dict[str, Any]]:
+    """One box per severity present, by severity, each with its sentences."""
+    boxes: dict[str, dict[str, Any]] = {}
+    for item in items:
+        heading = "contraindication_heading" if item.severity == "absolute" else "caution_heading"
+        box = boxes.setdefault(
+            item.severity, {"severity": item.severity, "heading": labels[heading], "items": []}
+        )
+        text = item.text.get(lang)
+        refs = _citations(item.citations)
+        box["items"].append(f"{text} {refs}" if refs else text)
+    return boxes
+
+
+def _factor_row(item: FactorResult, lang: str, labels: Labels) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "label": item.label.get(lang),
+        "value": item.value_text.get(lang),
+        "finding": item.finding,
+        "finding_word": labels[f"finding_{item.finding}"],
+        "symbol": FINDING_SYMBOL[item.finding],
+        "mark_x": SCALE_X[item.finding],
+        "evidence": labels[f"evidence_{item.evidence_level}"],
+        "refs": _citations(item.citations),
+        "explanation": item.explanation.get(lang),
+        "evidence_summary": item.evidence_summary.get(lang),
+    }
+
+
+def _factors(
+    assessment: Assessment, lang: str, labels: Labels, source: str | Path | None
+) -> list[dict[str, Any]]:
+    """The six predictors in the contract's order (each one required)."""
+    by_id = {item.id: item for item in assessment.factors}
+    rows = []
+    for factor_id in FACTOR_ORDER:
+        item = by_id.get(factor_id)
+        if item is None:
+            raise InputError(
+                source, f"$.factors: no entry for {factor_id!r} (all six predictors are required)"
+            )
+        rows.append(_factor_row(item, lang, labels))
+    return rows
+
+
+def _mismatch_text(provenance: Mapping[str, Any], labels: Labels) -> str:
+    text = labels["sample_mismatch_text"]
+    detail = provenance.get("sample_mismatch")
+    if isinstance(detail, Mapping):
+        text += " " + labels["sample_mismatch_samples"].format(
+            questionnaire=detail.get("questionnaire_sample", "?"),
+            call=detail.get("call_sample", "?"),
+        )
+    return text
+
+
+def _provenance_rows(
+    provenance: Mapping[str, Any], lang: str, labels: Labels, source: str | Path | None
+) -> list[tuple[str, str]]:
+    build = provenance.get("build")
+    if not isinstance(build, str) or not build:
+        raise InputError(source, "$.provenance.build: missing (the report names the genome build)")
+    thresholds = provenance.get("thresholds") or {}
+    threshold_text = (
+        ", ".join(
+            f"{labels.get(key, key)} {_shown_value(value, lang, labels)}"
+            for key, value in sorted(thresholds.items())
+        )
+        or EN_DASH
+    )
+    mismatch = provenance.get("allow_sample_mismatch") is True
+    return [
+        (
+            labels["tool"],
+            f"{provenance.get('tool', 'pgx-report')} {provenance.get('tool_version', '?')}"
+            f" (report: pgx-report {__version__})",
+        ),
+        (labels["kb_version"], str(provenance["knowledge_base_version"])),
+        (labels["build"], build),
+        (labels["thresholds"], threshold_text),
+        (labels["allow_sample_mismatch"], labels["word_yes"] if mismatch else labels["word_no"]),
+    ]
+
+
+def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str]]:
+    rows = []
+    for item in provenance["inputs"]:
+        role = str(item.get("role", ""))
+        rows.append(
+            {
+                "role": labels.get(f"role_{role}", role),
+                "path": str(item["path"]),
+                "sha256": str(item["sha256"]),
+            }
+        )
+    return rows
+
+
+def _page_css(footer_id: str, running_name: str, title: str, labels: Labels) -> str:
+    """Margin-box texts for every page. All input text is hex-escaped (see css_string)."""
+    css = (
+        "@page { @bottom-left { content: "
+        + css_string(footer_id)
+        + "; } @bottom-right { content: "
+        + css_string(labels["page"] + " ")
+        + " counter(page) "
+        + css_string(" " + labels["page_of"] + " ")
+        + " counter(pages); } @top-left { content: "
+        + css_string(title)
+        + "; } @top-right { content: "
+        + css_string(running_name)
+        + "; } }\n@page :first { @top-left { content: none; } @top-right { content: none; } }\n"
+    )
+    assert "</" not in css  # nothing can close a <style> element
+    return css
+
+
+def _patient(assessment: Assessment, lang: str, labels: Labels) -> dict[str, Any]:
+    patient = assessment.patient
+    sex = patient.get("sex")
+    age = patient.get("age_years")
+    return {
+        "name": str(patient["name"]),
+        "id": str(patient["id"]),
+        "birth_date": format_date(patient.get("birth_date"), lang) or labels["not_given"],
+        "sex": labels.get(f"sex_{sex}", labels["not_given"]) if sex else labels["not_given"],
+        "age": f"{age} {labels['years']}" if isinstance(age, int) else None,
+    }
+
+
+def _clinician(assessment: Assessment, labels: Labels) -> str:
+    clinician = assessment.clinician or {}
+    parts = [clinician.get("name"), clinician.get("organisation")]
+    return ", ".join(str(part) for part in parts if part) or labels["not_given"]
+
+
+def _overall(assessment: Assessment, lang: str, labels: Labels) -> dict[str, Any]:
+    overall = assessment.overall
+    return {
+        "category": overall.category,
+        "label": overall.label.get(lang),
+        "confidence": labels[f"confidence_{overall.confidence}"],
+        "rationale": [sentence.get(lang) for sentence in overall.rationale],
+        "notice": overall.not_validated_notice.get(lang),
+    }
+
+
+def _header_and_meta(
+    assessment: Assessment, lang: str, labels: Labels, lab: str | None, reported_on: str
+) -> dict[str, Any]:
+    """The page's running texts (margin boxes) and the PDF's metadata."""
+    patient = assessment.patient
+    patient_id = str(patient["id"])
+    name = str(patient["name"])
+    title = labels["title"]
+    created = dt.datetime.combine(dt.date.fromisoformat(reported_on), dt.time(), dt.UTC)
+    footer_id = f"{labels['patient_id']} {patient_id} · {labels['sample']} {assessment.sample_id}"
+    birth_date = format_date(patient.get("birth_date"), lang)
+    running_name = f"{name} · {birth_date}" if birth_date else name
+    return {
+        "title": title,
+        "page_css": Markup(_page_css(footer_id, running_name, title, labels)),
+        "meta": {
+            "title": f"{title} — {patient_id}",
+            "author": lab or "pgx-report",
+            "description": f"{labels['subtitle']}. {footer_id}.",
+            "keywords": "OPRM1, rs1799971, naltrexone, pharmacogenomics",
+            "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "created": created,
+    }
+
+
+# --------------------------------------------------------------------------- the view
+
+
+def _references(typed: Assessment, lang: str) -> list[dict[str, Any]]:
+    """The numbered references, each with its note in the report's language."""
+    numbered: list[tuple[int, str]] = []
+    for item in typed.references:
+        text = str(item["text"])
+        note = item.get("note")
+        if isinstance(note, Mapping) and isinstance(note.get(lang), str):
+            text = f"{text} {note[lang]}"
+        numbered.append((int(item["number"]), text))
+    return [{"number": number, "text": text} for number, text in sorted(numbered)]
+
+
+def build_view(
+    assessment: Assessment | Mapping[str, Any],
+    lang: str,
+    labels: Mapping[str, Mapping[str, str]],
+    *,
+    source: str | Path | None = None,
+    lab: str | None = None,
+) -> dict[str, Any]:
+    """Every value the template prints, already in ``lang`` and formatted.
+
+    ``assessment`` is the typed :class:`Assessment`; its JSON form (a mapping) is read
+    through the contract first (:func:`as_assessment`). ``source`` names the file in
+    error messages."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}")
+    typed = as_assessment(assessment, source)
+    words = labels[lang]
+    reported_on = typed.dates.get("reported_on")
+    if not reported_on:
+        raise InputError(
+            source, "$.dates.reported_on: missing (the report date must come from the input)"
+        )
+    boxes = _contraindication_boxes(typed.contraindications, lang, words)
+    unchecked = typed.overall.unchecked_contraindications
+    provenance = typed.provenance
+    view: dict[str, Any] = {
+        "lang": lang,
+        "L": words,
+        "lab": lab,
+        "patient": _patient(typed, lang, words),
+        "sample_id": typed.sample_id,
+        "clinician": _clinician(typed, words),
+        "questionnaire_date": format_date(typed.dates.get("completed_on"), lang)
+        or words["not_given"],
+        "report_date": format_date(reported_on, lang),
+        # one box per severity, absolute (do not start) first
+        "contraindications": [boxes[kind] for kind in ("absolute", "relative") if kind in boxes],
+        "contraindicated": typed.overall.category == "contraindicated" or "absolute" in boxes,
+        "sample_mismatch": provenance.get("allow_sample_mismatch") is True,
+        "sample_mismatch_text": _mismatch_text(provenance, words),
+        "unchecked": words["unchecked_text"].format(count=len(unchecked)) if unchecked else None,
+        "genotype": _genotype(typed, lang, words, source),
+        "overall": _overall(typed, lang, words),
+        "guidance": [
+            (words[label], typed.guidance[key].get(lang))
+            for key, label in _GUIDANCE_ROWS
+            if key in typed.guidance
+        ],
+        "factors": _factors(typed, lang, words, source),
+        "scale": {
+            "width": SCALE_WIDTH,
+            "x1": SCALE_X["unfavourable"],
+            "x2": SCALE_X["favourable"],
+            "sep": (SCALE_X["favourable"] + SCALE_X["unknown"]) // 2,
+        },
+        "legend": _legend(words),
+        "details": _details(typed.call, lang, words, source),
+        "limitations": [item.get(lang) for item in typed.limitations],
+        "references": _references(typed, lang),
+        "page1": page_one(typed.overall.to_dict(), lang),
+        "provenance": _provenance_rows(provenance, lang, words, source),
+        "inputs": _inputs(provenance, words),
+    }
+    view.update(_header_and_meta(typed, lang, words, lab, reported_on))
+    return view
