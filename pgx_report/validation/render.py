@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -184,21 +182,6 @@ def to_html(document: Mapping[str, Any], lang: str) -> str:
     )
 
 
-@contextmanager
-def _source_date_epoch(date: str) -> Iterator[None]:
-    """SOURCE_DATE_EPOCH = the validation date while WeasyPrint subsets fonts."""
-    moment = dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC)
-    previous = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = previous
-
-
 def to_pdf(html: str, json_bytes: bytes, date: str) -> bytes:
     """validation.pdf: PDF/A-3b, bundled fonts only, validation.json attached."""
     import weasyprint
@@ -225,7 +208,9 @@ def to_pdf(html: str, json_bytes: bytes, date: str) -> bytes:
         relationship="Data",
     )
     fonts = weasyprint.CSS(filename=str(folder / FONTS_STYLESHEET), url_fetcher=fetcher)
-    with _source_date_epoch(date):
+    from pgx_report.outputs.report.pdf import source_date_epoch
+
+    with source_date_epoch(dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC)):
         pdf: bytes = weasyprint.HTML(
             string=html, base_url=folder.as_uri() + "/", url_fetcher=fetcher
         ).write_pdf(

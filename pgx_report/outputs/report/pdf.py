@@ -366,7 +366,7 @@ def needs_cjk_font(chars: set[str], templates: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
+def source_date_epoch(moment: dt.datetime) -> Iterator[None]:
     """Set SOURCE_DATE_EPOCH (read by fontTools when it stamps subset fonts)."""
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
@@ -482,7 +482,7 @@ def render_pdf(
         relationship="Data",
     )
     try:
-        with _source_date_epoch(created):
+        with source_date_epoch(created):
             pdf = write_pdf(
                 page_html,
                 engine.fetcher,
