@@ -38,6 +38,7 @@ from pgx_report.files.io import read_head
 from pgx_report.files.sniff import BGZF_EOF, GZIP_MAGIC, Container, InputFormat, vcf_format
 from pgx_report.genotype.genome_build import ContigLine
 from pgx_report.genotype.vcf.locate import NeedsFullScan, locate
+from pgx_report.genotype.vcf.precheck import check_file, record_problem
 
 if TYPE_CHECKING:
     import cyvcf2
@@ -566,6 +567,10 @@ class VcfReader:
             located = self._locate(contigs, pos, container)
             if located is not None:
                 return located
+        if self.info.index is None and container is not None:
+            # every line is about to go through htslib: refuse the ones it cannot parse
+            # safely (a crash inside cyvcf2 would take the process down)
+            check_file(self.path, container, len(self.header.samples))
         vcf = self._open()
         try:
             if self.info.index is not None:
@@ -598,6 +603,10 @@ class VcfReader:
         self.access = found.method
         if not found.records:
             return []
+        n_file_samples = len(self.header.samples)
+        if any(record_problem(line.encode(), n_file_samples) for line in found.records):
+            self.access = "stream"  # the full scan names the bad line
+            return None
         import cyvcf2
 
         text = (found.header + "".join(line + "\n" for line in found.records)).encode()
