@@ -110,7 +110,7 @@ CORRUPTIONS: list[tuple[str, str, Callable[[Path], None], tuple[str, ...]]] = [
     ("bgzf-cut-in-half", "vcf.gz", _truncate_half, ("truncated file",)),
     ("bcf-missing-eof", "bcf", _truncate_eof_only, ("truncated file", "end-of-file marker")),
     ("no-chrom-line", "vcf", _no_chrom_line, ("cannot read the VCF header",)),
-    ("bad-position", "vcf", _bad_pos, ("line 19:", "Could not parse the position 'abc'")),
+    ("bad-position", "vcf", _bad_pos, ("line 19:", "POS 'abc' is not a position")),
     ("short-line", "vcf", _short_line, ("line 20:", "malformed record")),
 ]
 

@@ -38,6 +38,7 @@ from pgx_report.files.io import read_head
 from pgx_report.files.sniff import BGZF_EOF, GZIP_MAGIC, Container, InputFormat, vcf_format
 from pgx_report.genotype.genome_build import ContigLine
 from pgx_report.genotype.vcf.locate import NeedsFullScan, locate
+from pgx_report.genotype.vcf.precheck import check_file, record_problem
 
 if TYPE_CHECKING:
     import cyvcf2
@@ -52,7 +53,7 @@ IMPUTED_FORMAT_FIELDS = ("DS", "GP")
 _IMPUTATION_WORDS = re.compile(r"minimac|beagle|impute|imputation", re.IGNORECASE)
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int16]
+IntArray = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -417,13 +418,35 @@ def _gp_max(variant: cyvcf2.Variant, n: int) -> FloatArray:
         return np.nanmax(arr, axis=1) if arr.size else np.full(n, np.nan)
 
 
+def _genotype_matrix(variant: cyvcf2.Variant, genotype: Any) -> npt.NDArray[np.int32]:
+    """(n, ploidy + 1) allele indices as the file gives them, last column phased.
+
+    ``Genotypes.array()`` stores indices as int16, so ``0/65537`` wraps to ``0/1``:
+    the layout (ploidy padding, -2) comes from it, the indices from
+    ``variant.genotypes`` (Python ints, exact)."""
+    layout = np.asarray(genotype.array(), dtype=np.int32)
+    rows = variant.genotypes
+    exact = np.full(layout.shape, -2, dtype=np.int64)
+    try:
+        filled = np.asarray(rows, dtype=np.int64)
+    except ValueError:  # mixed ploidy: rows of different lengths
+        for i, row in enumerate(rows):
+            exact[i, : len(row) - 1] = row[:-1]
+    else:
+        if filled.ndim == 2 and filled.shape[1] >= 1:
+            exact[:, : filled.shape[1] - 1] = filled[:, :-1]
+    exact[:, -1] = layout[:, -1]
+    # an index beyond int32 cannot occur (htslib refuses it); clip for the dtype
+    return np.clip(exact, -2, np.iinfo(np.int32).max).astype(np.int32)
+
+
 def _sample_arrays(variant: cyvcf2.Variant, n: int) -> SampleArrays:
     genotype = variant.genotype if "GT" in variant.FORMAT else None
     if genotype is None:
-        alleles = np.full((n, 2), -2, dtype=np.int16)
+        alleles = np.full((n, 2), -2, dtype=np.int32)
         phased = np.zeros(n, dtype=np.bool_)
     else:
-        array = np.asarray(genotype.array(), dtype=np.int16)
+        array = _genotype_matrix(variant, genotype)
         alleles = array[:, :-1]
         phased = (array[:, -1] == 1) & ((alleles >= -1).sum(axis=1) >= 2)
     n_alleles = 1 + len(variant.ALT)
@@ -453,7 +476,7 @@ def to_site_record(variant: cyvcf2.Variant, n_samples: int) -> SiteRecord:
     """Convert one cyvcf2 record (all the selected samples at once)."""
     return SiteRecord(
         chrom=variant.CHROM,
-        pos=int(variant.POS),
+        pos=int(variant.start) + 1,  # variant.POS is cut to 32 bits by cyvcf2
         end=int(variant.end),
         ref=variant.REF,
         alts=tuple(variant.ALT),
@@ -544,6 +567,10 @@ class VcfReader:
             located = self._locate(contigs, pos, container)
             if located is not None:
                 return located
+        if self.info.index is None and container is not None:
+            # every line is about to go through htslib: refuse the ones it cannot parse
+            # safely (a crash inside cyvcf2 would take the process down)
+            check_file(self.path, container, len(self.header.samples))
         vcf = self._open()
         try:
             if self.info.index is not None:
@@ -576,6 +603,10 @@ class VcfReader:
         self.access = found.method
         if not found.records:
             return []
+        n_file_samples = len(self.header.samples)
+        if any(record_problem(line.encode(), n_file_samples) for line in found.records):
+            self.access = "stream"  # the full scan names the bad line
+            return None
         import cyvcf2
 
         text = (found.header + "".join(line + "\n" for line in found.records)).encode()
@@ -597,11 +628,11 @@ class VcfReader:
         with htslib_guard(self.path, lambda: "cannot read through the index (mismatched?)"):
             for contig in contigs:
                 for variant in vcf(f"{contig}:{pos}-{pos}"):
-                    if variant.CHROM != contig or not variant.POS <= pos <= variant.end:
+                    if variant.CHROM != contig or not variant.start < pos <= variant.end:
                         raise VcfError(
                             self.info.index,
                             f"index does not match {self.path.name}: it returned a record "
-                            f"at {variant.CHROM}:{variant.POS} for {contig}:{pos}",
+                            f"at {variant.CHROM}:{variant.start + 1} for {contig}:{pos}",
                         )
                     found.append(self._record(variant))
         return found
@@ -616,7 +647,7 @@ class VcfReader:
         with htslib_guard(self.path, where):
             for variant in vcf:
                 count += 1
-                if variant.CHROM in contigs and variant.POS <= pos <= variant.end:
+                if variant.CHROM in contigs and variant.start < pos <= variant.end:
                     found.append(self._record(variant))
         return found
 

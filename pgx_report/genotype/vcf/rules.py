@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- alleles
 
 # What an allele puts at the site.
-A, G, OTHER, DELETED, SYMBOLIC, UNKNOWN = 0, 1, 2, 3, 4, 5
+A, G, OTHER, DELETED, SYMBOLIC, UNKNOWN, UNDEFINED = 0, 1, 2, 3, 4, 5, 6
 MISSING, NO_ALLELE = -1, -2
 
 
@@ -106,7 +106,7 @@ def site_codes(record: SiteRecord, site_pos: int) -> npt.NDArray[np.int8]:
     alleles = record.samples.alleles
     safe = np.clip(alleles, 0, len(table) - 1)
     codes = np.where(alleles >= 0, table[safe], alleles).astype(np.int8)
-    codes[alleles >= len(table)] = UNKNOWN
+    codes[alleles >= len(table)] = UNDEFINED  # an allele index the record does not define
     return codes
 
 
@@ -187,6 +187,25 @@ class _Choice:
         return np.asarray(values, dtype=np.bool_)[self.chosen]
 
 
+def _contradicting_duplicates(
+    ordered: Sequence[SiteRecord], stacked: npt.NDArray[np.int8]
+) -> npt.NDArray[np.intp]:
+    """(n,) 1 where two records for the same change give the sample different
+    genotypes (their site codes, order-free), else 0. Agreeing duplicates stand."""
+    n = stacked.shape[1]
+    clash = np.zeros(n, dtype=np.bool_)
+    groups: dict[tuple[int, str, tuple[str, ...]], list[int]] = {}
+    for k, record in enumerate(ordered):
+        key = (record.pos, record.ref.upper(), tuple(a.upper() for a in record.alts))
+        groups.setdefault(key, []).append(k)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        codes = np.sort(stacked[members], axis=2)  # (m, n, P): phase and order ignored
+        clash |= (codes != codes[0]).any(axis=2).any(axis=0)
+    return clash.astype(np.intp)
+
+
 def _choose(ordered: Sequence[SiteRecord], site: int, n: int) -> _Choice:
     stacked = _pad([site_codes(r, site) for r in ordered])  # (R, n, P)
     upstream = np.array([_rank(r, site) == 1 for r in ordered])[:, None]  # (R, 1)
@@ -198,6 +217,9 @@ def _choose(ordered: Sequence[SiteRecord], site: int, n: int) -> _Choice:
     # count for samples that carry their (deleting) allele.
     eligible = (np.asarray((stacked >= 0).any(axis=2)) & ~upstream) | carrying
     n_carrying = carrying.sum(axis=0)
+    # Duplicate records (same POS, REF, ALT) that give a sample different genotypes
+    # contradict each other: counted as a second carrying record (MULTIPLE_RECORDS).
+    n_carrying = n_carrying + _contradicting_duplicates(ordered, stacked)
     fallback = int(np.argmax(~upstream[:, 0])) if (~upstream).any() else -1
     chosen = np.where(
         n_carrying > 0,
@@ -276,8 +298,9 @@ def _reason_flags(
     bad_ploidy = ~nocall & (ploidy != 2)
     deleted = (codes == DELETED).any(axis=1)
     other = np.isin(codes, (OTHER, SYMBOLIC, UNKNOWN)).any(axis=1)
+    undefined = (codes == UNDEFINED).any(axis=1)
     multiple = choice.n_carrying > 1
-    clean_gt = ~(nocall | partial | bad_ploidy | deleted | other | multiple)
+    clean_gt = ~(nocall | partial | bad_ploidy | deleted | other | undefined | multiple)
 
     # Quality.
     no_reads_qc = v.imputed & np.isnan(v.gate_depth) & np.isnan(v.gq)
@@ -309,6 +332,7 @@ def _reason_flags(
         Reason.UNEXPECTED_PLOIDY: bad_ploidy & ~partial,
         Reason.SPANNING_DELETION: ~nocall & deleted,
         Reason.UNEXPECTED_ALT: ~nocall & other,
+        Reason.UNDEFINED_ALLELE: undefined,
         Reason.MULTIPLE_RECORDS: multiple,
         Reason.FILTERED: v.filtered,
         Reason.LOW_DEPTH: low_depth,
@@ -425,7 +449,7 @@ def _num(value: float) -> int | None:
     return None if np.isnan(value) else int(value)
 
 
-def _gt_string(alleles: npt.NDArray[np.int16], phased: bool) -> str | None:
+def _gt_string(alleles: npt.NDArray[np.int32], phased: bool) -> str | None:
     parts = ["." if a == MISSING else str(int(a)) for a in alleles if a != NO_ALLELE]
     if not parts:
         return None
@@ -475,8 +499,19 @@ def _sentence(code: Reason, f: _Facts, ctx: CallContext) -> str:
     if code is Reason.UNEXPECTED_ALT:
         seen = sorted({_BASE_NAMES.get(int(c), "an unknown allele") for c in f.codes if c >= 0})
         return f"GT {f.gt} at {where} carries {', '.join(seen)} at the site, not only A or G."
+    if code is Reason.UNDEFINED_ALLELE:
+        n_alleles = 1 + len(f.record.alts)
+        return (
+            f"GT {f.gt} at {where} names an allele the record does not define (it has "
+            f"{n_alleles} alleles, numbered 0 to {n_alleles - 1}): malformed record."
+        )
     if code is Reason.MULTIPLE_RECORDS:
         places = ", ".join(f"{r.chrom}:{r.pos} {r.ref}>{','.join(r.alts)}" for r in f.carrying)
+        if len(f.carrying) < 2:
+            return (
+                f"Duplicate records for the same change at the site ({places}) give "
+                "different genotypes; they contradict each other."
+            )
         return f"Non-reference alleles in more than one record at the site ({places})."
     if code is Reason.FILTERED:
         return f"The {unit} at {where} did not pass filters (FILTER {';'.join(f.record.filters)})."
