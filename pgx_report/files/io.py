@@ -99,7 +99,7 @@ def companions(path: str | Path) -> list[Path]:
 
 def _identity(path: Path) -> tuple[int, int] | None:
     try:
-        info = os.stat(path)
+        info = Path(path).stat()
     except OSError:
         return None
     return (info.st_dev, info.st_ino)
@@ -112,7 +112,7 @@ def check_input_file(
     /proc or /sys pseudo-file (reading them hangs or fails); a missing file is left to
     the reader, whose message says what was expected."""
     try:
-        info = os.stat(path)
+        info = Path(path).stat()
     except FileNotFoundError:
         return
     except OSError as exc:
@@ -177,7 +177,7 @@ def _target(path: str | Path) -> tuple[Path, os.stat_result | None]:
     """Where an output really goes (a symlink to a file: its target) and what is there."""
     dest = Path(path)
     try:
-        info = os.stat(dest)  # follows symlinks (/dev/stdout -> /proc/self/fd/1)
+        info = dest.stat()  # follows symlinks (/dev/stdout -> /proc/self/fd/1)
     except FileNotFoundError:
         info = None
     except OSError as exc:
