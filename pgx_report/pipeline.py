@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from pgx_report.contracts.call import Call, Thresholds, validate_call_dict
 from pgx_report.errors import InputError
-from pgx_report.files.io import canonical_json, check_not_input, read_input_bytes, sha256_bytes
+from pgx_report.files.io import (
+    canonical_json,
+    check_inputs,
+    check_not_input,
+    check_output_folder,
+    read_input_bytes,
+    sha256_bytes,
+)
 from pgx_report.files.jsonio import parse_json
 
 if TYPE_CHECKING:
@@ -115,6 +122,7 @@ def call_input(
     from pgx_report.genotype.dispatch import call_sample
 
     settings = settings or CallSettings()
+    check_inputs([source, *([reference] if reference else [])])
     call = call_sample(
         Path(source),
         sample=sample,
@@ -147,11 +155,12 @@ def write_calls(
     settings = settings or CallSettings()
     source = Path(source)
     inputs = [source] + ([Path(reference)] if reference else [])
+    check_inputs(inputs)
     if all_samples:
         check_multi_sample_input(source)
         if not output:
             raise UsageError(None, "--all-samples needs -o OUT (the output directory)")
-        check_not_input(output, inputs)
+        check_output_folder(output, inputs)
         _write_all_samples(source, Path(output), reference, settings)
         return
     data = call_input(source, sample=sample, reference=reference, settings=settings).to_dict()

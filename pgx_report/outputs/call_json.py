@@ -103,12 +103,41 @@ def _tsv(calls: Sequence[Any], files: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_replaceable(out_dir: Path) -> None:
+    """An existing output folder is replaced only when pgx-report wrote it: it holds
+    ``calls.tsv`` and nothing but the files that ``calls.tsv`` lists (an empty folder
+    is also fine). Anything else is refused, so no file a user put there is deleted."""
+    if out_dir.is_symlink():
+        raise OutputError(out_dir, "is a symlink; give the folder itself")
+    if not out_dir.is_dir():
+        return
+    present = {entry.name for entry in out_dir.iterdir()}
+    if not present:
+        return
+    listed = {"calls.tsv"}
+    tsv = out_dir / "calls.tsv"
+    if tsv.is_file() and not tsv.is_symlink():
+        lines = tsv.read_text("utf-8", "replace").splitlines()
+        listed |= {line.rsplit("\t", 1)[-1] for line in lines[1:] if "\t" in line}
+    foreign = sorted(present - listed) if "calls.tsv" in present else sorted(present)
+    for name in foreign[:1]:
+        raise OutputError(
+            out_dir,
+            f"folder holds '{name}', which pgx-report did not write there; "
+            "give a new or empty folder (only a folder written by call --all-samples is replaced)",
+        )
+    for name in present:
+        if (out_dir / name).is_symlink() or not (out_dir / name).is_file():
+            raise OutputError(out_dir, f"folder holds '{name}', which is not a regular file")
+
+
 def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
     """Write every call and calls.tsv into a fresh temporary directory, then move it into
     place: a failure leaves neither a partial directory nor a changed old one."""
     parent = out_dir.parent
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(out_dir, "exists and is not a directory")
+    check_replaceable(out_dir)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
