@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema
 
 from pgx_report.contracts.schema import json_path, load_schema, validator
+from pgx_report.contracts.text import text_problem
 from pgx_report.errors import QuestionnaireError
 from pgx_report.files.io import sha256_bytes
 from pgx_report.files.jsonio import read_json
@@ -269,6 +270,14 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         ]
     if kind in ("format", "pattern") and schema.get("format") == "date":
         return [(json_path(path), f"{_shown(instance)} is not a valid date (allowed: YYYY-MM-DD)")]
+    if kind == "maxLength" and isinstance(instance, str):
+        return [
+            (
+                json_path(path),
+                f"{len(instance)} characters is too long (allowed: at most "
+                f"{schema.get('maxLength')} characters)",
+            )
+        ]
     if kind in ("minLength", "pattern"):
         return [
             (
@@ -334,13 +343,30 @@ def _drop_unknown(value: Any, schema: Mapping[str, Any]) -> Any:
     return value
 
 
+def _text_problems(value: Any, parts: list[Any]) -> list[tuple[str, str]]:
+    """A control or format character in any text (see :mod:`pgx_report.contracts.text`)."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return [(json_path(parts), problem)] if problem else []
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _text_problems(item, [*parts, key])]
+    if isinstance(value, list):
+        return [
+            p for index, item in enumerate(value) for p in _text_problems(item, [*parts, index])
+        ]
+    return []
+
+
 def check_native(obj: Any) -> list[tuple[str, str]]:
     """Every problem of a native questionnaire object, as (json path, message) pairs."""
     if not isinstance(obj, Mapping):
         got = _TYPE_NAMES.get(type(obj), type(obj).__name__)
         return [("$", f"{got}, expected a JSON object (a questionnaire)")]
-    problems: list[tuple[str, str]] = []
+    problems = _text_problems(obj, [])
+    unprintable = {where for where, _ in problems}
     for error in validator(SCHEMA_FILE).iter_errors(obj):
+        if error.validator == "pattern" and json_path(error.absolute_path) in unprintable:
+            continue  # said better by the character check
         problems.extend(_describe(error))
     if not problems:
         problems.extend(_semantic_problems(obj))
