@@ -14,7 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pgx_report.contracts.text import printable_pattern, trimmed_printable_pattern  # noqa: E402
+from pgx_report.contracts.text import printable_pattern, trimmed_printable_pattern
 
 SCHEMA = (
     Path(__file__).resolve().parent.parent

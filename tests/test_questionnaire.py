@@ -432,7 +432,7 @@ def test_top_level_must_be_an_object(value: Any, expected: str) -> None:
         "surrogate-key",
         "recursion",
         "too-deep",
-    ],  # fmt: skip
+    ],
 )
 def test_unreadable_files(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "q.json"
