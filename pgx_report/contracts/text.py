@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from functools import cache
 
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
 
@@ -56,6 +57,7 @@ def _char(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
+@cache
 def printable_pattern() -> str:
     """A regex (Python ``re`` and JavaScript ``u``) matching text with no refused character.
 
