@@ -128,7 +128,8 @@
       const bad = chars.findIndex((c) => !printable.test(c));
       if (bad >= 0) {
         const code = chars[bad].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
-        out.push([at, `character ${bad + 1} is U+${code}, a control or format character ` +
+        const name = M.refusedNames[code] ? ` ${M.refusedNames[code]}` : "";
+        out.push([at, `character ${bad + 1} is U+${code}${name}, a control or format character ` +
           "(allowed: printable text on one line, no tabs or line breaks)"]);
         return out;
       }

@@ -74,3 +74,15 @@ def printable_pattern() -> str:
 def trimmed_printable_pattern() -> str:
     """:func:`printable_pattern`, and no space at either end (identifiers and names)."""
     return "^(?=\\S)(?![\\s\\S]*\\s(?![\\s\\S]))" + printable_pattern().removeprefix("^")
+
+
+@cache
+def refused_names() -> dict[str, str]:
+    """Hex code point -> Unicode name of every refused character that has a name (for the
+    browser form, so its messages say what :func:`text_problem` says)."""
+    return {
+        f"{code:04X}": name
+        for low, high in refused_ranges()
+        for code in range(low, high + 1)
+        if (name := unicodedata.name(chr(code), ""))
+    }
