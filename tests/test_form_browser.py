@@ -324,14 +324,14 @@ BAD_VALUES = [
     (
         [("patient.id", "P-\u202e1001")],
         "patient.id",
-        "character 3 is U+202E RIGHT-TO-LEFT OVERRIDE, a control or format character (allowed: printable text on one "
-        "line, no tabs or line breaks)",
+        "character 3 is U+202E RIGHT-TO-LEFT OVERRIDE, a control or format character "
+        "(allowed: printable text on one line, no tabs or line breaks)",
     ),
     (
         [("patient.name", "Per\u200bOlsen")],
         "patient.name",
-        "character 4 is U+200B ZERO WIDTH SPACE, a control or format character (allowed: printable text on one "
-        "line, no tabs or line breaks)",
+        "character 4 is U+200B ZERO WIDTH SPACE, a control or format character "
+        "(allowed: printable text on one line, no tabs or line breaks)",
     ),
     (
         [("patient.name", None)],
