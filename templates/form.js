@@ -122,6 +122,22 @@
       out.push([at, `${shown(value)} is not a valid date (allowed: YYYY-MM-DD)`]);
     }
     if (typeof value === "string" && f.kind === "text") {
+      // The character rule of contracts/text.py (its printable pattern, one character at a time).
+      const chars = [...value];
+      const printable = new RegExp(f.printable, "u");
+      const bad = chars.findIndex((c) => !printable.test(c));
+      if (bad >= 0) {
+        const code = chars[bad].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+        const name = M.refusedNames[code] ? ` ${M.refusedNames[code]}` : "";
+        out.push([at, `character ${bad + 1} is U+${code}${name}, a control or format character ` +
+          "(allowed: printable text on one line, no tabs or line breaks)"]);
+        return out;
+      }
+      if (f.maxLength !== null && chars.length > f.maxLength) {
+        out.push([at, `${chars.length} characters is too long (allowed: at most ` +
+          `${f.maxLength} characters)`]);
+        return out;
+      }
       const short = f.minLength !== null && [...value].length < f.minLength;
       const unmatched = f.pattern !== null && !new RegExp(f.pattern, "u").test(value);
       if (short || unmatched) {

@@ -737,3 +737,19 @@ def test_assess_does_not_change_its_inputs(kb: KnowledgeBase) -> None:
     a.to_dict()["call"]["sample"] = "changed"
     assert data == before_call and dict(q.data) == before_q
     assert a.call["sample"] == "S1"
+
+
+def test_a_huge_bad_value_is_shortened_in_the_error_line() -> None:
+    import json as _json
+
+    from pgx_report.contracts.assessment import validate_assessment_dict
+    from pgx_report.errors import InputError
+
+    path = Path(__file__).parent / "data" / "fhir_assessment_called.json"
+    data = _json.loads(path.read_text("utf-8"))
+    data["questionnaire"]["patient"]["name"] = "Haugen " * 2000 + "x"
+    with pytest.raises(InputError) as err:
+        validate_assessment_dict(data, "a.json")
+    message = str(err.value)
+    assert "$.questionnaire.patient.name: 'Haugen Haugen" in message
+    assert "(14003 characters) is too long" in message and len(message) < 400

@@ -322,6 +322,18 @@ BAD_VALUES = [
         '"P-1001 " is not allowed (allowed: non-empty text without leading or trailing spaces)',
     ),
     (
+        [("patient.id", "P-\u202e1001")],
+        "patient.id",
+        "character 3 is U+202E RIGHT-TO-LEFT OVERRIDE, a control or format character "
+        "(allowed: printable text on one line, no tabs or line breaks)",
+    ),
+    (
+        [("patient.name", "Per\u200bOlsen")],
+        "patient.name",
+        "character 4 is U+200B ZERO WIDTH SPACE, a control or format character "
+        "(allowed: printable text on one line, no tabs or line breaks)",
+    ),
+    (
         [("patient.name", None)],
         "patient.name",
         "required but missing (allowed: non-empty text)",
@@ -502,7 +514,9 @@ def test_the_project_setup_installs_the_browser_and_its_driver() -> None:
 TRICKY = {
     "drinking.audit_score": ["0", "-0", "007", "40.0", "1,5", "1e3", " 5", "99999999999999999999"],
     "drinking.drinks_per_drinking_day": ["0.25", "6,5", "100", "100.01", "-0.5", "."],
-    "patient.name": ["Åse Ødegård", " a", "a ", "a  b", "x"],
+    "patient.name": ["Åse Ødegård", " a", "a ", "a  b", "x", "N" * 200, "N" * 201, "😀" * 201],
+    "patient.id": ["P" * 64, "P" * 65],
+    "clinician.organisation": ["O" * 200, "O" * 201],
     "patient.birth_date": ["2024-02-29", "2023-02-29", "0000-01-01", "9999-12-31", "2025-1-01"],
     "completed_on": ["1900-02-29", "2000-02-29", "2025-04-31", "2025-11-20"],
 }

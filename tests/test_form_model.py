@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from pgx_report.clinical.questionnaire import link_ids, questionnaire_schema
+from pgx_report.contracts.text import trimmed_printable_pattern
 from pgx_report.form import build_form, render_form
 from pgx_report.form import page as form_page
 from pgx_report.form.model import LANGUAGES
@@ -98,10 +99,11 @@ def test_fields_carry_the_validator_rules_and_allowed_wording() -> None:
     assert form.field("drinking.drinks_per_drinking_day").kind == "number"
     assert form.field("patient.birth_date").allowed == "ISO date YYYY-MM-DD, or null for unknown"
     sample = form.field("sample_id")
-    assert (sample.required, sample.allowed, sample.pattern) == (
+    assert (sample.required, sample.allowed, sample.pattern, sample.max_length) == (
         True,
         "non-empty text",
-        r"^\S(.*\S)?$",
+        trimmed_printable_pattern(),
+        100,
     )
     opioid = form.field("safety.current_opioid_use")
     assert opioid.kind == "boolean"

@@ -396,16 +396,59 @@ def test_top_level_must_be_an_object(value: Any, expected: str) -> None:
         (b"", "file is empty (expected a JSON object)"),
         (b"  \n", "file is empty (expected a JSON object)"),
         (b'{"a": 1, "a": 2}', "duplicate key 'a' (each key may appear only once)"),
-        (b"\xff\xfe{\x00}\x00", "not UTF-8 text (byte 0xff at offset 0)"),
+        (
+            b"\xff\xfe{\x00}\x00",
+            "not UTF-8 text (a UTF-16 byte-order mark; save the file as UTF-8)",
+        ),
+        (b'{"a": NaN}', "$.a: NaN is not a number (allowed: finite JSON numbers)"),
+        (b'{"a": [Infinity]}', "$.a[0]: Infinity is not a number (allowed: finite JSON numbers)"),
+        (b'{"a": -Infinity}', "$.a: -Infinity is not a number (allowed: finite JSON numbers)"),
+        (b'{"a": 1e400}', "$.a: 1e400 is too large for a number (allowed: finite JSON numbers)"),
+        (
+            b'{"a": ' + b"9" * 5000 + b"}",
+            "$.a: an integer with 5000 digits (allowed: at most 20 digits)",
+        ),
+        (
+            b'{"a": "x\\ud800"}',
+            "$.a: text holds a lone UTF-16 surrogate \\ud800 (not Unicode text)",
+        ),
+        (b'{"\\udfff": 1}', "$: a key holds a lone UTF-16 surrogate \\udfff (not Unicode text)"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),
+        (b"[" * 70 + b"]" * 70, "nested deeper than 64 levels (at $[0][0]"),
     ],
-    ids=["invalid-json", "non-utf8", "empty", "blank", "duplicate-key", "utf16"],
+    ids=[
+        "invalid-json",
+        "non-utf8",
+        "empty",
+        "blank",
+        "duplicate-key",
+        "utf16",
+        "nan",
+        "infinity",
+        "minus-infinity",
+        "float-overflow",
+        "huge-integer",
+        "lone-surrogate",
+        "surrogate-key",
+        "recursion",
+        "too-deep",
+    ],
 )
 def test_unreadable_files(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "q.json"
     path.write_bytes(content)
     with pytest.raises(QuestionnaireError) as err:
         load_questionnaire(path)
-    assert str(err.value) == f"{path}: {expected}"
+    assert str(err.value).startswith(f"{path}: {expected}")
+
+
+def test_negative_zero_is_read_as_zero(tmp_path: Path) -> None:
+    path = tmp_path / "q.json"
+    data = {**full(), "drinking": {"drinks_per_drinking_day": -0.0, "audit_score": -0}}
+    path.write_text(json.dumps(data), "utf-8")
+    drinking = load_questionnaire(path).data["drinking"]
+    assert drinking == {"drinks_per_drinking_day": 0.0, "audit_score": 0}
+    assert str(drinking["drinks_per_drinking_day"]) == "0.0"
 
 
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
@@ -474,3 +517,48 @@ def test_cli_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "latin1.json"
     path.write_bytes('{"patient": {"name": "Bjørn"}}'.encode("latin-1"))
     assert_clean_error(run_pgx("validate-questionnaire", path), "not UTF-8 text (byte 0xf8")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        (
+            "patient.id",
+            "P-\u202e1001",
+            "$.patient.id: character 3 is U+202E RIGHT-TO-LEFT OVERRIDE",
+        ),
+        ("patient.id", "P-10\u200b01", "$.patient.id: character 5 is U+200B ZERO WIDTH SPACE"),
+        ("patient.name", "Per\u2060Olsen", "$.patient.name: character 4 is U+2060 WORD JOINER"),
+        ("patient.name", "Per\x00", "$.patient.name: character 4 is U+0000, a control"),
+        ("patient.name", "Per\tOlsen", "$.patient.name: character 4 is U+0009, a control"),
+        ("patient.name", "Per\nOlsen", "$.patient.name: character 4 is U+000A"),
+        ("sample_id", "NA\u2028", "$.sample_id: character 3 is U+2028 LINE SEPARATOR"),
+        ("clinician.name", "Dr \ue000", "$.clinician.name: character 4 is U+E000"),
+        ("clinician.organisation", "DPS\u200d", "$.clinician.organisation: character 4 is U+200D"),
+        ("patient.id", "P" * 65, "$.patient.id: 65 characters is too long (allowed: at most 64"),
+        ("patient.name", "N" * 201, "$.patient.name: 201 characters is too long (allowed: at most"),
+        ("sample_id", "S" * 101, "$.sample_id: 101 characters is too long (allowed: at most 100"),
+    ],
+)
+def test_printed_text_is_printable_and_bounded(field: str, value: str, expected: str) -> None:
+    data = full()
+    section, _, key = field.rpartition(".")
+    (data.setdefault(section, {}) if section else data)[key] = value
+    assert expected in problems_of(data)
+
+
+def test_schema_text_rules_match_the_character_check() -> None:
+    import re
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from questionnaire_schema_text import SCHEMA, schema_text, with_text_rules
+
+    from pgx_report.contracts.text import printable_pattern, text_problem
+
+    shipped = SCHEMA.read_text("utf-8")
+    assert shipped == schema_text(with_text_rules(json.loads(shipped)))  # regenerate: script
+    pattern = re.compile(printable_pattern())
+    for code in [*range(0, 0x3000), *range(0xD800, 0x10000), 0x110BD, 0xE0001, 0xF0000, 0x1F600]:
+        char = chr(code)
+        assert bool(pattern.search(f"a{char}b")) == (text_problem(char) is None), hex(code)

@@ -201,7 +201,9 @@ def test_unknown_link_id_is_an_error_with_a_suggestion() -> None:
 def test_duplicate_link_id() -> None:
     data = fixture()
     data["item"].append({"linkId": "sample_id", "answer": [{"valueString": "NA18564"}]})
-    assert problems_of(data) == "qr.json: $.item[11].linkId: linkId 'sample_id' appears twice"
+    assert problems_of(data) == (
+        "qr.json: $.item[11].linkId: linkId 'sample_id' appears twice (also at $.item[1].answer[0])"
+    )
 
 
 def test_mapping_and_schema_problems_are_reported_together() -> None:
@@ -286,3 +288,138 @@ def test_shipped_fhir_questionnaire_definition_is_current_and_valid() -> None:
         "former",
         "never",
     ]
+
+
+# ---- every nesting FHIR R4 allows (QuestionnaireResponse.item.item, .item.answer.item) -----
+
+
+def _without(data: dict[str, Any], link_id: str) -> dict[str, Any]:
+    """Remove the item ``link_id`` from wherever it is and return it."""
+    found = item(data, link_id)
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        if found in items:
+            items.remove(found)
+        for entry in items:
+            walk(entry.get("item", []))
+
+    walk(data["item"])
+    return found
+
+
+def _nest_under_answer(data: dict[str, Any]) -> None:
+    oat = _without(data, "safety.opioid_agonist_treatment")
+    oat["answer"] = [{"valueBoolean": True}]
+    item(data, "safety.current_opioid_use")["answer"][0]["item"] = [oat]
+
+
+def _nest_under_question(data: dict[str, Any]) -> None:
+    oat = _without(data, "safety.opioid_agonist_treatment")
+    oat["answer"] = [{"valueBoolean": True}]
+    item(data, "safety.current_opioid_use")["item"] = [oat]
+
+
+def _group_in_group(data: dict[str, Any]) -> None:
+    oat = _without(data, "safety.opioid_agonist_treatment")
+    oat["answer"] = [{"valueBoolean": True}]
+    item(data, "safety")["item"].append(
+        {"linkId": "opioids", "item": [{"linkId": "opioids.agonist", "item": [oat]}]}
+    )
+
+
+def _value_less_answer_with_items(data: dict[str, Any]) -> None:
+    oat = _without(data, "safety.opioid_agonist_treatment")
+    oat["answer"] = [{"valueBoolean": True}]
+    item(data, "safety")["item"].append({"linkId": "opioid-block", "answer": [{"item": [oat]}]})
+
+
+def _top_level(data: dict[str, Any]) -> None:
+    oat = _without(data, "safety.opioid_agonist_treatment")
+    oat["answer"] = [{"valueBoolean": True}]
+    data["item"].append(oat)
+
+
+@pytest.mark.parametrize(
+    "nest",
+    [
+        _nest_under_answer,
+        _nest_under_question,
+        _group_in_group,
+        _value_less_answer_with_items,
+        _top_level,
+    ],
+)
+def test_a_nested_safety_answer_is_read(nest: Any, tmp_path: Path) -> None:
+    data = fixture()
+    nest(data)
+    q = parse_questionnaire(data, "qr.json")
+    assert q.get("safety.opioid_agonist_treatment") is True
+    path = tmp_path / "qr.json"
+    path.write_text(json.dumps(data), "utf-8")
+    out = tmp_path / "a.json"
+    run_pgx(
+        "assess", "--call", REPO_ROOT / "tests/data/assess/call_AG.json", "--questionnaire", path,
+        "-o", out, "--allow-sample-mismatch", check=True,
+    )  # fmt: skip
+    assessment = json.loads(out.read_text("utf-8"))
+    assert assessment["overall"]["category"] == "contraindicated"
+    assert "opioid_agonist_treatment" in json.dumps(assessment["contraindications"])
+
+
+def test_the_same_link_id_at_two_nesting_levels_with_conflicting_answers() -> None:
+    data = fixture()
+    oat = copy.deepcopy(item(data, "safety.opioid_agonist_treatment"))  # answered false
+    oat["answer"] = [{"valueBoolean": True}]
+    item(data, "safety.current_opioid_use")["answer"][0]["item"] = [oat]
+    assert problems_of(data) == (
+        "qr.json: $.item[10].item[1].linkId: linkId 'safety.opioid_agonist_treatment' appears "
+        "twice (also at $.item[10].item[0].answer[0].item[0].answer[0])"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda d: item(d, "safety.acute_hepatitis").update(answers=[{"valueBoolean": True}]),
+            "$.item[10].item[5].answers: unknown key 'answers' (allowed: answer, definition, "
+            "extension, id, item, linkId, text)",
+        ),
+        (
+            lambda d: item(d, "safety.acute_hepatitis").update(valueBoolean=True),
+            "$.item[10].item[5].valueBoolean: unknown key 'valueBoolean'",
+        ),
+        (
+            lambda d: item(d, "safety.acute_hepatitis").update(
+                modifierExtension=[{"url": "https://x.invalid/negated", "valueBoolean": True}]
+            ),
+            "$.item[10].item[5].modifierExtension: modifierExtension is not read",
+        ),
+        (
+            lambda d: item(d, "safety.acute_hepatitis")["answer"][0].update(Item=[]),
+            "$.item[10].item[5].answer[0].Item: unknown key 'Item' (allowed: extension, id, item)",
+        ),
+        (
+            lambda d: d.update(implicitRules="https://x.invalid/rules"),
+            "$.implicitRules: implicitRules is not read",
+        ),
+        (
+            lambda d: d.update(items=[]),
+            "$.items: unknown key 'items'",
+        ),
+        (
+            lambda d: d.update(contained=[{"resourceType": "QuestionnaireResponse", "item": []}]),
+            "$.contained[0]: answers in a contained QuestionnaireResponse are not read",
+        ),
+        (
+            lambda d: item(d, "safety").update(
+                linkId="safety-group", answer=[{"valueBoolean": True}]
+            ),
+            "$.item[10].linkId: unknown linkId 'safety-group'",
+        ),
+    ],
+)
+def test_an_answer_this_reader_would_not_read_is_refused(mutate: Any, expected: str) -> None:
+    data = fixture()
+    mutate(data)
+    assert expected in problems_of(data)

@@ -94,7 +94,8 @@ def _patch_injection(q: dict[str, Any]) -> None:
 def _patch_long(q: dict[str, Any]) -> None:
     q["patient"]["name"] = "Wolfeschlegelsteinhausenbergerdorff" * 4 + " Maria-Magdalena" * 3
     q["clinician"] = {
-        "name": ", ".join(f"Dr. Clinician Number{i} Longname" for i in range(25)),
+        # a list of clinicians up to the schema's maxLength (200 characters)
+        "name": ", ".join(f"Dr. Clinician Number{i} Longname" for i in range(25))[:200],
         "organisation": ", ".join(["Avdeling for rus- og avhengighetsbehandling"] * 4),
     }
 

@@ -198,3 +198,56 @@ def test_signoff_brings_the_provenance_end_wherever_the_page_break_falls(
         page_counts.add(len(PdfReader(io.BytesIO(report.pdf)).pages))
     # the pushes did move the sign-off onto a new page at least once
     assert len(page_counts) > 1, page_counts
+
+
+def _word_boxes(pdf: Path) -> list[tuple[int, float, float, float, float, float, float, str]]:
+    """(page, width, height, xMin, yMin, xMax, yMax, word) of every word, from pdftotext."""
+    import re
+    import subprocess
+
+    out = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    boxes = []
+    for number, page in enumerate(out.split("<page ")[1:], start=1):
+        size = re.match(r'width="([\d.]+)" height="([\d.]+)"', page)
+        assert size is not None
+        width, height = map(float, size.groups())
+        for word in re.finditer(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', page
+        ):
+            x0, y0, x1, y1 = map(float, word.groups()[:4])
+            boxes.append((number, width, height, x0, y0, x1, y1, word.group(5)))
+    return boxes
+
+
+def test_the_longest_fields_stay_inside_the_page(tmp_path: Path) -> None:
+    """Every field at its schema maxLength, as one unbreakable token: every word lies inside
+    the page's side margins (12 mm) and inside the page; the footer's ids are complete."""
+    from tests.conftest import REPO_ROOT, run_pgx
+
+    data = json.loads((REPO_ROOT / "demo" / "questionnaires" / "demo-sparse.json").read_text())
+    data["sample_id"] = "S" * 100
+    data["patient"].update(id="P" * 64, name="N" * 200)
+    data["clinician"] = {"name": "C" * 200, "organisation": "O" * 200}
+    questionnaire = tmp_path / "q.json"
+    questionnaire.write_text(json.dumps(data), "utf-8")
+    assessment, pdf = tmp_path / "a.json", tmp_path / "r.pdf"
+    call = REPO_ROOT / "tests" / "data" / "assess" / "call_AG.json"
+    run_pgx(
+        "assess", "--call", call, "--questionnaire", questionnaire, "-o", assessment,
+        "--allow-sample-mismatch", check=True,
+    )  # fmt: skip
+    run_pgx("render", assessment, "-o", pdf, check=True)
+    margin = 12 * 72 / 25.4
+    boxes = _word_boxes(pdf)
+    outside = [
+        (page, word[:20], round(x0), round(x1))
+        for page, width, height, x0, y0, x1, y1, word in boxes
+        if x0 < margin - 1 or x1 > width - margin + 1 or y0 < 0 or y1 > height
+    ]
+    assert outside == []
+    footer = "".join(
+        word for page, _, height, _, y0, _, _, word in boxes if page == 2 and y0 > height - 40
+    )
+    assert "P" * 64 in footer and "S" * 100 in footer

@@ -209,6 +209,28 @@ BAD_SHEETS = [
     pytest.param(
         "# only a header\n" + HEADER, "no samples (header and at least one row needed)", id="empty"
     ),
+    pytest.param(
+        HEADER + "aa\t../inputs/NA12878.OPRM1.g.vcf.gz\t../inputs/q.json\tNA\u202e12878\t\n",
+        "line 2 (sample 'aa'): column 'vcf_sample': character 3 is U+202E RIGHT-TO-LEFT "
+        "OVERRIDE, a control or format character",
+        id="rlo-vcf-sample",
+    ),
+    pytest.param(
+        HEADER + "a\u200ba\t../inputs/NA12878.OPRM1.g.vcf.gz\t../inputs/q.json\tNA12878\t\n",
+        "line 2: column 'sample': character 2 is U+200B ZERO WIDTH SPACE",
+        id="zero-width-sample",
+    ),
+    pytest.param(
+        HEADER + "aa\t../inputs/NA12878.OPRM1\x00.g.vcf.gz\t../inputs/q.json\tNA12878\t\n",
+        "line 2 (sample 'aa'): column 'vcf': character 24 is U+0000, a control",
+        id="nul-in-path",
+    ),
+    pytest.param(
+        HEADER + "aa\t../inputs/NA12878.OPRM1.g.vcf.gz\t../inputs/q\u2066.json\tNA12878\t\n",
+        "line 2 (sample 'aa'): column 'questionnaire': character 12 is U+2066 LEFT-TO-RIGHT "
+        "ISOLATE",
+        id="isolate-in-path",
+    ),
 ]
 
 

@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pgx_report.contracts.text import text_problem
 from pgx_report.errors import InputError, PgxError
 from pgx_report.paths import SCHEMA_DIR
 
@@ -210,11 +211,24 @@ def _row_validator() -> Any:
     return jsonschema.Draft202012Validator(schema)
 
 
+def _check_printable(sheet: Path, line: int, record: Record, input_name: str) -> None:
+    """Every cell (sample IDs, names, paths) printable: no control or format characters
+    (the questionnaire's rule, :mod:`pgx_report.contracts.text`)."""
+    sample = record.get("sample")
+    shown = sample if sample is not None and text_problem(sample) is None else None
+    for column, value in record.items():
+        problem = text_problem(value)
+        if problem:
+            name = input_name if column == "input" else column
+            raise SheetError(sheet, line, shown, f"column '{name}': {problem}")
+
+
 def validate_rows(sheet: Path, table: SheetTable) -> None:
     """JSON-Schema validation of every row (the 'input' column under its sheet name);
     the first failure names the sheet line, the sample and the column."""
     validator = _row_validator()
     for line, record in table.rows:
+        _check_printable(sheet, line, record, table.input_column)
         error = next(iter(validator.iter_errors(record)), None)
         if error is None:
             continue

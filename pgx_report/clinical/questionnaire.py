@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema
 
 from pgx_report.contracts.schema import json_path, load_schema, validator
+from pgx_report.contracts.text import text_problem
 from pgx_report.errors import QuestionnaireError
 from pgx_report.files.io import sha256_bytes
 from pgx_report.files.jsonio import read_json
@@ -269,6 +270,14 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         ]
     if kind in ("format", "pattern") and schema.get("format") == "date":
         return [(json_path(path), f"{_shown(instance)} is not a valid date (allowed: YYYY-MM-DD)")]
+    if kind == "maxLength" and isinstance(instance, str):
+        return [
+            (
+                json_path(path),
+                f"{len(instance)} characters is too long (allowed: at most "
+                f"{schema.get('maxLength')} characters)",
+            )
+        ]
     if kind in ("minLength", "pattern"):
         return [
             (
@@ -334,13 +343,30 @@ def _drop_unknown(value: Any, schema: Mapping[str, Any]) -> Any:
     return value
 
 
+def _text_problems(value: Any, parts: list[Any]) -> list[tuple[str, str]]:
+    """A control or format character in any text (see :mod:`pgx_report.contracts.text`)."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return [(json_path(parts), problem)] if problem else []
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _text_problems(item, [*parts, key])]
+    if isinstance(value, list):
+        return [
+            p for index, item in enumerate(value) for p in _text_problems(item, [*parts, index])
+        ]
+    return []
+
+
 def check_native(obj: Any) -> list[tuple[str, str]]:
     """Every problem of a native questionnaire object, as (json path, message) pairs."""
     if not isinstance(obj, Mapping):
         got = _TYPE_NAMES.get(type(obj), type(obj).__name__)
         return [("$", f"{got}, expected a JSON object (a questionnaire)")]
-    problems: list[tuple[str, str]] = []
+    problems = _text_problems(obj, [])
+    unprintable = {where for where, _ in problems}
     for error in validator(SCHEMA_FILE).iter_errors(obj):
+        if error.validator == "pattern" and json_path(error.absolute_path) in unprintable:
+            continue  # said better by the character check
         problems.extend(_describe(error))
     if not problems:
         problems.extend(_semantic_problems(obj))
@@ -452,55 +478,141 @@ def _answer_value(answer: Any, at: str, problems: list[tuple[str, str]]) -> tupl
     return True, value
 
 
-def _walk_items(
-    items: Any,
-    at: str,
-    known: Mapping[str, Any],
-    native: dict[str, Any],
-    where: dict[str, str],
-    problems: list[tuple[str, str]],
+# FHIR R4 QuestionnaireResponse.item and .item.answer: the elements read or ignored on
+# purpose (id, text, definition, extension carry no answer); anything else is refused, so
+# an answer under a misspelt or misplaced key can never be dropped. modifierExtension and
+# implicitRules are refused too: FHIR says a reader that does not understand them must not
+# read the element they modify.
+_ITEM_KEYS = frozenset({"id", "extension", "linkId", "definition", "text", "answer", "item"})
+_ANSWER_KEYS = frozenset({"id", "extension", "item"})
+_RESOURCE_KEYS = frozenset(
+    {
+        "resourceType", "id", "meta", "language", "text", "contained", "extension",
+        "identifier", "basedOn", "partOf", "questionnaire", "status", "subject",
+        "encounter", "authored", "author", "source", "item",
+    }
+)  # fmt: skip
+_MODIFIERS = ("modifierExtension", "implicitRules")
+
+
+def _unknown_keys(
+    obj: Mapping[str, Any], allowed: frozenset[str], at: str, problems: list[tuple[str, str]]
 ) -> None:
-    if not isinstance(items, list):
-        problems.append((at, "must be a list of items"))
-        return
-    for index, item in enumerate(items):
-        here = f"{at}[{index}]"
-        if not isinstance(item, Mapping) or not isinstance(item.get("linkId"), str):
-            problems.append((here, "an item needs a 'linkId' string"))
+    """Refuse keys FHIR R4 does not define here (``_x`` primitive extensions of known x
+    are allowed), and the modifier elements this reader does not understand."""
+    for key in obj:
+        base = key.removeprefix("_")
+        if base in allowed or (allowed is _ANSWER_KEYS and base.startswith("value")):
             continue
-        link_id = item["linkId"]
-        answers = item.get("answer")
-        if "item" in item and answers is None:  # a group: its own linkId is free
-            _walk_items(item["item"], f"{here}.item", known, native, where, problems)
-            continue
-        if link_id not in known:
-            hint = difflib.get_close_matches(link_id, list(known), n=1)
-            tip = f"did you mean {hint[0]!r}? " if hint else ""
+        if key in _MODIFIERS:
             problems.append(
-                (
-                    f"{here}.linkId",
-                    f"unknown linkId {link_id!r} ({tip}allowed: see "
-                    "docs/questionnaire.md, e.g. drinking.audit_score)",
-                )
+                (f"{at}.{key}", f"{key} is not read (it may change the meaning; remove it)")
             )
             continue
-        if link_id in where:
-            problems.append((f"{here}.linkId", f"linkId {link_id!r} appears twice"))
-            continue
-        if answers is None or answers == []:
-            where[link_id] = here
-            continue
-        if not isinstance(answers, list) or len(answers) != 1:
-            problems.append((f"{here}.answer", "exactly one answer allowed"))
-            where[link_id] = f"{here}.answer"
-            continue
-        answer_at = f"{here}.answer[0]"
-        ok, value = _answer_value(answers[0], answer_at, problems)
-        where[link_id] = answer_at
-        if ok:
-            _set_dotted(native, link_id, value)
-        else:  # mark the item as reported, so "required but missing" is not added
-            problems.append((answer_at, ""))
+        problems.append(
+            (f"{at}.{key}", f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+        )
+
+
+@dataclass
+class _FhirWalk:
+    """What walking a response's items collects (see :func:`from_fhir`)."""
+
+    known: Mapping[str, Any]
+    native: dict[str, Any]
+    where: dict[str, str]
+    problems: list[tuple[str, str]]
+
+
+def _walk_items(items: Any, at: str, walk: _FhirWalk) -> None:
+    """Every item at every nesting FHIR R4 allows: ``item.item`` (groups in groups, and
+    questions under questions) and ``item.answer.item`` (questions under an answer)."""
+    if not isinstance(items, list):
+        walk.problems.append((at, "must be a list of items"))
+        return
+    for index, item in enumerate(items):
+        _walk_item(item, f"{at}[{index}]", walk)
+
+
+def _nested(item: Mapping[str, Any], here: str, walk: _FhirWalk) -> bool:
+    """Walk the items nested in ``item`` and under its answers; True if there are any."""
+    found = "item" in item
+    if found:
+        _walk_items(item["item"], f"{here}.item", walk)
+    answers = item.get("answer")
+    if isinstance(answers, list):
+        for number, answer in enumerate(answers):
+            if isinstance(answer, Mapping) and "item" in answer:
+                found = True
+                _walk_items(answer["item"], f"{here}.answer[{number}].item", walk)
+    return found
+
+
+def _has_value(answer: Any) -> bool:
+    return not isinstance(answer, Mapping) or any(key.startswith("value") for key in answer)
+
+
+def _walk_item(item: Any, here: str, walk: _FhirWalk) -> None:
+    if not isinstance(item, Mapping) or not isinstance(item.get("linkId"), str):
+        walk.problems.append((here, "an item needs a 'linkId' string"))
+        return
+    _unknown_keys(item, _ITEM_KEYS, here, walk.problems)
+    link_id = item["linkId"]
+    answers = item.get("answer")
+    nested = _nested(item, here, walk)
+    if isinstance(answers, list):
+        for number, answer in enumerate(answers):
+            if isinstance(answer, Mapping):
+                _unknown_keys(answer, _ANSWER_KEYS, f"{here}.answer[{number}]", walk.problems)
+    valued = isinstance(answers, list) and any(_has_value(answer) for answer in answers)
+    if link_id not in walk.known:
+        if nested and not valued:
+            return  # a group (or a question with only nested answers): its linkId is free
+        hint = difflib.get_close_matches(link_id, list(walk.known), n=1)
+        tip = f"did you mean {hint[0]!r}? " if hint else ""
+        walk.problems.append(
+            (
+                f"{here}.linkId",
+                f"unknown linkId {link_id!r} ({tip}allowed: see "
+                "docs/questionnaire.md, e.g. drinking.audit_score)",
+            )
+        )
+        return
+    if link_id in walk.where:
+        walk.problems.append(
+            (f"{here}.linkId", f"linkId {link_id!r} appears twice (also at {walk.where[link_id]})")
+        )
+        return
+    if answers is None or answers == [] or (isinstance(answers, list) and not valued):
+        walk.where[link_id] = here
+        return
+    if not isinstance(answers, list) or len(answers) != 1:
+        walk.problems.append((f"{here}.answer", "exactly one answer allowed"))
+        walk.where[link_id] = f"{here}.answer"
+        return
+    answer_at = f"{here}.answer[0]"
+    ok, value = _answer_value(answers[0], answer_at, walk.problems)
+    walk.where[link_id] = answer_at
+    if ok:
+        _set_dotted(walk.native, link_id, value)
+    else:  # mark the item as reported, so "required but missing" is not added
+        walk.problems.append((answer_at, ""))
+
+
+def _contained_responses(resource: Mapping[str, Any], problems: list[tuple[str, str]]) -> None:
+    contained = resource.get("contained", [])
+    if not isinstance(contained, list):
+        problems.append(("$.contained", "must be a list of resources"))
+        return
+    for index, inner in enumerate(contained):
+        if isinstance(inner, Mapping) and inner.get("resourceType") == "QuestionnaireResponse":
+            problems.append(
+                (
+                    f"$.contained[{index}]",
+                    "answers in a contained QuestionnaireResponse are not read "
+                    "(send one QuestionnaireResponse per file)",
+                )
+            )
 
 
 def from_fhir(
@@ -540,7 +652,9 @@ def from_fhir(
     where: dict[str, str] = {}
     if not isinstance(resource.get("item", []), list):
         _raise_problems(source, [("$.item", "must be a list of items")])
-    _walk_items(resource.get("item", []), "$.item", link_ids(), native, where, problems)
+    _unknown_keys(resource, _RESOURCE_KEYS, "$", problems)
+    _contained_responses(resource, problems)
+    _walk_items(resource.get("item", []), "$.item", _FhirWalk(link_ids(), native, where, problems))
     native.setdefault("questionnaire_version", QUESTIONNAIRE_VERSION)
     authored = resource.get("authored")
     if "completed_on" not in native and isinstance(authored, str) and _DATE_RE.match(authored):

@@ -18,6 +18,7 @@ from pgx_report.contracts.languages import LocalText
 from pgx_report.contracts.schema import (
     ASSESSMENT,
     check_version,
+    error_message,
     json_path,
     load_schema,
     schema_errors,
@@ -224,7 +225,7 @@ def validate_assessment_dict(data: Any, source: str | Path | None) -> None:
         raise InputError(source, "$: not an assessment (expected a JSON object)")
     problems = sorted(
         {
-            f"{json_path(err.absolute_path)}: {err.message}"
+            f"{json_path(err.absolute_path)}: {error_message(err)}"
             for err in schema_errors(data, SCHEMA_FILE)
         }
     )

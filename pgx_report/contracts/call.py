@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pgx_report.contracts.schema import CALL, load_schema, schema_errors
+from pgx_report.contracts.schema import CALL, error_message, load_schema, schema_errors
 from pgx_report.errors import InputError
 from pgx_report.files.jsonio import read_json
 
@@ -153,7 +153,7 @@ def validate_call_dict(data: Any, source: str | Path | None = None) -> None:
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise InputError(source, f"{where}: {err.message} (not a valid pgx-report call)")
+        raise InputError(source, f"{where}: {error_message(err)} (not a valid pgx-report call)")
     if (data["status"] == Status.CALLED.value) != (data["genotype"] is not None):
         raise InputError(source, "genotype: must be set exactly when status is 'called'")
 

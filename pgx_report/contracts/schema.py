@@ -85,6 +85,17 @@ def schema_errors(data: Any, file_name: str) -> list[jsonschema.ValidationError]
     return sorted(errors, key=lambda err: [_sort_key(part) for part in err.absolute_path])
 
 
+def error_message(err: jsonschema.ValidationError, limit: int = 60) -> str:
+    """``err.message`` with a long offending value shortened (a 10 000-character name
+    would otherwise be the whole error line)."""
+    shown = repr(err.instance)
+    if len(shown) <= limit:
+        return err.message
+    return err.message.replace(
+        shown, f"{shown[: limit - 4]}...{shown[0]} ({len(shown)} characters)"
+    )
+
+
 def _sort_key(part: Any) -> tuple[int, Any]:
     return (0, part) if isinstance(part, int) else (1, str(part))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pgx_report.clinical.questionnaire import _allowed as allowed_text
+from pgx_report.contracts.text import printable_pattern
 
 LANGUAGES = ("en", "nb")
 Kind = Literal["text", "date", "integer", "number", "choice", "boolean", "const"]
@@ -62,6 +63,7 @@ class Field:
     maximum: float | None = None
     pattern: str | None = None
     min_length: int | None = None
+    max_length: int | None = None
     options: tuple[Option, ...] = ()
     const: str | None = None
     helper: Helper | None = None
@@ -83,6 +85,8 @@ class Field:
             "maximum": self.maximum,
             "pattern": self.pattern,
             "minLength": self.min_length,
+            "maxLength": self.max_length,
+            "printable": printable_pattern() if self.kind == "text" else None,
             "options": [option.value for option in self.options],
             "const": self.const,
         }
@@ -213,6 +217,7 @@ def _field(
         maximum=float(high) if high is not None else None,
         pattern=schema.get("pattern"),
         min_length=schema.get("minLength"),
+        max_length=schema.get("maxLength"),
         options=_options(path, schema, labels, lang),
         const=str(schema["const"]) if "const" in schema else None,
         helper=_helper(path, labels, lang) if kind == "integer" else None,

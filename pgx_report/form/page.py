@@ -19,6 +19,7 @@ import yaml
 
 from pgx_report import __version__
 from pgx_report.clinical.questionnaire import FHIR_DEFINITION_URL, questionnaire_schema
+from pgx_report.contracts.text import refused_names
 from pgx_report.errors import PgxError
 from pgx_report.form.model import Form, build_form
 from pgx_report.paths import TEMPLATE_DIRS
@@ -75,6 +76,7 @@ def page_data(form: Form) -> dict[str, Any]:
         "requiredObjects": list(form.required_objects),
         "fhirQuestionnaire": FHIR_DEFINITION_URL,
         "ui": dict(form.ui),
+        "refusedNames": refused_names(),
     }
 
 

@@ -359,6 +359,9 @@ def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str
     return rows
 
 
+RUNNING_NAME_MAX = 80
+
+
 def _page_css(footer_id: str, running_name: str, title: str, labels: Labels) -> str:
     """Margin-box texts for every page. All input text is hex-escaped (see css_string)."""
     css = (
@@ -419,7 +422,10 @@ def _header_and_meta(
     created = dt.datetime.combine(dt.date.fromisoformat(reported_on), dt.time(), dt.UTC)
     footer_id = f"{labels['patient_id']} {patient_id} · {labels['sample']} {assessment.sample_id}"
     birth_date = format_date(patient.get("birth_date"), lang)
-    running_name = f"{name} · {birth_date}" if birth_date else name
+    # The running header shortens a very long name (page 1 prints it in full); the
+    # footer's ids are never shortened: they wrap inside their margin box.
+    shown = name if len(name) <= RUNNING_NAME_MAX else name[: RUNNING_NAME_MAX - 1] + "…"
+    running_name = f"{shown} · {birth_date}" if birth_date else shown
     return {
         "title": title,
         "page_css": Markup(_page_css(footer_id, running_name, title, labels)),
