@@ -51,8 +51,12 @@ def plate_text(name: str, wells: list[list[Any]], assay: str = "OPRM1_A118G") ->
         )
     return (
         HEADER.format(name=name)
-        + "\n[Sample Setup]\n" + "\n".join(setup) + "\n\n[Results]\n" + "\n".join(results) + "\n"
-    )  # fmt: skip
+        + "\n[Sample Setup]\n"
+        + "\n".join(setup)
+        + "\n\n[Results]\n"
+        + "\n".join(results)
+        + "\n"
+    )
 
 
 def write_plate(folder: Path, name: str) -> Path:

@@ -18,8 +18,11 @@ from pgx_report.genotype.plate.quantstudio import read_plate
 
 DATA = Path(__file__).parent / "data" / "plates"
 REAL = DATA / "quantstudio7_snp_genotyping_example.txt"
-CASES = [(plate, sample, want) for plate, item in load_spec()["plates"].items()
-         for sample, want in item["expect"].items()]  # fmt: skip
+CASES = [
+    (plate, sample, want)
+    for plate, item in load_spec()["plates"].items()
+    for sample, want in item["expect"].items()
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,22 +56,39 @@ def test_no_call_keeps_the_instrument_word(folder: Path) -> None:
     assert controls["passed"] is True
     assert [(n["position"], n["amplified"]) for n in controls["ntc"]] == [("A1", False)]
     assert {p["sample"]: p["observed"] for p in controls["positive"]} == {
-        "PC-A": "A/A", "PC-G": "G/G", "PC-AG": "A/G", "CTRL-AG": "A/G"}  # fmt: skip
+        "PC-A": "A/A",
+        "PC-G": "G/G",
+        "PC-AG": "A/G",
+        "CTRL-AG": "A/G",
+    }
 
 
 def test_min_quality_option(folder: Path) -> None:
     plate, assays = read_plate(folder / "clean.txt"), load_assays(folder / "assays.yaml")
     s7 = {c.sample: c for c in call_plate(plate, assays, PlateSettings(min_quality=75))}["S7"]
     assert (s7.status.value, s7.genotype, s7.provenance["thresholds"]) == (
-        "called", "A/A", {"min_quality": 75})  # fmt: skip
+        "called",
+        "A/A",
+        {"min_quality": 75},
+    )
 
 
 def test_cli_call_one_sample(folder: Path) -> None:
-    result = run_pgx("call", folder / "clean.txt", "--assays", folder / "assays.yaml",
-                     "--sample", "S2", check=True)  # fmt: skip
+    result = run_pgx(
+        "call",
+        folder / "clean.txt",
+        "--assays",
+        folder / "assays.yaml",
+        "--sample",
+        "S2",
+        check=True,
+    )
     data = json.loads(result.stdout)
     assert (data["status"], data["genotype"], data["gt"]) == (
-        "called", "A/G", "Heterozygous A118/G118")  # fmt: skip
+        "called",
+        "A/G",
+        "Heterozygous A118/G118",
+    )
     prov = data["provenance"]
     assert prov["genotype_source"] == "targeted_assay" and "build" not in prov
     assert prov["instrument"]["type"] == "QuantStudio(TM) 7 Flex System"
@@ -83,22 +103,42 @@ def test_real_instrument_export() -> None:
     assert len(plate.wells) == 96 and plate.assays["CYP19_2"].reporter1 == "VIC"
     calls = call_plate(plate, load_assays(DATA / "quantstudio7_assays.yaml"))
     assert {(c.sample, c.status.value, c.genotype) for c in calls} == {
-        ("Allele 1", "called", "A/A"), ("Allele 2", "called", "G/G"), ("Hetero", "called", "A/G")}
+        ("Allele 1", "called", "A/A"),
+        ("Allele 2", "called", "G/G"),
+        ("Hetero", "called", "A/G"),
+    }
     controls = calls[0].qc["assays"][0]["controls"]
     assert len(controls["ntc"]) == 8 and not any(n["amplified"] for n in controls["ntc"])
     assert sorted(p["task"] for p in controls["positive"]) == [
-        "PC_ALLELE_1", "PC_ALLELE_2", "PC_ALLELE_BOTH"]  # fmt: skip
+        "PC_ALLELE_1",
+        "PC_ALLELE_2",
+        "PC_ALLELE_BOTH",
+    ]
     hetero = next(c for c in calls if c.sample == "Hetero")
     assert len(hetero.qc["wells"]) == 24 and hetero.qc["wells"][0]["allele1_ct"] == 25.805
 
 
 def test_all_samples_directory(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "calls"
-    run_pgx("call", folder / "ntc_contaminated.txt", "--assays", folder / "assays.yaml",
-            "--all-samples", "-o", out, check=True)  # fmt: skip
+    run_pgx(
+        "call",
+        folder / "ntc_contaminated.txt",
+        "--assays",
+        folder / "assays.yaml",
+        "--all-samples",
+        "-o",
+        out,
+        check=True,
+    )
     tsv = (out / "calls.tsv").read_text(encoding="utf-8").splitlines()
-    assert tsv[2].split("\t")[:6] == ["S1", "failed_qc", "", "", "Homozygous A118/A118",
-                                      "NTC_AMPLIFIED"]  # fmt: skip
+    assert tsv[2].split("\t")[:6] == [
+        "S1",
+        "failed_qc",
+        "",
+        "",
+        "Homozygous A118/A118",
+        "NTC_AMPLIFIED",
+    ]
 
 
 SPEC_WELLS = load_spec()["plates"]["positive_control_failed"]["wells"]
@@ -119,8 +159,12 @@ def test_malformed_export_exit_2(tmp_path: Path, old: str, new: str, message: st
     text = plate_text("bad", SPEC_WELLS)
     assert old in text
     plate = tmp_path / "plate.txt"
-    plate.write_text(text.replace(old, new, 1) if old != "\tUNKNOWN\t4" else
-                     text.replace("\tUNKNOWN\t4.100", "\tSAMPLE\t4.100"), encoding="utf-8")  # fmt: skip
+    plate.write_text(
+        text.replace(old, new, 1)
+        if old != "\tUNKNOWN\t4"
+        else text.replace("\tUNKNOWN\t4.100", "\tSAMPLE\t4.100"),
+        encoding="utf-8",
+    )
     result = run_pgx("call", plate, "--assays", write_assays(tmp_path), "--sample", "S1")
     assert_clean_error(result, str(plate), message)
 
@@ -152,6 +196,7 @@ def test_plate_needs_assays_and_sample(folder: Path) -> None:
     assert_clean_error(run_pgx("call", folder / "clean.txt", "--sample", "S1"), "--assays")
     result = run_pgx("call", folder / "clean.txt", "--assays", folder / "assays.yaml")
     assert_clean_error(result, "--sample or --all-samples")
-    result = run_pgx("call", folder / "clean.txt", "--assays", folder / "assays.yaml",
-                     "--sample", "NOPE")  # fmt: skip
+    result = run_pgx(
+        "call", folder / "clean.txt", "--assays", folder / "assays.yaml", "--sample", "NOPE"
+    )
     assert_clean_error(result, "sample 'NOPE' is not on the plate")

@@ -15,8 +15,8 @@ from pathlib import Path
 from pgx_report.contracts.call import Call, Thresholds
 from pgx_report.errors import UsageError
 from pgx_report.files.sniff import InputFormat, alignment_format, is_plate, sniff_format
-from pgx_report.genotype.plate.qc import DEFAULT_MIN_QUALITY
 from pgx_report.genotype.pileup.alignment import PileupOptions, call_alignment
+from pgx_report.genotype.plate.qc import DEFAULT_MIN_QUALITY
 from pgx_report.genotype.reference import check_call_reference
 from pgx_report.genotype.site import Build
 from pgx_report.genotype.vcf import rules
@@ -37,9 +37,13 @@ def _plate_calls(path: str | Path, options: PlateOptions | None, sample: str | N
 
     options = options or PlateOptions()
     if options.assays is None:
-        raise UsageError(path, "is a genotyping plate: --assays FILE must say which assay is rs1799971")
+        raise UsageError(
+            path, "is a genotyping plate: --assays FILE must say which assay is rs1799971"
+        )
     plate = read_plate(path)
-    return call_plate(plate, load_assays(options.assays), PlateSettings(options.min_quality), sample)
+    return call_plate(
+        plate, load_assays(options.assays), PlateSettings(options.min_quality), sample
+    )
 
 
 def call_sample(
@@ -63,7 +67,9 @@ def call_sample(
             raise UsageError(path, "is a genotyping plate: --reference does not apply to it")
         calls = _plate_calls(path, plate, sample)
         if len(calls) > 1:
-            raise UsageError(path, "the plate has more than one sample: pass --sample or --all-samples")
+            raise UsageError(
+                path, "the plate has more than one sample: pass --sample or --all-samples"
+            )
         return calls[0]
     if fmt.is_alignment:
         return call_alignment(

@@ -48,7 +48,9 @@ def load_assays(path: str | Path) -> AssayMap:
     for name, item in raw["assays"].items():
         if sorted(item["alleles"].values()) != ["A", "G"]:
             raise InputError(path, f"$.assays.{name}.alleles: must map one allele to A, one to G")
-        assays[name] = AssayDefinition(name, item["site"], item["alleles"], item.get("controls", {}))
+        assays[name] = AssayDefinition(
+            name, item["site"], item["alleles"], item.get("controls", {})
+        )
     ignored = frozenset(raw.get("ignore", ()))
     both = sorted(ignored & set(assays))
     if both:

@@ -29,7 +29,9 @@ DEFAULT_MIN_QUALITY = 95.0  # pgx-report's default gate on Quality(%) (docs/targ
 
 SENTENCES: dict[Reason, str] = {
     Reason.NTC_AMPLIFIED: "a no-template control of the assay has an allele call (contamination)",
-    Reason.POSITIVE_CONTROL_FAILED: "a positive control of the assay did not give its expected call",
+    Reason.POSITIVE_CONTROL_FAILED: (
+        "a positive control of the assay did not give its expected call"
+    ),
     Reason.REPLICATE_DISCORDANT: "the sample's replicate wells disagree",
     Reason.ASSAY_UNDETERMINED: "the instrument gave no genotype for the sample",
     Reason.WELLS_OMITTED: "every well of the sample is omitted on the plate",
@@ -66,15 +68,29 @@ def assay_controls(plate: Plate, setup: AssaySetup, definition: AssayDefinition)
         if well.assay != setup.name or well.omitted:
             continue
         if well.task == "NTC":
-            ntc.append({"position": well.position, "sample": well.sample, "call": well.call,
-                        "amplified": well.alleles is not None})  # fmt: skip
+            ntc.append(
+                {
+                    "position": well.position,
+                    "sample": well.sample,
+                    "call": well.call,
+                    "amplified": well.alleles is not None,
+                }
+            )
             continue
         expected = _expected(well, setup, definition)
         if expected is not None:
             observed = _genotype(well, definition)
-            positive.append({"position": well.position, "sample": well.sample, "task": well.task,
-                             "call": well.call, "expected": expected, "observed": observed,
-                             "passed": observed == expected})  # fmt: skip
+            positive.append(
+                {
+                    "position": well.position,
+                    "sample": well.sample,
+                    "task": well.task,
+                    "call": well.call,
+                    "expected": expected,
+                    "observed": observed,
+                    "passed": observed == expected,
+                }
+            )
     passed = not any(n["amplified"] for n in ntc) and all(p["passed"] for p in positive)
     return {"passed": passed, "ntc": ntc, "positive": positive}
 
@@ -87,12 +103,18 @@ def _definitions(plate: Plate, assays: AssayMap) -> dict[str, AssayDefinition]:
             continue
         definition = assays.assays.get(name)
         if definition is None:
-            raise InputError(plate.path, f"assay {name!r} is not defined in {assays.path.name} "
-                             "(add it under 'assays', or list it under 'ignore')")  # fmt: skip
+            raise InputError(
+                plate.path,
+                f"assay {name!r} is not defined in {assays.path.name} "
+                "(add it under 'assays', or list it under 'ignore')",
+            )
         names = sorted(definition.alleles)
         if names != sorted((setup.allele1, setup.allele2)):
-            raise InputError(assays.path, f"$.assays.{name}.alleles: {names} are not the plate's "
-                             f"allele names {setup.allele1!r}, {setup.allele2!r}")  # fmt: skip
+            raise InputError(
+                assays.path,
+                f"$.assays.{name}.alleles: {names} are not the plate's "
+                f"allele names {setup.allele1!r}, {setup.allele2!r}",
+            )
         found[name] = definition
     if not found:
         raise InputError(plate.path, "no assay on the plate is defined for rs1799971")
@@ -105,10 +127,17 @@ def _provenance(plate: Plate, assays: AssayMap, settings: PlateSettings) -> dict
         "tool": "pgx-report",
         "tool_version": __version__,
         "genotype_source": "targeted_assay",
-        "input": {"path": plate.path.name, "sha256": plate.sha256, "format": "quantstudio",
-                  "index": "none"},  # fmt: skip
-        "instrument": {"type": header.get("Instrument Type"), "name": header.get("Instrument Name"),
-                       "serial_number": header.get("Instrument Serial Number")},  # fmt: skip
+        "input": {
+            "path": plate.path.name,
+            "sha256": plate.sha256,
+            "format": "quantstudio",
+            "index": "none",
+        },
+        "instrument": {
+            "type": header.get("Instrument Type"),
+            "name": header.get("Instrument Name"),
+            "serial_number": header.get("Instrument Serial Number"),
+        },
         "run_end_time": header.get("Experiment Run End Time"),
         "experiment_name": header.get("Experiment Name"),
         "assays": {"path": assays.path.name, "sha256": assays.sha256},
@@ -118,15 +147,23 @@ def _provenance(plate: Plate, assays: AssayMap, settings: PlateSettings) -> dict
 
 def _well_dict(well: Well, definition: AssayDefinition) -> dict[str, Any]:
     return {
-        "assay": well.assay, "well": well.well, "position": well.position, "task": well.task,
-        "call": well.call, "genotype": _genotype(well, definition),
-        "allele1_delta_rn": well.allele1_delta_rn, "allele2_delta_rn": well.allele2_delta_rn,
-        "allele1_ct": well.allele1_ct, "allele2_ct": well.allele2_ct, "quality": well.quality,
-    }  # fmt: skip
+        "assay": well.assay,
+        "well": well.well,
+        "position": well.position,
+        "task": well.task,
+        "call": well.call,
+        "genotype": _genotype(well, definition),
+        "allele1_delta_rn": well.allele1_delta_rn,
+        "allele2_delta_rn": well.allele2_delta_rn,
+        "allele1_ct": well.allele1_ct,
+        "allele2_ct": well.allele2_ct,
+        "quality": well.quality,
+    }
 
 
-def _codes(used: Sequence[dict[str, Any]], controls: Sequence[Mapping[str, Any]],
-           min_quality: float) -> list[Reason]:  # fmt: skip
+def _codes(
+    used: Sequence[dict[str, Any]], controls: Sequence[Mapping[str, Any]], min_quality: float
+) -> list[Reason]:
     codes: list[Reason] = []
     if any(any(n["amplified"] for n in c["ntc"]) for c in controls):
         codes.append(Reason.NTC_AMPLIFIED)
@@ -144,8 +181,13 @@ def _codes(used: Sequence[dict[str, Any]], controls: Sequence[Mapping[str, Any]]
     return codes
 
 
-def _sample_call(sample: str, wells: Sequence[Well], plate: Plate,
-                 definitions: Mapping[str, AssayDefinition], context: dict[str, Any]) -> Call:  # fmt: skip
+def _sample_call(
+    sample: str,
+    wells: Sequence[Well],
+    plate: Plate,
+    definitions: Mapping[str, AssayDefinition],
+    context: dict[str, Any],
+) -> Call:
     settings: PlateSettings = context["settings"]
     names = sorted({w.assay for w in wells})
     used = [_well_dict(w, definitions[w.assay]) for w in wells if not w.omitted]
@@ -154,26 +196,50 @@ def _sample_call(sample: str, wells: Sequence[Well], plate: Plate,
     status = status_for(codes)
     calls = list(dict.fromkeys(w["call"] for w in used))
     genotype = used[0]["genotype"] if status.value == "called" else None
-    assays_qc = [{"name": n, "site": definitions[n].site, "alleles": dict(definitions[n].alleles),
-                  "reporters": {plate.assays[n].allele1: plate.assays[n].reporter1,
-                                plate.assays[n].allele2: plate.assays[n].reporter2},
-                  "controls": context["controls"][n]} for n in names]  # fmt: skip
-    qc = {"source": "targeted_assay", "record": None, "depth": None, "gq": None,
-          "allele_depths": None, "allele_balance": None, "filter": None, "qual": None,
-          "phased": False, "assays": assays_qc, "wells": used,
-          "omitted_wells": [w.position for w in wells if w.omitted]}  # fmt: skip
+    assays_qc = [
+        {
+            "name": n,
+            "site": definitions[n].site,
+            "alleles": dict(definitions[n].alleles),
+            "reporters": {
+                plate.assays[n].allele1: plate.assays[n].reporter1,
+                plate.assays[n].allele2: plate.assays[n].reporter2,
+            },
+            "controls": context["controls"][n],
+        }
+        for n in names
+    ]
+    qc = {
+        "source": "targeted_assay",
+        "record": None,
+        "depth": None,
+        "gq": None,
+        "allele_depths": None,
+        "allele_balance": None,
+        "filter": None,
+        "qual": None,
+        "phased": False,
+        "assays": assays_qc,
+        "wells": used,
+        "omitted_wells": [w.position for w in wells if w.omitted],
+    }
     return Call(
-        sample=sample, variant=context["variant"], status=status, genotype=genotype,
+        sample=sample,
+        variant=context["variant"],
+        status=status,
+        genotype=genotype,
         carrier=None if genotype is None else "G" in genotype,
         gt=" | ".join(calls) if calls else None,
         reason_codes=tuple(c.value for c in codes),
         reasons=tuple(SENTENCES[c] for c in codes),
-        qc=qc, provenance=context["provenance"],
-    )  # fmt: skip
+        qc=qc,
+        provenance=context["provenance"],
+    )
 
 
-def call_plate(plate: Plate, assays: AssayMap, settings: PlateSettings | None = None,
-               sample: str | None = None) -> list[Call]:  # fmt: skip
+def call_plate(
+    plate: Plate, assays: AssayMap, settings: PlateSettings | None = None, sample: str | None = None
+) -> list[Call]:
     """The calls of every sample on the plate's rs1799971 assays (NTC wells excluded),
     or of ``sample`` alone (UnknownSampleError if it has no well there)."""
     settings = settings or PlateSettings()
@@ -193,7 +259,9 @@ def call_plate(plate: Plate, assays: AssayMap, settings: PlateSettings | None = 
     if sample is not None:
         if sample not in by_sample:
             known = ", ".join(sorted(by_sample)[:10])
-            raise UnknownSampleError(plate.path, f"sample {sample!r} is not on the plate (it has: {known})")
+            raise UnknownSampleError(
+                plate.path, f"sample {sample!r} is not on the plate (it has: {known})"
+            )
         by_sample = {sample: by_sample[sample]}
     return [_sample_call(s, w, plate, definitions, context) for s, w in by_sample.items()]
 
@@ -201,4 +269,6 @@ def call_plate(plate: Plate, assays: AssayMap, settings: PlateSettings | None = 
 def plate_summary(plate: Plate, assays: AssayMap) -> list[dict[str, Any]]:
     """Per rs1799971 assay: its control results (for the batch summary)."""
     definitions = _definitions(plate, assays)
-    return [{"assay": n, **assay_controls(plate, plate.assays[n], d)} for n, d in definitions.items()]
+    return [
+        {"assay": n, **assay_controls(plate, plate.assays[n], d)} for n, d in definitions.items()
+    ]

@@ -21,14 +21,30 @@ from pathlib import Path
 from pgx_report.errors import InputError
 from pgx_report.files.io import read_input_bytes, sha256_bytes
 
-RESULTS_REQUIRED = ("Well", "Well Position", "Omit", "Sample Name", "SNP Assay Name", "Task", "Call")
+RESULTS_REQUIRED = (
+    "Well",
+    "Well Position",
+    "Omit",
+    "Sample Name",
+    "SNP Assay Name",
+    "Task",
+    "Call",
+)
 SETUP_REQUIRED = ("Well", "Sample Name", "SNP Assay Name", "Allele1 Name", "Allele2 Name")
 TASKS = frozenset({"UNKNOWN", "NTC", "PC_ALLELE_1", "PC_ALLELE_2", "PC_ALLELE_BOTH"})
 # Calls that are not a genotype (compared case-insensitively): the well gives no call.
 NO_CALL_WORDS = frozenset(
-    {"undetermined", "no amp", "noamp", "no amplification", "invalid", "no call",
-     "negative control (nc)", "ntc"}
-)  # fmt: skip
+    {
+        "undetermined",
+        "no amp",
+        "noamp",
+        "no amplification",
+        "invalid",
+        "no call",
+        "negative control (nc)",
+        "ntc",
+    }
+)
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _POSITION = re.compile(r"[A-Z]{1,2}\d{1,3}")
 
@@ -115,7 +131,7 @@ def _sections(path: Path, lines: Sequence[str]) -> tuple[dict[str, str], dict[st
         if not line.strip():
             continue
         fields = next(csv.reader([line], delimiter="\t"))
-        start, columns, rows = tables[current]
+        _start, columns, rows = tables[current]
         if not columns:
             tables[current] = (number, [c.strip() for c in fields], rows)
         else:
@@ -192,9 +208,13 @@ def _alleles(path: Path, line: int, call: str, setup: AssaySetup) -> tuple[str, 
     )
 
 
-def _well(path: Path, line: int, fields: list[str], index: dict[str, int], setup: Mapping[str, AssaySetup]) -> Well | None:
-    cell = lambda column: _cell(fields, index, column)  # noqa: E731
-    if len(fields) > len(index) and any(f.strip() for f in fields[len(index):]):
+def _well(
+    path: Path, line: int, fields: list[str], index: dict[str, int], setup: Mapping[str, AssaySetup]
+) -> Well | None:
+    def cell(column: str) -> str:
+        return _cell(fields, index, column)
+
+    if len(fields) > len(index) and any(f.strip() for f in fields[len(index) :]):
         raise InputError(path, f"line {line}: more fields than the [Results] header has")
     assay = cell("SNP Assay Name")
     if not assay:
@@ -209,7 +229,9 @@ def _well(path: Path, line: int, fields: list[str], index: dict[str, int], setup
     if omit.casefold() not in ("true", "false"):
         raise InputError(path, f"line {line}: Omit {omit!r} is neither true nor false")
     if task.upper() not in TASKS:
-        raise InputError(path, f"line {line}: Task {task!r} is not one of {', '.join(sorted(TASKS))}")
+        raise InputError(
+            path, f"line {line}: Task {task!r} is not one of {', '.join(sorted(TASKS))}"
+        )
     omitted, call = omit.casefold() == "true", cell("Call")
     if not omitted and not call:
         raise InputError(path, f"line {line}: Call is empty (analyse the plate before export)")
@@ -217,15 +239,21 @@ def _well(path: Path, line: int, fields: list[str], index: dict[str, int], setup
     if quality is not None and not 0 <= quality <= 100:
         raise InputError(path, f"line {line}: Quality(%) {quality} is not between 0 and 100")
     return Well(
-        line=line, well=int(well), position=position, omitted=omitted,
-        sample=cell("Sample Name"), assay=assay, task=task.upper(), call=call,
+        line=line,
+        well=int(well),
+        position=position,
+        omitted=omitted,
+        sample=cell("Sample Name"),
+        assay=assay,
+        task=task.upper(),
+        call=call,
         alleles=None if omitted else _alleles(path, line, call, setup[assay]),
         allele1_delta_rn=_number(path, line, "Allele1 Delta Rn", cell("Allele1 Delta Rn")),
         allele2_delta_rn=_number(path, line, "Allele2 Delta Rn", cell("Allele2 Delta Rn")),
         quality=quality,
         allele1_ct=_number(path, line, "Allele1 Ct", cell("Allele1 Ct")),
         allele2_ct=_number(path, line, "Allele2 Ct", cell("Allele2 Ct")),
-    )  # fmt: skip
+    )
 
 
 def read_plate(path: str | Path) -> Plate:
@@ -233,7 +261,9 @@ def read_plate(path: str | Path) -> Plate:
     path = Path(path)
     data = read_input_bytes(path)
     if not looks_like_plate(data[:65536]):
-        raise InputError(path, "not a QuantStudio results text export ('* ' header lines, [Results])")
+        raise InputError(
+            path, "not a QuantStudio results text export ('* ' header lines, [Results])"
+        )
     header, tables = _sections(path, _decode(path, data).split("\n"))
     kind = header.get("Experiment Type")
     if kind is not None and kind.strip() != "Genotyping":
@@ -251,10 +281,15 @@ def read_plate(path: str | Path) -> Plate:
         if found is None:
             continue
         if found.well in seen:
-            raise InputError(path, f"line {line}: well {found.well} again (first on line {seen[found.well]})")
+            raise InputError(
+                path, f"line {line}: well {found.well} again (first on line {seen[found.well]})"
+            )
         seen[found.well] = line
         if setup_wells.get(found.well, (found.sample, found.assay)) != (found.sample, found.assay):
-            raise InputError(path, f"line {line}: well {found.position}: sample or assay differs from [Sample Setup]")
+            raise InputError(
+                path,
+                f"line {line}: well {found.position}: sample or assay differs from [Sample Setup]",
+            )
         wells.append(found)
     if not wells:
         raise InputError(path, f"line {results[0]}: [Results] has no wells")

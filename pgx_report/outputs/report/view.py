@@ -223,11 +223,11 @@ def _well_text(well: Mapping[str, Any], shown: Any) -> str:
 def _controls_text(assay: Mapping[str, Any], labels: Labels) -> str:
     controls = assay.get("controls") or {}
     parts = [f"NTC {n.get('position')}: {n.get('call')}" for n in controls.get("ntc") or []]
-    parts += [
-        f"{p.get('task') if p.get('task') != 'UNKNOWN' else p.get('sample')} {p.get('position')}: {p.get('observed') or p.get('call')}"
-        f" ({labels['controls_passed'] if p.get('passed') else labels['controls_failed']})"
-        for p in controls.get("positive") or []
-    ]
+    for item in controls.get("positive") or []:
+        name = item.get("task") if item.get("task") != "UNKNOWN" else item.get("sample")
+        verdict = labels["controls_passed" if item.get("passed") else "controls_failed"]
+        seen = item.get("observed") or item.get("call")
+        parts.append(f"{name} {item.get('position')}: {seen} ({verdict})")
     verdict = labels["controls_passed" if controls.get("passed") else "controls_failed"]
     return f"{verdict}: " + "; ".join(parts) if parts else verdict
 
@@ -241,13 +241,17 @@ def _assay_details(
     instrument = provenance.get("instrument") or {}
     assays = [a for a in qc.get("assays") or [] if isinstance(a, Mapping)]
     assay_text = "; ".join(
-        f"{a.get('name')} ({', '.join(f'{k} = {v}' for k, v in sorted((a.get('alleles') or {}).items()))})"
+        f"{a.get('name')} ({', '.join(f'{k} = {v}' for k, v in sorted(a['alleles'].items()))})"
         for a in assays
+        if isinstance(a.get("alleles"), Mapping)
     )
     wells = [w for w in qc.get("wells") or [] if isinstance(w, Mapping)]
     return [
         (labels["method"], labels["method_targeted_assay"]),
-        (labels["instrument"], f"{shown(instrument.get('type'))}, {shown(provenance.get('run_end_time'))}"),
+        (
+            labels["instrument"],
+            f"{shown(instrument.get('type'))}, {shown(provenance.get('run_end_time'))}",
+        ),
         (labels["assay"], assay_text or EN_DASH),
         (labels["wells"], "; ".join(_well_text(w, shown) for w in wells) or EN_DASH),
         (labels["plate_controls"], "; ".join(_controls_text(a, labels) for a in assays) or EN_DASH),
