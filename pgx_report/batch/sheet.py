@@ -355,9 +355,7 @@ def mark_cohorts(sheet: Path, table: dict[str, SheetRow]) -> dict[str, SheetRow]
         by_input.setdefault(os.path.realpath(row.input), []).append(row)
     # A plate is always read once for all its rows (its controls are the plate's).
     shared = {
-        real: rows
-        for real, rows in by_input.items()
-        if len(rows) > 1 or rows[0].format == "plate"
+        real: rows for real, rows in by_input.items() if len(rows) > 1 or rows[0].format == "plate"
     }
     ids = cohort_ids(
         sorted(real for real, rows in shared.items() if rows[0].format in ("vcf", "plate"))
