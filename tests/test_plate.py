@@ -41,7 +41,7 @@ def test_spec_calls(folder: Path, plate: str, sample: str, want: list[object]) -
     call = by_sample[sample]
     validate_call_dict(call.to_dict())
     assert [call.status.value, call.genotype, list(call.reason_codes)] == want
-    assert "NTC" not in by_sample  # NTC wells are controls, never sample calls
+    assert not {"NTC", "PC-A", "PC-G"} & set(by_sample)  # control wells: never sample calls
 
 
 def test_no_call_keeps_the_instrument_word(folder: Path) -> None:
@@ -115,7 +115,8 @@ def test_real_instrument_export() -> None:
         "PC_ALLELE_BOTH",
     ]
     hetero = next(c for c in calls if c.sample == "Hetero")
-    assert len(hetero.qc["wells"]) == 24 and hetero.qc["wells"][0]["allele1_ct"] == 25.805
+    # A10 is the PC_ALLELE_BOTH control: a control, not one of the sample's wells
+    assert len(hetero.qc["wells"]) == 23 and hetero.qc["wells"][0]["allele1_ct"] == 25.867
 
 
 def test_all_samples_directory(folder: Path, tmp_path: Path) -> None:
@@ -131,7 +132,7 @@ def test_all_samples_directory(folder: Path, tmp_path: Path) -> None:
         check=True,
     )
     tsv = (out / "calls.tsv").read_text(encoding="utf-8").splitlines()
-    assert tsv[2].split("\t")[:6] == [
+    assert tsv[1].split("\t")[:6] == [
         "S1",
         "failed_qc",
         "",
@@ -200,3 +201,40 @@ def test_plate_needs_assays_and_sample(folder: Path) -> None:
         "call", folder / "clean.txt", "--assays", folder / "assays.yaml", "--sample", "NOPE"
     )
     assert_clean_error(result, "sample 'NOPE' is not on the plate")
+
+
+def test_batch_summary_per_plate(folder: Path, tmp_path: Path) -> None:
+    from pgx_report.outputs.batch_summary import (
+        Flag,
+        SampleRecord,
+        SampleStatus,
+        load_populations,
+        plate_controls,
+        summarize_batch,
+        to_html,
+        to_tsv,
+    )
+
+    records = []
+    assays = load_assays(folder / "assays.yaml")
+    for name in ("clean", "ntc_contaminated"):
+        for call in call_plate(read_plate(folder / f"{name}.txt"), assays):
+            data = call.to_dict()
+            records.append(SampleRecord(
+                f"{name}-{call.sample}", call.sample, SampleStatus.REPORTED,
+                call_status=data["status"], genotype=data["genotype"],
+                plate=plate_controls(data),
+            ))  # fmt: skip
+    summary = summarize_batch(records, load_populations()["global_1000g"])
+    plates = {plate.plate.split(" ")[0]: plate for plate in summary.plates}
+    clean, dirty = plates["clean.txt"], plates["ntc_contaminated.txt"]
+    assert (clean.passed, clean.controls_passed, clean.controls_failed, clean.ntc) == (
+        True, 4, 0, "clean")  # fmt: skip
+    assert (clean.called, clean.samples) == (5, 11)  # CTRL-AG (Task UNKNOWN) is a sample too
+    assert (dirty.passed, dirty.ntc, dirty.called, dirty.samples) == (False, "amplified", 0, 1)
+    failed = [f for f in summary.flags if f.code is Flag.PLATE_QC_FAILED]
+    assert len(failed) == 1 and "ntc_contaminated.txt" in failed[0].message
+    assert summary.verdict == "REVIEW"
+    tsv = to_tsv(summary, "test")
+    assert "## plate=ntc_contaminated.txt" in tsv and "NTC amplified" in tsv
+    assert "FAILED: do not release" in to_html(summary, "test")

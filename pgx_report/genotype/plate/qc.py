@@ -240,7 +240,8 @@ def _sample_call(
 def call_plate(
     plate: Plate, assays: AssayMap, settings: PlateSettings | None = None, sample: str | None = None
 ) -> list[Call]:
-    """The calls of every sample on the plate's rs1799971 assays (NTC wells excluded),
+    """The calls of every sample on the plate's rs1799971 assays (Task UNKNOWN wells: NTC
+    and PC_* wells are the plate's controls),
     or of ``sample`` alone (UnknownSampleError if it has no well there)."""
     settings = settings or PlateSettings()
     definitions = _definitions(plate, assays)
@@ -254,7 +255,7 @@ def call_plate(
     }
     by_sample: dict[str, list[Well]] = {}
     for well in plate.wells:
-        if well.assay in definitions and well.task != "NTC" and well.sample:
+        if well.assay in definitions and well.task == "UNKNOWN" and well.sample:
             by_sample.setdefault(well.sample, []).append(well)
     if sample is not None:
         if sample not in by_sample:
