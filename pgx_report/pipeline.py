@@ -34,6 +34,7 @@ from pgx_report.files.jsonio import parse_json
 
 if TYPE_CHECKING:
     from pgx_report.contracts.assessment import Assessment
+    from pgx_report.genotype.dispatch import PlateOptions
     from pgx_report.genotype.pileup.alignment import PileupOptions
     from pgx_report.outputs.report.pdf import Report
 
@@ -80,6 +81,7 @@ class CallSettings:
     build: str | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     pileup: PileupOptions | None = None  # None: the pileup defaults
+    plate: PlateOptions | None = None  # targeted assay plates: --assays, --min-quality
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def call_input(
         thresholds=settings.thresholds,
         options=settings.pileup,
         reference=reference,
+        plate=settings.plate,
     )
     validate_call_dict(call.to_dict(), "internal")  # the contract holds for all we write
     return call
@@ -155,6 +158,8 @@ def write_calls(
     settings = settings or CallSettings()
     source = Path(source)
     inputs = [source] + ([Path(reference)] if reference else [])
+    if settings.plate is not None and settings.plate.assays is not None:
+        inputs.append(Path(settings.plate.assays))
     check_inputs(inputs)
     if all_samples:
         check_multi_sample_input(source)
@@ -178,7 +183,11 @@ def _write_all_samples(
     from pgx_report.outputs.call_json import write_all_samples
 
     calls: Sequence[Any] = call_all_samples(
-        source, build=settings.build, thresholds=settings.thresholds, reference=reference
+        source,
+        build=settings.build,
+        thresholds=settings.thresholds,
+        reference=reference,
+        plate=settings.plate,
     )
     write_all_samples(out, calls)
 

@@ -116,12 +116,21 @@ def test_single_sample_equals_all_samples(name: str, vcfs: dict[str, dict[str, P
 
 
 def test_reason_codes_all_exercised() -> None:
-    """Every reason code of the caller has at least one case in test_vcfs/cases.yaml."""
+    """Every reason code of the caller has at least one case in test_vcfs/cases.yaml, or
+    (targeted assay plates) in test_vcfs/plates/spec.yaml."""
+    from plate_support import load_spec
+
     seen = {
         code
         for case in CASES["cases"].values()
         for want in case["expect"].values()
         for code in want["codes"]
+    }
+    seen |= {
+        code
+        for plate in load_spec()["plates"].values()
+        for want in plate["expect"].values()
+        for code in want[2]
     }
     assert seen == {r.value for r in Reason}
 

@@ -130,7 +130,23 @@ class WorkflowPlan:
 
     def call_options(self) -> str:
         """Shell-quoted options of `pgx-report call` (config call.min_depth, .min_gq)."""
-        return shlex.join(CallOptions(**self.config["call"]).argv())
+        call = dict(self.config["call"])
+        call.pop("min_quality", None)  # plates only: cohort_plate_options
+        return shlex.join(CallOptions(**call).argv())
+
+    def cohort_plate_options(self, wildcards: Any) -> str:
+        """A plate cohort's `--assays` (config key 'assays') and `--min-quality`."""
+        if self.cohorts[wildcards.cohort][0].format != "plate":
+            return ""
+        words = ["--assays", self.config["assays"]]
+        min_quality = self.config["call"].get("min_quality")
+        if min_quality is not None:
+            words += ["--min-quality", str(min_quality)]
+        return shlex.join(words)
+
+    def cohort_assays(self, wildcards: Any) -> list[str]:
+        is_plate = self.cohorts[wildcards.cohort][0].format == "plate"
+        return [self.config["assays"]] if is_plate else []
 
     def cohort_vcf(self, wildcards: Any) -> str:
         return self.cohorts[wildcards.cohort][0].input
@@ -177,5 +193,11 @@ def load_plan(config: Mapping[str, Any]) -> WorkflowPlan:
     sheet = Path(config["samples"])
     table = load_sample_sheet(sheet, config.get("reference"))
     check_population(config["population"])
+    plates = [row for row in table.values() if row.format == "plate"]
+    if plates and not config.get("assays"):
+        raise ConfigError(
+            f"sample '{plates[0].sample}': {plates[0].input} is a genotyping plate: set config "
+            "key 'assays' (the lab's assay definitions, docs/targeted.md)"
+        )
     pgx = shlex.quote(find_pgx_report(config["pgx_report"]))
     return WorkflowPlan(config=config, sheet=sheet, table=table, pgx=pgx)

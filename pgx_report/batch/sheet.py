@@ -264,7 +264,7 @@ def cohort_ids(vcfs: Sequence[str]) -> dict[str, str]:
 
     def stem(path: str) -> str:
         name = Path(path).name
-        for suffix in (".gz", ".bgz", ".vcf", ".bcf", ".bam", ".cram"):
+        for suffix in (".gz", ".bgz", ".vcf", ".bcf", ".bam", ".cram", ".txt"):
             name = name.removesuffix(suffix)
         return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "cohort"
 
@@ -278,11 +278,12 @@ def cohort_ids(vcfs: Sequence[str]) -> dict[str, str]:
 
 
 def input_format(sheet: Path, line: int, sample: str, column: str, path: str) -> str:
-    """'bam', 'cram' or 'vcf' (VCF, BCF, gVCF: left to the caller) from the file's content."""
-    from pgx_report.files.sniff import alignment_format
+    """'bam', 'cram', 'plate' (a QuantStudio genotyping export) or 'vcf' (VCF, BCF, gVCF:
+    left to the caller) from the file's content."""
+    from pgx_report.files.sniff import alignment_format, is_plate
 
     try:
-        return alignment_format(path) or "vcf"
+        return alignment_format(path) or ("plate" if is_plate(path) else "vcf")
     except PgxError as err:  # SAM text: one line naming the file and the fix
         raise SheetError(sheet, line, sample, f"column '{column}': {err}") from None
 
@@ -366,11 +367,24 @@ def mark_cohorts(sheet: Path, table: dict[str, SheetRow]) -> dict[str, SheetRow]
     by_input: dict[str, list[SheetRow]] = {}
     for row in table.values():
         by_input.setdefault(os.path.realpath(row.input), []).append(row)
-    shared = {real: rows for real, rows in by_input.items() if len(rows) > 1}
-    ids = cohort_ids(sorted(real for real, rows in shared.items() if rows[0].format == "vcf"))
+    # A plate is always read once for all its rows (its controls are the plate's).
+    shared = {
+        real: rows for real, rows in by_input.items() if len(rows) > 1 or rows[0].format == "plate"
+    }
+    ids = cohort_ids(
+        sorted(real for real, rows in shared.items() if rows[0].format in ("vcf", "plate"))
+    )
     marked = dict(table)
     for real, rows in shared.items():
         for row in rows:
+            if not row.vcf_sample and row.format == "plate":
+                raise SheetError(
+                    sheet,
+                    row.line,
+                    row.sample,
+                    f"column 'vcf_sample' is required: {row.input} is a genotyping plate "
+                    "(give the sample's Sample Name on the plate)",
+                )
             if not row.vcf_sample:
                 kind = (
                     "a cohort VCF"
@@ -384,6 +398,9 @@ def mark_cohorts(sheet: Path, table: dict[str, SheetRow]) -> dict[str, SheetRow]
                     f"column 'vcf_sample' is required: {row.input} is shared by "
                     f"{len(rows)} rows ({kind})",
                 )
+            if row.format == "plate":
+                marked[row.sample] = replace(row, cohort=ids[real])
+                continue
             if row.format != "vcf":
                 continue  # alignments: always the single-sample call rule
             if row.reference != rows[0].reference:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pgx_report.commands.options import add_alignment_options, add_threshold_options, pileup_options
+from pgx_report.commands.options import (
+    add_alignment_options,
+    add_plate_options,
+    add_threshold_options,
+    pileup_options,
+    plate_options,
+)
 
 HELP = "call the OPRM1 rs1799971 (c.118A>G) genotype from a VCF/gVCF/BCF or BAM/CRAM"
 
@@ -15,6 +21,8 @@ FILE) or for every sample (--all-samples: one JSON per sample plus calls.tsv in 
 directory). INPUT may be VCF, bgzipped VCF (with or without a .tbi/.csi index),
 plain-gzip VCF, BCF, or a GATK/DeepVariant gVCF.
 BAM and CRAM (with --reference) are genotyped from the reads (docs/alignment.md).
+A QuantStudio genotyping results export (a TaqMan-type plate) is read with the lab's
+--assays definitions and the plate's own controls (docs/targeted.md).
 
 The reference build is read from the header (chromosome 6 length, RefSeq contig name,
 assembly tag, ##reference). Anything short of a clean, quality-passing A/A, A/G or G/G
@@ -58,6 +66,7 @@ def add_subcommand(subparsers: Any) -> None:
         "(required)",
     )
     add_alignment_options(parser)
+    add_plate_options(parser)
     parser.set_defaults(execute=execute)
 
 
@@ -69,6 +78,7 @@ def execute(args: argparse.Namespace) -> int:
         build=args.build,
         thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
         pileup=pileup_options(args),
+        plate=plate_options(args),
     )
     write_calls(
         args.input,

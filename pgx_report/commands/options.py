@@ -49,6 +49,37 @@ def add_threshold_options(parser: Any) -> None:
     )
 
 
+def add_plate_options(parser: Any) -> None:
+    """--assays and --min-quality (targeted assay plates, docs/targeted.md)."""
+    from pgx_report.genotype.plate.qc import DEFAULT_MIN_QUALITY
+
+    group = parser.add_argument_group("targeted genotyping assay plates (docs/targeted.md)")
+    group.add_argument(
+        "--assays",
+        metavar="YAML",
+        help="the lab's assay definitions: which plate assay is rs1799971 and which allele "
+        "name is A and which G (required for a QuantStudio plate export)",
+    )
+    group.add_argument(
+        "--min-quality",
+        type=float,
+        default=DEFAULT_MIN_QUALITY,
+        metavar="PCT",
+        help=f"minimum Quality(%%) of a well (default {DEFAULT_MIN_QUALITY:g}; 0 = no gate)",
+    )
+
+
+def plate_options(args: argparse.Namespace) -> Any:
+    """The PlateOptions from the options of :func:`add_plate_options`."""
+    from pgx_report.genotype.dispatch import PlateOptions
+
+    if not 0 <= args.min_quality <= 100:
+        from pgx_report.errors import UsageError
+
+        raise UsageError(None, f"--min-quality {args.min_quality:g}: must be 0 to 100")
+    return PlateOptions(assays=args.assays, min_quality=args.min_quality)
+
+
 def add_alignment_options(parser: argparse.ArgumentParser) -> None:
     """The --reference and pileup options, in their own argument group of ``parser``."""
     from pgx_report.genotype.pileup.alignment import PileupOptions

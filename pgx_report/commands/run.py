@@ -16,9 +16,11 @@ from typing import Any
 
 from pgx_report.commands.options import (
     add_alignment_options,
+    add_plate_options,
     add_report_options,
     add_threshold_options,
     pileup_options,
+    plate_options,
 )
 
 HELP = "call + assess + render in one process (writes call.json, assessment.json, report.pdf/.html)"
@@ -49,6 +51,7 @@ def add_subcommand(subparsers: Any) -> None:
     )
     add_threshold_options(calling)
     add_alignment_options(parser)
+    add_plate_options(parser)
     checks = parser.add_argument_group("checks")
     checks.add_argument(
         "--allow-sample-mismatch",
@@ -74,6 +77,7 @@ def execute(args: argparse.Namespace) -> int:
             build=args.build,
             thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
             pileup=pileup_options(args),
+            plate=plate_options(args),
         ),
         report=ReportSettings(
             lang=args.lang,

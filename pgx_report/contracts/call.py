@@ -51,6 +51,13 @@ class Reason(enum.StrEnum):
     AD_CONFLICT = "AD_CONFLICT"
     ALLELE_BALANCE_SKEW = "ALLELE_BALANCE_SKEW"
     IMPUTED = "IMPUTED"
+    # targeted genotyping assay plates (docs/targeted.md)
+    NTC_AMPLIFIED = "NTC_AMPLIFIED"
+    POSITIVE_CONTROL_FAILED = "POSITIVE_CONTROL_FAILED"
+    REPLICATE_DISCORDANT = "REPLICATE_DISCORDANT"
+    ASSAY_UNDETERMINED = "ASSAY_UNDETERMINED"
+    WELLS_OMITTED = "WELLS_OMITTED"
+    LOW_ASSAY_QUALITY = "LOW_ASSAY_QUALITY"
 
 
 # The status each code forces (None: a warning, the call stands). The first status in
@@ -73,6 +80,12 @@ STATUS_OF: dict[Reason, Status | None] = {
     Reason.AD_CONFLICT: Status.FAILED_QC,
     Reason.ALLELE_BALANCE_SKEW: None,
     Reason.IMPUTED: None,
+    Reason.NTC_AMPLIFIED: Status.FAILED_QC,
+    Reason.POSITIVE_CONTROL_FAILED: Status.FAILED_QC,
+    Reason.REPLICATE_DISCORDANT: Status.NO_CALL,
+    Reason.ASSAY_UNDETERMINED: Status.NO_CALL,
+    Reason.WELLS_OMITTED: Status.NOT_COVERED,
+    Reason.LOW_ASSAY_QUALITY: Status.FAILED_QC,
 }
 _STATUS_ORDER = (Status.REF_MISMATCH, Status.NOT_COVERED, Status.NO_CALL, Status.FAILED_QC)
 

@@ -51,6 +51,7 @@ class InputFormat(StrEnum):
     VCF_GZ = "vcf.gz"  # BGZF-compressed (bgzip)
     VCF_GZIP = "vcf.gzip"  # plain gzip
     BCF = "bcf"
+    QUANTSTUDIO = "quantstudio"  # a qPCR genotyping plate's results text export
 
     @property
     def is_alignment(self) -> bool:
@@ -164,12 +165,23 @@ def vcf_format(path: str | Path) -> InputFormat:
     return _vcf_from_head(path, read_head(path, HEAD_SIZE, VcfError, kind="VCF file"))
 
 
+def is_plate(path: str | Path) -> bool:
+    """A QuantStudio genotyping results text export (``* `` header lines, then
+    ``[Sample Setup]``/``[Results]``); never fails (a missing file is False)."""
+    from pgx_report.genotype.plate.quantstudio import looks_like_plate
+
+    head = _head_or_none(path)
+    return head is not None and looks_like_plate(head)
+
+
 def sniff_format(path: str | Path) -> InputFormat:
     """The format of any supported genotype input (see the module docstring)."""
     head = _head_or_none(path)
     found = None if head is None else _alignment_from_head(path, head)
     if found is not None:
         return found
+    if head is not None and is_plate(path):
+        return InputFormat.QUANTSTUDIO
     if head is None:
         return vcf_format(path)  # reports why the file cannot be read
     return _vcf_from_head(Path(path), head)

@@ -9,15 +9,41 @@ FASTA, when given, is checked at the site and recorded in ``provenance.reference
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pgx_report.contracts.call import Call, Thresholds
 from pgx_report.errors import UsageError
-from pgx_report.files.sniff import alignment_format, sniff_format
+from pgx_report.files.sniff import InputFormat, alignment_format, is_plate, sniff_format
 from pgx_report.genotype.pileup.alignment import PileupOptions, call_alignment
+from pgx_report.genotype.plate.qc import DEFAULT_MIN_QUALITY
 from pgx_report.genotype.reference import check_call_reference
 from pgx_report.genotype.site import Build
 from pgx_report.genotype.vcf import rules
+
+
+@dataclass(frozen=True)
+class PlateOptions:
+    """How a targeted assay plate is read: the lab's assay map and the quality gate."""
+
+    assays: str | Path | None = None
+    min_quality: float = DEFAULT_MIN_QUALITY
+
+
+def _plate_calls(path: str | Path, options: PlateOptions | None, sample: str | None) -> list[Call]:
+    from pgx_report.genotype.plate.assays import load_assays
+    from pgx_report.genotype.plate.qc import PlateSettings, call_plate
+    from pgx_report.genotype.plate.quantstudio import read_plate
+
+    options = options or PlateOptions()
+    if options.assays is None:
+        raise UsageError(
+            path, "is a genotyping plate: --assays FILE must say which assay is rs1799971"
+        )
+    plate = read_plate(path)
+    return call_plate(
+        plate, load_assays(options.assays), PlateSettings(options.min_quality), sample
+    )
 
 
 def call_sample(
@@ -28,12 +54,23 @@ def call_sample(
     thresholds: Thresholds | None = None,
     options: PileupOptions | None = None,
     reference: str | Path | None = None,
+    plate: PlateOptions | None = None,
 ) -> Call:
-    """One sample's call from any supported input (BAM, CRAM, VCF, BCF, gVCF).
+    """One sample's call from any supported input (BAM, CRAM, VCF, BCF, gVCF, or a
+    QuantStudio genotyping plate export with ``plate`` naming the assay map).
 
     ``sample`` is needed when the file holds more than one; ``reference`` (required for
     CRAM) is checked at the site and recorded in ``provenance.reference``."""
     fmt = sniff_format(path)
+    if fmt is InputFormat.QUANTSTUDIO:
+        if reference:
+            raise UsageError(path, "is a genotyping plate: --reference does not apply to it")
+        calls = _plate_calls(path, plate, sample)
+        if len(calls) > 1:
+            raise UsageError(
+                path, "the plate has more than one sample: pass --sample or --all-samples"
+            )
+        return calls[0]
     if fmt.is_alignment:
         return call_alignment(
             path,
@@ -68,11 +105,14 @@ def call_all_samples(
     build: str | Build | None = None,
     thresholds: Thresholds | None = None,
     reference: str | Path | None = None,
+    plate: PlateOptions | None = None,
 ) -> Sequence[Call]:
     """Every sample of a multi-sample VCF/BCF in one pass (a BAM/CRAM is refused).
 
     The result is a read-only sequence made in bulk (see
     :func:`pgx_report.genotype.vcf.rules.call_all_samples`)."""
+    if is_plate(path):
+        return _plate_calls(path, plate, None)
     check_multi_sample_input(path)
     calls: Sequence[Call] = rules.call_all_samples(
         path, build=build, thresholds=thresholds or Thresholds()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
@@ -48,6 +48,7 @@ class Flag(StrEnum):
     ALLELE_SWAP_SUSPECTED = "ALLELE_SWAP_SUSPECTED"
     REF_MISMATCH = "REF_MISMATCH"
     MANY_NOT_DETERMINED = "MANY_NOT_DETERMINED"
+    PLATE_QC_FAILED = "PLATE_QC_FAILED"
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,86 @@ class SampleRecord:
     contraindications: tuple[str, ...] = ()  # "id (severity)"
     error: str | None = None
     report: str | None = None
+    plate: PlateControls | None = None  # targeted assay plates only
+
+
+@dataclass(frozen=True)
+class PlateControls:
+    """What a sample's call says about its plate (docs/targeted.md)."""
+
+    plate: str  # the export's file name and the start of its SHA-256
+    controls_passed: int
+    controls_failed: int
+    ntc: str  # clean | amplified | none
+    passed: bool
+
+
+@dataclass(frozen=True)
+class PlateSummary:
+    plate: str
+    samples: int
+    called: int
+    controls_passed: int
+    controls_failed: int
+    ntc: str
+    passed: bool
+
+    @property
+    def call_rate(self) -> float:
+        return self.called / self.samples if self.samples else 0.0
+
+    def text(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"{self.plate}: QC {verdict}; positive controls {self.controls_passed} passed, "
+            f"{self.controls_failed} failed; NTC {self.ntc}; call rate {self.called}/"
+            f"{self.samples} ({self.call_rate:.0%})"
+        )
+
+
+def plate_controls(call: Mapping[str, Any]) -> PlateControls | None:
+    """The plate facts of a targeted assay call, else None."""
+    provenance = call.get("provenance") or {}
+    if provenance.get("genotype_source") != "targeted_assay":
+        return None
+    source = provenance.get("input") or {}
+    assays = (call.get("qc") or {}).get("assays") or []
+    controls = [a.get("controls") or {} for a in assays]
+    positive = [p for c in controls for p in c.get("positive") or []]
+    ntc = [n for c in controls for n in c.get("ntc") or []]
+    ntc_text = (
+        "none" if not ntc else ("amplified" if any(n.get("amplified") for n in ntc) else "clean")
+    )
+    return PlateControls(
+        plate=f"{source.get('path')} ({str(source.get('sha256', ''))[:12]})",
+        controls_passed=sum(1 for p in positive if p.get("passed")),
+        controls_failed=sum(1 for p in positive if not p.get("passed")),
+        ntc=ntc_text,
+        passed=all(c.get("passed") for c in controls),
+    )
+
+
+def plate_summaries(samples: Sequence[SampleRecord]) -> tuple[PlateSummary, ...]:
+    by_plate: dict[str, list[SampleRecord]] = {}
+    for record in samples:
+        if record.plate is not None:
+            by_plate.setdefault(record.plate.plate, []).append(record)
+    out = []
+    for name, records in sorted(by_plate.items()):
+        first = records[0].plate
+        assert first is not None
+        out.append(
+            PlateSummary(
+                plate=name,
+                samples=len(records),
+                called=sum(1 for r in records if r.call_status == "called"),
+                controls_passed=first.controls_passed,
+                controls_failed=first.controls_failed,
+                ntc=first.ntc,
+                passed=all(r.plate is not None and r.plate.passed for r in records),
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -100,6 +181,7 @@ class BatchSummary:
     category_counts: dict[str, int]
     contraindicated: int
     flags: tuple[BatchFlag, ...] = field(default=())
+    plates: tuple[PlateSummary, ...] = field(default=())
 
     @property
     def called(self) -> int:
@@ -247,6 +329,7 @@ def summarize_batch(
         builds=dict(sorted(Counter(s.build for s in with_call if s.build).items())),
         category_counts=dict(sorted(Counter(s.category for s in samples if s.category).items())),
         contraindicated=sum(1 for s in samples if s.category == "contraindicated"),
+        plates=plate_summaries(samples),
     )
     return replace(summary, flags=tuple(batch_flags(summary)))
 
@@ -261,6 +344,12 @@ def batch_flags(summary: BatchSummary) -> Iterable[BatchFlag]:
             + ", ".join(failed[:10])
             + (" ..." if len(failed) > 10 else ""),
         )
+    for plate in summary.plates:
+        if not plate.passed:
+            yield BatchFlag(
+                Flag.PLATE_QC_FAILED,
+                f"plate {plate.text()}: its samples are failed_qc; rerun the plate",
+            )
     mismatched = sum(1 for s in summary.samples if s.call_status == "ref_mismatch")
     if mismatched:
         yield BatchFlag(
@@ -358,6 +447,7 @@ def collect_sample(sample: str, vcf_sample: str | None, results: Path, logs: Pat
             genotype=call.get("genotype") if call.get("status") == "called" else None,
             build=(call.get("variant") or {}).get("build"),
             reason_codes=tuple(call.get("reason_codes") or ()),
+            plate=plate_controls(call),
         )
     if assessment:
         fields.update(
@@ -460,6 +550,7 @@ def batch_facts(summary: BatchSummary, tool_version: str) -> list[tuple[str, str
         ("hwe_p", _p(summary.hwe_p_value)),
         ("alpha", f"{summary.alpha:g}"),
     ]
+    facts += [("plate", plate.text()) for plate in summary.plates]
     facts += [("flag", f"{flag.code.value}: {flag.message}") for flag in summary.flags]
     return facts
 

@@ -90,7 +90,7 @@ def _tsv_values(call: Any) -> list[str]:
         "" if call.carrier is None else str(call.carrier).lower(),
         call.gt or "",
         ",".join(call.reason_codes),
-        "" if call.qc["depth_used"] is None else str(call.qc["depth_used"]),
+        "" if call.qc.get("depth_used") is None else str(call.qc["depth_used"]),
         "" if call.qc["gq"] is None else str(call.qc["gq"]),
     ]
 

@@ -214,6 +214,50 @@ def _record_text(record: Any, shown: Any) -> str:
     return f"{record.get('chrom')}:{span} REF {record.get('ref')} ALT {alt_text}"
 
 
+def _well_text(well: Mapping[str, Any], shown: Any) -> str:
+    rn = f"{shown(well.get('allele1_delta_rn'))}/{shown(well.get('allele2_delta_rn'))}"
+    ct = f"{shown(well.get('allele1_ct'))}/{shown(well.get('allele2_ct'))}"
+    return f"{well.get('position')}: {well.get('call')}, {shown(well.get('quality'))}, {rn}, {ct}"
+
+
+def _controls_text(assay: Mapping[str, Any], labels: Labels) -> str:
+    controls = assay.get("controls") or {}
+    parts = [f"NTC {n.get('position')}: {n.get('call')}" for n in controls.get("ntc") or []]
+    for item in controls.get("positive") or []:
+        name = item.get("task") if item.get("task") != "UNKNOWN" else item.get("sample")
+        verdict = labels["controls_passed" if item.get("passed") else "controls_failed"]
+        seen = item.get("observed") or item.get("call")
+        parts.append(f"{name} {item.get('position')}: {seen} ({verdict})")
+    verdict = labels["controls_passed" if controls.get("passed") else "controls_failed"]
+    return f"{verdict}: " + "; ".join(parts) if parts else verdict
+
+
+def _assay_details(
+    call: Mapping[str, Any], qc: Mapping[str, Any], labels: Labels, shown: Any
+) -> list[tuple[str, str]]:
+    """A targeted assay call: the assay, its wells and the plate's controls instead of a
+    VCF record (docs/targeted.md)."""
+    provenance = call.get("provenance") or {}
+    instrument = provenance.get("instrument") or {}
+    assays = [a for a in qc.get("assays") or [] if isinstance(a, Mapping)]
+    assay_text = "; ".join(
+        f"{a.get('name')} ({', '.join(f'{k} = {v}' for k, v in sorted(a['alleles'].items()))})"
+        for a in assays
+        if isinstance(a.get("alleles"), Mapping)
+    )
+    wells = [w for w in qc.get("wells") or [] if isinstance(w, Mapping)]
+    return [
+        (labels["method"], labels["method_targeted_assay"]),
+        (
+            labels["instrument"],
+            f"{shown(instrument.get('type'))}, {shown(provenance.get('run_end_time'))}",
+        ),
+        (labels["assay"], assay_text or EN_DASH),
+        (labels["wells"], "; ".join(_well_text(w, shown) for w in wells) or EN_DASH),
+        (labels["plate_controls"], "; ".join(_controls_text(a, labels) for a in assays) or EN_DASH),
+    ]
+
+
 def _details(
     call: Mapping[str, Any], lang: str, labels: Labels, source: str | Path | None
 ) -> list[tuple[str, str]]:
@@ -228,6 +272,24 @@ def _details(
     status = call["status"]
     status_text = labels[f"status_{status}"]
     qc_source = qc.get("source")
+    if qc_source == "targeted_assay":
+        return [
+            (
+                labels["variant"],
+                f"{variant.get('gene')} {variant.get('rsid')}, "
+                f"{variant.get('hgvs_c')} ({variant.get('hgvs_p')})",
+            ),
+            (
+                labels["call_status"],
+                status_text if status_text == status else f"{status_text} ({status})",
+            ),
+            (labels["raw_gt"], shown(call.get("gt"))),
+            *_assay_details(call, qc, labels, shown),
+            (
+                labels["reason_codes"],
+                ", ".join(call.get("reason_codes") or []) or labels["word_none"],
+            ),
+        ]
     return [
         (
             labels["variant"],

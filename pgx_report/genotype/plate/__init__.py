@@ -1,0 +1,1 @@
+"""Targeted genotyping assay plates (TaqMan-type qPCR exports): parser, assay map, QC."""
