@@ -291,11 +291,17 @@ def test_cli_all_samples(tmp_path: Path, vcfs: dict[str, dict[str, Path]]) -> No
     assert rows[3][:6] == ["S3", "no_call", "", "", "0/1", "MULTIPLE_RECORDS"]
     for row in rows[1:]:
         assert load_call(out / row[8]).status.value == row[1]
-    # a second run replaces the directory as a whole
-    (out / "stale.json").write_text("{}")
+    # a second run replaces the folder it wrote as a whole
+    before = sorted(p.name for p in out.iterdir())
     run_pgx("call", vcfs["split_multiallelic"]["bcf"], "--all-samples", "-o", out, check=True)
-    assert not (out / "stale.json").exists()
+    assert sorted(p.name for p in out.iterdir()) == before
     assert [p.name for p in tmp_path.iterdir()] == ["calls"]  # no staging folders left
+    # ... but never a folder holding a file pgx-report did not write there (issue 13)
+    (out / "stale.json").write_text("{}")
+    result = run_pgx("call", vcfs["split_multiallelic"]["bcf"], "--all-samples", "-o", out)
+    assert result.returncode == 2
+    assert "folder holds 'stale.json', which pgx-report did not write there" in result.stderr
+    assert (out / "stale.json").read_text() == "{}"
 
 
 def test_all_samples_unsafe_names(tmp_path: Path) -> None:

@@ -94,7 +94,10 @@ def test_the_version_rule(data: dict[str, Any], message: str) -> None:
         (b'{"a": 1}\n{"b": 2}', "line 2 column 1: invalid JSON: Extra data"),
         (b"[1,]", "line 1 column 4: invalid JSON: Expecting value"),
         (b'{"a": "\xff"}', "not UTF-8 text (byte 0xff at offset 7)"),
-        (b"\xff\xfe{\x00}\x00", "not UTF-8 text (byte 0xff at offset 0)"),
+        (
+            b"\xff\xfe{\x00}\x00",
+            "not UTF-8 text (a UTF-16 byte-order mark; save the file as UTF-8)",
+        ),
         (b"", "file is empty (expected a JSON object)"),
         (b" \n\t", "file is empty (expected a JSON object)"),
         (b'{"a": {"b": 1, "b": 2}}', "duplicate key 'b' (each key may appear only once)"),
