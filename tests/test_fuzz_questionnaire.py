@@ -166,12 +166,17 @@ def mutated(draw: st.DrawFn, base: Path) -> str:
             _get(data, path[:-1])[path[-1]] = DEEP
         elif kind == "safety":
             field = draw(st.sampled_from(sorted(ABSOLUTE)))
+            # an earlier mutation may have replaced the container with an odd value
             if "resourceType" in data:
+                if not isinstance(data.get("item"), list):
+                    data["item"] = []
                 data["item"].append(
                     {"linkId": f"safety.{field}", "answer": [{"valueBoolean": True}]}
                 )
             else:
-                data.setdefault("safety", {})[field] = True
+                if not isinstance(data.get("safety"), dict):
+                    data["safety"] = {}
+                data["safety"][field] = True
     text = json.dumps(data, ensure_ascii=draw(st.booleans()))
     if deep:
         text = text.replace(json.dumps(DEEP), "[" * deep + "]" * deep)
