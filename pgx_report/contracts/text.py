@@ -39,8 +39,10 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def refused_ranges() -> list[tuple[int, int]]:
-    """The code point ranges of the refused categories (this Python's Unicode tables)."""
+@cache
+def refused_ranges() -> tuple[tuple[int, int], ...]:
+    """The code point ranges of the refused categories (this Python's Unicode tables),
+    computed once: the pattern and the form's names both walk them."""
     ranges: list[tuple[int, int]] = []
     for code in range(sys.maxunicode + 1):
         if unicodedata.category(chr(code)) in REFUSED_CATEGORIES:
@@ -48,7 +50,7 @@ def refused_ranges() -> list[tuple[int, int]]:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
-    return ranges
+    return tuple(ranges)
 
 
 def _char(code: int) -> str:
