@@ -4,21 +4,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pgx_report.contracts.call import Call
+from pgx_report.contracts.schema import load_schema, schema_errors
 from pgx_report.errors import PgxError
-from pgx_report.paths import SCHEMA_DIR, TEMPLATE_DIRS
+from pgx_report.outputs.report.pdf import (
+    asset_fetcher,
+    attachment,
+    source_date_epoch,
+    stylesheet,
+    write_pdf,
+)
+from pgx_report.paths import TEMPLATE_DIRS
 from pgx_report.validation.run import Interval, RowResult, RowStatus, Tally, ValidationResult
 
 SCHEMA = "pgx-report.validation"
 SCHEMA_VERSION = "1.0"
+SCHEMA_FILE = "validation.schema.json"
 TEMPLATE = "validation.html.j2"
 LABELS = "validation_i18n.yaml"
 FONTS_STYLESHEET = "fonts.css"
@@ -126,17 +132,14 @@ def to_dict(result: ValidationResult, ctx: Context) -> dict[str, Any]:
     }
 
 
-@cache
 def schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((SCHEMA_DIR / "validation.schema.json").read_text("utf-8"))
-    return loaded
+    """The published schema of validation.json (the contracts' one loader)."""
+    return load_schema(SCHEMA_FILE)
 
 
 def check_dict(data: Mapping[str, Any]) -> None:
-    """Raise AssertionError-free ValueError if ``data`` breaks the published schema."""
-    import jsonschema
-
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(data), key=str)
+    """Raise ValueError (not AssertionError) if ``data`` breaks the published schema."""
+    errors = schema_errors(data, SCHEMA_FILE)
     if errors:
         raise ValueError(f"validation.json breaks its schema: {errors[0].message}")
 
@@ -183,40 +186,24 @@ def to_html(document: Mapping[str, Any], lang: str) -> str:
 
 
 def to_pdf(html: str, json_bytes: bytes, date: str) -> bytes:
-    """validation.pdf: PDF/A-3b, bundled fonts only, validation.json attached."""
-    import weasyprint
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
-
+    """validation.pdf: PDF/A-3b, bundled fonts only, validation.json attached (through
+    the report's one PDF writer, :func:`pgx_report.outputs.report.pdf.write_pdf`)."""
     folder = templates_dir().resolve()
-
-    class TemplatesOnly(URLFetcher):  # type: ignore[misc]
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            path = Path(url.removeprefix("file://")).resolve()
-            if url.startswith("file://") and path.is_relative_to(folder) and path.is_file():
-                return super().fetch(url, headers)
-            raise FatalURLFetchingError(f"validation report may not load {url[:200]}")
-
-    fetcher = TemplatesOnly()
+    fetcher = asset_fetcher(folder)
     moment = dt.datetime.fromisoformat(date)
-    attachment = weasyprint.Attachment(
-        file_obj=io.BytesIO(json_bytes),
-        url_fetcher=fetcher,
+    embedded = attachment(
+        json_bytes,
+        fetcher,
         name="validation.json",
         description="pgx-report validation (machine-readable copy of this document)",
-        created=moment,
-        modified=moment,
-        relationship="Data",
+        moment=moment,
     )
-    fonts = weasyprint.CSS(filename=str(folder / FONTS_STYLESHEET), url_fetcher=fetcher)
-    from pgx_report.outputs.report.pdf import source_date_epoch
-
-    with source_date_epoch(dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC)):
-        pdf: bytes = weasyprint.HTML(
-            string=html, base_url=folder.as_uri() + "/", url_fetcher=fetcher
-        ).write_pdf(
-            stylesheets=[fonts],
-            attachments=[attachment],
+    with source_date_epoch(moment.replace(tzinfo=dt.UTC)):
+        return write_pdf(
+            html,
+            fetcher,
+            base_url=folder.as_uri() + "/",
+            stylesheets=[stylesheet(folder / FONTS_STYLESHEET, fetcher)],
+            attachments=[embedded],
             pdf_variant=PDF_VARIANT,
-            uncompressed_pdf=False,
         )
-    return pdf

@@ -20,7 +20,9 @@ fonts are bundled, so the same assessment gives the same PDF bytes.
 
 WeasyPrint is imported lazily (only :func:`write_pdf` needs it), through
 :mod:`pgx_report.outputs.report.weasyprint_patches`. :func:`write_pdf` is the one
-WeasyPrint call of pgx-report: the report and the batch summary PDF go through it.
+WeasyPrint call of pgx-report: the report, the batch summary and the validation report
+(:mod:`pgx_report.validation.render`) go through it, with :func:`asset_fetcher`,
+:func:`stylesheet`, :func:`attachment` and :func:`source_date_epoch`.
 The 3.4 MB CJK font is declared to WeasyPrint only for a report with a character the
 DejaVu faces lack and it has (:func:`needs_cjk_font`); other reports come out the same
 without it.
@@ -266,9 +268,39 @@ class _Engine:
 
 
 @functools.lru_cache(maxsize=4)
-def _fetcher(templates: Path) -> Any:
+def asset_fetcher(templates: Path) -> Any:
+    """The URL fetcher that serves only files inside ``templates`` (one per folder and
+    process); every other URL stops the render with ``FatalURLFetchingError``."""
     import_weasyprint()
     return _asset_fetcher_class()(templates)
+
+
+def stylesheet(path: Path, fetcher: Any, font_config: FontConfiguration | None = None) -> Any:
+    """The parsed stylesheet at ``path`` (its ``@font-face`` fonts loaded into
+    ``font_config`` when one is given); its URLs go through ``fetcher``."""
+    import_weasyprint()
+    from weasyprint import CSS
+
+    return CSS(filename=str(path), url_fetcher=fetcher, font_config=font_config)
+
+
+def attachment(
+    data: bytes, fetcher: Any, *, name: str, description: str, moment: dt.datetime
+) -> Any:
+    """``data`` as a PDF/A-3 associated file (relationship ``Data``) named ``name``,
+    created and modified at ``moment``."""
+    import_weasyprint()
+    from weasyprint import Attachment
+
+    return Attachment(
+        file_obj=io.BytesIO(data),
+        url_fetcher=fetcher,
+        name=name,
+        description=description,
+        created=moment,
+        modified=moment,
+        relationship="Data",
+    )
 
 
 def _engine(templates: Path, cjk: bool = False) -> _Engine:
@@ -283,16 +315,12 @@ def _engine(templates: Path, cjk: bool = False) -> _Engine:
 @functools.lru_cache(maxsize=8)
 def _engine_for(templates: Path, cjk: bool, stamp: tuple[tuple[str, Stamp], ...]) -> _Engine:
     import_weasyprint()
-    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    fetcher = _fetcher(templates)
+    fetcher = asset_fetcher(templates)
     font_config = FontConfiguration()
     names = (FONTS_STYLESHEET, *((CJK_FONTS_STYLESHEET,) if cjk else ()), STYLESHEET)
-    stylesheets = [
-        CSS(filename=str(templates / name), url_fetcher=fetcher, font_config=font_config)
-        for name in names
-    ]
+    stylesheets = [stylesheet(templates / name, fetcher, font_config) for name in names]
     return _Engine(fetcher, font_config, stylesheets)
 
 
@@ -366,15 +394,20 @@ def needs_cjk_font(chars: set[str], templates: Path) -> bool:
 
 
 @contextlib.contextmanager
-def source_date_epoch(moment: dt.datetime) -> Iterator[None]:
-    """Set SOURCE_DATE_EPOCH (read by fontTools when it stamps subset fonts)."""
+def source_date_epoch(moment: dt.datetime | None) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH (read by fontTools when it stamps subset fonts, and by WeasyPrint
+    for the PDF's dates) set to ``moment`` while the block runs; with ``None``, left as it
+    is, or 0 (1970-01-01, never the clock) while it is unset."""
     previous = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    if moment is None and previous is not None:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = "0" if moment is None else str(int(moment.timestamp()))
     try:
         yield
     finally:
         if previous is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
@@ -389,7 +422,8 @@ def write_pdf(
     attachments: Sequence[Any] | None = None,
     pdf_variant: str | None = None,
 ) -> bytes:
-    """The PDF of ``html``: the one WeasyPrint call (the report and the batch summary).
+    """The PDF of ``html``: the one WeasyPrint call (the report, the batch summary and
+    the validation report).
 
     Every URL goes through ``fetcher``; ``None`` options are WeasyPrint's defaults."""
     import_weasyprint()
@@ -426,21 +460,8 @@ def _data_only_fetcher(what: str) -> Any:
 def render_summary_pdf(html: str) -> bytes:
     """The batch summary's PDF from its self-contained HTML; nothing is fetched (no file,
     no network). Without SOURCE_DATE_EPOCH the PDF is dated 1970-01-01 (no clock date)."""
-    with _source_date_epoch_default("0"):
+    with source_date_epoch(None):
         return write_pdf(html, _data_only_fetcher("batch summary"))
-
-
-@contextlib.contextmanager
-def _source_date_epoch_default(value: str) -> Iterator[None]:
-    """SOURCE_DATE_EPOCH as it is, or ``value`` while it is unset."""
-    if "SOURCE_DATE_EPOCH" in os.environ:
-        yield
-        return
-    os.environ["SOURCE_DATE_EPOCH"] = value
-    try:
-        yield
-    finally:
-        os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
 def render_pdf(
@@ -455,7 +476,6 @@ def render_pdf(
     """The report as PDF/A-3b bytes, with ``assessment_bytes`` (the assessment JSON)
     embedded as an associated file (relationship ``Data``)."""
     import_weasyprint()
-    from weasyprint import Attachment
     from weasyprint.urls import FatalURLFetchingError
 
     view = build_view(assessment, lang, load_labels(templates), source=source, lab=lab)
@@ -471,15 +491,12 @@ def render_pdf(
         )
     engine = _engine(templates, needs_cjk_font(chars, templates))
     created: dt.datetime = view["created"]
-    naive = created.replace(tzinfo=None)
-    attachment = Attachment(
-        file_obj=io.BytesIO(assessment_bytes),
-        url_fetcher=engine.fetcher,
+    embedded = attachment(
+        assessment_bytes,
+        engine.fetcher,
         name=ATTACHMENT_NAME,
         description="pgx-report assessment (machine-readable copy of this report)",
-        created=naive,
-        modified=naive,
-        relationship="Data",
+        moment=created.replace(tzinfo=None),
     )
     try:
         with source_date_epoch(created):
@@ -489,7 +506,7 @@ def render_pdf(
                 base_url=templates.as_uri() + "/",
                 stylesheets=engine.stylesheets,
                 font_config=engine.font_config,
-                attachments=[attachment],
+                attachments=[embedded],
                 pdf_variant=PDF_VARIANT,
             )
     except FatalURLFetchingError as exc:
