@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pgx_report.commands.options import non_negative
+from pgx_report.commands.options import add_quality_gate_options
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -45,12 +45,7 @@ def add_subcommand(subparsers: Any) -> None:
     )
     parser.add_argument("--results", required=True, metavar="DIR", help="results folder")
     parser.add_argument("--logs", required=True, metavar="DIR", help="logs folder")
-    parser.add_argument(
-        "--min-depth", type=non_negative, metavar="N", help="passed to `call` (see call --help)"
-    )
-    parser.add_argument(
-        "--min-gq", type=non_negative, metavar="N", help="passed to `call` (see call --help)"
-    )
+    add_quality_gate_options(parser, style="forwarded")
     parser.set_defaults(execute=execute)
 
 

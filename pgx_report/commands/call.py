@@ -11,6 +11,7 @@ from pgx_report.commands.options import (
     add_threshold_options,
     pileup_options,
     plate_options,
+    thresholds,
 )
 
 HELP = "call the OPRM1 rs1799971 (c.118A>G) genotype from a VCF/gVCF/BCF or BAM/CRAM"
@@ -71,12 +72,11 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.contracts.call import Thresholds
     from pgx_report.pipeline import CallSettings, write_calls
 
     settings = CallSettings(
         build=args.build,
-        thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
+        thresholds=thresholds(args),
         pileup=pileup_options(args),
         plate=plate_options(args),
     )

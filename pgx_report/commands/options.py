@@ -1,4 +1,5 @@
-"""Argument helpers shared by several commands (``call``, ``run``, ``render``, ``batch``).
+"""Argument helpers shared by several commands (``call``, ``run``, ``render``, ``validate``,
+``batch``).
 
 Not a command: no ``add_subcommand`` here, so no command imports another."""
 
@@ -6,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pgx_report.contracts.call import Thresholds
 
 
 def non_negative(text: str) -> int:
@@ -21,32 +25,68 @@ def non_negative(text: str) -> int:
 
 def add_threshold_options(parser: Any) -> None:
     """--build, --min-depth, --min-gq on ``parser`` (a parser or an argument group)."""
-    from pgx_report.contracts.call import Thresholds
-
-    defaults = Thresholds()
     parser.add_argument(
         "--build",
         choices=("GRCh37", "GRCh38"),
         help="reference build, when the header does not say or says two things "
         "(cannot overrule the chromosome 6 length in the header)",
     )
+    add_quality_gate_options(parser)
+
+
+GateHelp = Literal["call", "validate", "forwarded"]
+
+
+def _gate_help(style: GateHelp, depth: int, gq: int) -> tuple[str, str]:
+    if style == "forwarded":  # batch: None = the caller's default, passed on to `call`
+        return ("passed to `call` (see call --help)",) * 2
+    if style == "validate":
+        return (
+            f"as for `pgx-report call` (default {depth}): validate the thresholds "
+            "you use in production",
+            f"as for `pgx-report call` (default {gq})",
+        )
+    return (
+        f"minimum read depth at the site; for gVCF blocks MIN_DP (default {depth}"
+        ", 0 = no depth gate). Lowering it can hide a poorly supported genotype: "
+        "do it knowingly",
+        f"minimum genotype quality GQ (default {gq}, 0 = no GQ gate). "
+        "Lowering it can hide a poorly supported genotype: do it knowingly",
+    )
+
+
+def add_quality_gate_options(parser: Any, *, style: GateHelp = "call") -> None:
+    """--min-depth and --min-gq on ``parser`` (a parser or an argument group), the one
+    definition of the quality gates for ``call``, ``run``, ``validate`` and ``batch``.
+
+    ``style`` picks the help text; with ``"forwarded"`` (``batch``) an option not given
+    is None (``call``'s default applies), else it defaults to :class:`Thresholds`'."""
+    from pgx_report.contracts.call import Thresholds
+
+    defaults = Thresholds()
+    depth_help, gq_help = _gate_help(style, defaults.min_depth, defaults.min_gq)
+    forwarded = style == "forwarded"
     parser.add_argument(
         "--min-depth",
         type=non_negative,
-        default=defaults.min_depth,
+        default=None if forwarded else defaults.min_depth,
         metavar="N",
-        help=f"minimum read depth at the site; for gVCF blocks MIN_DP (default {defaults.min_depth}"
-        ", 0 = no depth gate). Lowering it can hide a poorly supported genotype: "
-        "do it knowingly",
+        help=depth_help,
     )
     parser.add_argument(
         "--min-gq",
         type=non_negative,
-        default=defaults.min_gq,
+        default=None if forwarded else defaults.min_gq,
         metavar="N",
-        help=f"minimum genotype quality GQ (default {defaults.min_gq}, 0 = no GQ gate). "
-        "Lowering it can hide a poorly supported genotype: do it knowingly",
+        help=gq_help,
     )
+
+
+def thresholds(args: argparse.Namespace) -> Thresholds:
+    """The quality gates from the options of :func:`add_quality_gate_options`."""
+    from pgx_report.contracts.call import Thresholds
+
+    return Thresholds(min_depth=args.min_depth, min_gq=args.min_gq)
 
 
 def add_plate_options(parser: Any) -> None:

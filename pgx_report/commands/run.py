@@ -21,6 +21,7 @@ from pgx_report.commands.options import (
     add_threshold_options,
     pileup_options,
     plate_options,
+    thresholds,
 )
 
 HELP = "call + assess + render in one process (writes call.json, assessment.json, report.pdf/.html)"
@@ -64,7 +65,6 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.contracts.call import Thresholds
     from pgx_report.pipeline import CallSettings, ReportSettings, run_to_folder
 
     run_to_folder(
@@ -75,7 +75,7 @@ def execute(args: argparse.Namespace) -> int:
         reference=args.reference,
         calling=CallSettings(
             build=args.build,
-            thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
+            thresholds=thresholds(args),
             pileup=pileup_options(args),
             plate=plate_options(args),
         ),

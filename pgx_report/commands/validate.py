@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pgx_report.commands.options import non_negative
+from pgx_report.commands.options import add_quality_gate_options, non_negative, thresholds
 from pgx_report.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,6 @@ def _date(text: str) -> str:
 
 
 def add_subcommand(subparsers: Any) -> None:
-    from pgx_report.contracts.call import Thresholds
-
-    defaults = Thresholds()
     parser = subparsers.add_parser(
         "validate",
         help="method verification: accuracy and repeatability on samples of known genotype",
@@ -72,26 +69,11 @@ def add_subcommand(subparsers: Any) -> None:
         metavar="YYYY-MM-DD",
         help="date of the validation (default: the truth file's modification date)",
     )
-    parser.add_argument(
-        "--min-depth",
-        type=non_negative,
-        default=defaults.min_depth,
-        metavar="N",
-        help=f"as for `pgx-report call` (default {defaults.min_depth}): validate the thresholds "
-        "you use in production",
-    )
-    parser.add_argument(
-        "--min-gq",
-        type=non_negative,
-        default=defaults.min_gq,
-        metavar="N",
-        help=f"as for `pgx-report call` (default {defaults.min_gq})",
-    )
+    add_quality_gate_options(parser, style="validate")
     parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
-    from pgx_report.contracts.call import Thresholds
     from pgx_report.validation.pack import Request, write_validation
 
     if args.bundled == (args.truth is not None):
@@ -102,7 +84,7 @@ def execute(args: argparse.Namespace) -> int:
             truth=args.truth,
             repeat=args.repeat,
             lang=args.lang,
-            thresholds=Thresholds(min_depth=args.min_depth, min_gq=args.min_gq),
+            thresholds=thresholds(args),
             date=args.date,
         )
     )
