@@ -66,20 +66,13 @@ def add_quality_gate_options(parser: Any, *, style: GateHelp = "call") -> None:
     defaults = Thresholds()
     depth_help, gq_help = _gate_help(style, defaults.min_depth, defaults.min_gq)
     forwarded = style == "forwarded"
-    parser.add_argument(
-        "--min-depth",
-        type=non_negative,
-        default=None if forwarded else defaults.min_depth,
-        metavar="N",
-        help=depth_help,
-    )
-    parser.add_argument(
-        "--min-gq",
-        type=non_negative,
-        default=None if forwarded else defaults.min_gq,
-        metavar="N",
-        help=gq_help,
-    )
+    for flag, default, text in (
+        ("--min-depth", defaults.min_depth, depth_help),
+        ("--min-gq", defaults.min_gq, gq_help),
+    ):
+        parser.add_argument(
+            flag, type=non_negative, default=None if forwarded else default, metavar="N", help=text
+        )
 
 
 def thresholds(args: argparse.Namespace) -> Thresholds:
