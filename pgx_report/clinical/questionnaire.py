@@ -195,7 +195,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 3] + "..."
 
 
-def _allowed(schema: Mapping[str, Any]) -> str:
+def allowed_text(schema: Mapping[str, Any]) -> str:
     """Describe what a field accepts, from its schema."""
     types = schema.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
@@ -256,17 +256,24 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         match = re.match(r"^'(.+)' is a required property$", error.message)
         missing = match.group(1) if match else str(error.validator_value)
         sub = schema.get("properties", {}).get(missing, {})
-        return [(json_path([*path, missing]), f"required but missing (allowed: {_allowed(sub)})")]
+        return [
+            (json_path([*path, missing]), f"required but missing (allowed: {allowed_text(sub)})")
+        ]
     if kind == "type":
         got = _TYPE_NAMES.get(type(instance), type(instance).__name__)
         shown = "" if instance is None else f"{_shown(instance)} is "
-        return [(json_path(path), f"{shown}{got}, wrong type (allowed: {_allowed(schema)})")]
+        return [(json_path(path), f"{shown}{got}, wrong type (allowed: {allowed_text(schema)})")]
     if kind in ("minimum", "maximum"):
         word = "below the minimum" if kind == "minimum" else "above the maximum"
-        return [(json_path(path), f"{_shown(instance)} is {word} (allowed: {_allowed(schema)})")]
+        return [
+            (json_path(path), f"{_shown(instance)} is {word} (allowed: {allowed_text(schema)})")
+        ]
     if kind in ("enum", "const"):
         return [
-            (json_path(path), f"{_shown(instance)} is not allowed (allowed: {_allowed(schema)})")
+            (
+                json_path(path),
+                f"{_shown(instance)} is not allowed (allowed: {allowed_text(schema)})",
+            )
         ]
     if kind in ("format", "pattern") and schema.get("format") == "date":
         return [(json_path(path), f"{_shown(instance)} is not a valid date (allowed: YYYY-MM-DD)")]

@@ -165,11 +165,16 @@ def vcf_format(path: str | Path) -> InputFormat:
     return _vcf_from_head(path, read_head(path, HEAD_SIZE, VcfError, kind="VCF file"))
 
 
+def looks_like_plate(head: bytes) -> bool:
+    """A QuantStudio text export: ``* `` header lines and a ``[Results]`` or
+    ``[Sample Setup]`` section near the start."""
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    return text.startswith(b"* ") and (b"\n[Sample Setup]" in text or b"\n[Results]" in text)
+
+
 def is_plate(path: str | Path) -> bool:
     """A QuantStudio genotyping results text export (``* `` header lines, then
     ``[Sample Setup]``/``[Results]``); never fails (a missing file is False)."""
-    from pgx_report.genotype.plate.quantstudio import looks_like_plate
-
     head = _head_or_none(path)
     return head is not None and looks_like_plate(head)
 

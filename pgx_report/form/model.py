@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pgx_report.clinical.questionnaire import _allowed as allowed_text
+from pgx_report.clinical.questionnaire import allowed_text
 from pgx_report.contracts.text import printable_pattern
 
 LANGUAGES = ("en", "nb")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pgx_report.errors import InputError
 from pgx_report.files.io import read_input_bytes, sha256_bytes
+from pgx_report.files.sniff import looks_like_plate
 
 RESULTS_REQUIRED = (
     "Well",
@@ -88,13 +89,6 @@ class Plate:
     assays: Mapping[str, AssaySetup]
     wells: tuple[Well, ...]
     has_quality: bool
-
-
-def looks_like_plate(head: bytes) -> bool:
-    """A QuantStudio text export: ``* `` header lines and a ``[Results]`` or
-    ``[Sample Setup]`` section near the start."""
-    text = head.removeprefix(b"\xef\xbb\xbf")
-    return text.startswith(b"* ") and (b"\n[Sample Setup]" in text or b"\n[Results]" in text)
 
 
 def _decode(path: Path, data: bytes) -> str:
