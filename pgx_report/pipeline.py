@@ -453,10 +453,14 @@ def run_to_folder(
     report: ReportSettings | None = None,
 ) -> SampleOutputs:
     """``pgx-report run``: call, assess and render one sample into ``outdir``; nothing
-    is written until every step has succeeded (each file then atomically)."""
+    is written until every step has succeeded, and then the folder is replaced as a
+    whole (all old outputs or all new, never a mix). An existing ``outdir`` holding
+    anything but these outputs is refused before any work."""
+    from pgx_report.files.folder import atomic_folder, check_own_folder
     from pgx_report.outputs.report.pdf import find_templates
 
     report = report or ReportSettings()
+    check_own_folder(outdir, RUN_OUTPUTS.values())
     paths = {key: outdir / name for key, name in RUN_OUTPUTS.items()}
     for path in paths.values():
         check_not_input(path, [source, questionnaire, *([reference] if reference else [])])
@@ -469,5 +473,6 @@ def run_to_folder(
         reference=reference,
     )
     outputs = run_sample(task, paths, calling=calling, report=report, fhir=False)
-    write_outputs(outputs, paths, tuple(RUN_OUTPUTS))
+    with atomic_folder(outdir, RUN_OUTPUTS.values()) as staging:
+        write_outputs(outputs, {k: staging / n for k, n in RUN_OUTPUTS.items()}, tuple(RUN_OUTPUTS))
     return outputs
