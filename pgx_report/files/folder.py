@@ -115,13 +115,13 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def _swap_in(staging: Path, target: Path) -> None:
+def swap_in(staging: Path, target: Path) -> None:
     """Put ``staging`` in the place of ``target`` (which may not exist), old one removed."""
     if not target.exists():
         staging.replace(target)
     elif _exchange(staging, target):
         _checkpoint("swapped")
-        shutil.rmtree(staging)  # now the old folder
+        shutil.rmtree(staging, ignore_errors=True)  # now the old folder
     else:
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.{OLD}", dir=target.parent))
         old.rmdir()
@@ -129,7 +129,7 @@ def _swap_in(staging: Path, target: Path) -> None:
         _checkpoint("moved-aside")
         staging.replace(target)
         _checkpoint("swapped")
-        shutil.rmtree(old)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -155,7 +155,7 @@ def atomic_folder(target: str | Path, own: Collection[str]) -> Iterator[Path]:
         staging.chmod(0o755)
         _fsync(staging)
         _checkpoint("staged")
-        _swap_in(staging, target)
+        swap_in(staging, target)
         _fsync(target.parent)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
