@@ -321,16 +321,6 @@ def fhir_bundle(assessment: Assessment, pdf: bytes | None, source: str | Path) -
     return build_bundle(assessment, pdf, source=source)
 
 
-PDF_MAGIC = b"%PDF-"
-
-
-def _read_pdf(path: Path) -> bytes:
-    data = read_input_bytes(path)
-    if not data.startswith(PDF_MAGIC):
-        raise InputError(path, "not a PDF file (it does not start with %PDF-)")
-    return data
-
-
 def _fhir_bytes(assessment: Assessment, pdf: bytes | None, source: Path, output: Path) -> bytes:
     bundle = fhir_bundle(assessment, pdf, source)
     data = canonical_json(bundle).encode("utf-8")
@@ -346,7 +336,11 @@ def fhir_to_file(assessment_path: Path, pdf_path: Path | None, output: Path) -> 
     check_not_input(output, [assessment_path, *([pdf_path] if pdf_path else [])])
     # load_assessment validates against the assessment schema (a bad file: exit 2)
     assessment = load_assessment(assessment_path)
-    pdf = _read_pdf(pdf_path) if pdf_path else None
+    pdf = None
+    if pdf_path is not None:  # only the report of this very assessment (its embedded copy)
+        from pgx_report.outputs.report.embedded import read_report_of
+
+        pdf = read_report_of(pdf_path, assessment_path)
     atomic_write_bytes(output, _fhir_bytes(assessment, pdf, assessment_path, output))
 
 
@@ -459,10 +453,14 @@ def run_to_folder(
     report: ReportSettings | None = None,
 ) -> SampleOutputs:
     """``pgx-report run``: call, assess and render one sample into ``outdir``; nothing
-    is written until every step has succeeded (each file then atomically)."""
+    is written until every step has succeeded, and then the folder is replaced as a
+    whole (all old outputs or all new, never a mix). An existing ``outdir`` holding
+    anything but these outputs is refused before any work."""
+    from pgx_report.files.folder import atomic_folder, check_own_folder
     from pgx_report.outputs.report.pdf import find_templates
 
     report = report or ReportSettings()
+    check_own_folder(outdir, RUN_OUTPUTS.values())
     paths = {key: outdir / name for key, name in RUN_OUTPUTS.items()}
     for path in paths.values():
         check_not_input(path, [source, questionnaire, *([reference] if reference else [])])
@@ -475,5 +473,6 @@ def run_to_folder(
         reference=reference,
     )
     outputs = run_sample(task, paths, calling=calling, report=report, fhir=False)
-    write_outputs(outputs, paths, tuple(RUN_OUTPUTS))
+    with atomic_folder(outdir, RUN_OUTPUTS.values()) as staging:
+        write_outputs(outputs, {k: staging / n for k, n in RUN_OUTPUTS.items()}, tuple(RUN_OUTPUTS))
     return outputs

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import DEMO, DEMO_PATIENTS, REPO_ROOT, assert_clean_error, run_pgx
+from test_embedded import stand_in_report
 from test_fhir import (
     PDF,
     by_profile,
@@ -34,8 +35,6 @@ from pgx_report.outputs.fhir.bundle import build_bundle
 def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
     """call + assess + fhir (with a stand-in PDF) for every demo patient, once."""
     out = tmp_path_factory.mktemp("fhir-demo")
-    pdf = out / "report.pdf"
-    pdf.write_bytes(PDF)
     runs: dict[str, dict[str, Path]] = {}
     for name, (vcf, vcf_sample) in DEMO_PATIENTS.items():
         paths = {
@@ -56,7 +55,10 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, P
             paths["assessment"],
             check=True,
         )
-        run_pgx("fhir", paths["assessment"], "-o", paths["fhir"], "--pdf", pdf, check=True)
+        # a stand-in report: only what `fhir --pdf` checks (the embedded assessment)
+        paths["pdf"] = out / f"{name}.report.pdf"
+        paths["pdf"].write_bytes(stand_in_report(paths["assessment"].read_bytes()))
+        run_pgx("fhir", paths["assessment"], "-o", paths["fhir"], "--pdf", paths["pdf"], check=True)
         runs[name] = paths
     return runs
 
@@ -77,7 +79,7 @@ def test_every_demo_patient_gets_a_valid_bundle(
     # the command's bytes are the pure function's canonical JSON of the loaded assessment
     loaded = load_assessment(demo_runs[name]["assessment"]).to_dict()
     assert demo_runs[name]["fhir"].read_text(encoding="utf-8") == canonical_json(
-        build_bundle(loaded, PDF)
+        build_bundle(loaded, demo_runs[name]["pdf"].read_bytes())
     )
     report = one(resources(bundle, "DiagnosticReport"))
     assert report["language"] == assessment["language"]
@@ -143,8 +145,7 @@ def test_demo_opioid_contraindicated(demo_runs: dict[str, dict[str, Path]]) -> N
 def test_demo_bundles_are_reproducible(
     demo_runs: dict[str, dict[str, Path]], tmp_path: Path
 ) -> None:
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(PDF)
+    pdf = demo_runs["demo-opioid"]["pdf"]
     again = tmp_path / "again.fhir.json"
     run_pgx("fhir", demo_runs["demo-opioid"]["assessment"], "-o", again, "--pdf", pdf, check=True)
     assert again.read_bytes() == demo_runs["demo-opioid"]["fhir"].read_bytes()
@@ -180,7 +181,9 @@ def test_cli_writes_the_canonical_bundle_atomically(
     validate(_load(out))
 
 
-def _bad_inputs(tmp_path: Path, good: Path) -> dict[str, tuple[list[str | Path], tuple[str, ...]]]:
+def _bad_inputs(
+    tmp_path: Path, good: Path, other_pdf: Path
+) -> dict[str, tuple[list[str | Path], tuple[str, ...]]]:
     not_json = tmp_path / "broken.json"
     not_json.write_text('{"schema": ', encoding="utf-8")
     array = tmp_path / "array.json"
@@ -202,6 +205,10 @@ def _bad_inputs(tmp_path: Path, good: Path) -> dict[str, tuple[list[str | Path],
         "bad-genotype": ([bad_genotype], ("badgeno.json:", "$.call.genotype: 'A/C'")),
         "not-a-pdf": ([good, "--pdf", not_pdf], ("report.pdf: not a PDF file",)),
         "missing-pdf": ([good, "--pdf", tmp_path / "no.pdf"], ("no.pdf: file not found",)),
+        "other-patient-pdf": (
+            [good, "--pdf", other_pdf],
+            (f"{other_pdf}: is not the report of {good}",),
+        ),
     }
 
 
@@ -216,12 +223,16 @@ def _bad_inputs(tmp_path: Path, good: Path) -> dict[str, tuple[list[str | Path],
         "bad-genotype",
         "not-a-pdf",
         "missing-pdf",
+        "other-patient-pdf",
     ],
 )
 def test_cli_bad_input_exits_2_and_leaves_no_output(
     demo_runs: dict[str, dict[str, Path]], tmp_path: Path, case: str
 ) -> None:
-    args, fragments = _bad_inputs(tmp_path, demo_runs["demo-carrier"]["assessment"])[case]
+    runs = demo_runs
+    args, fragments = _bad_inputs(
+        tmp_path, runs["demo-carrier"]["assessment"], runs["demo-aa"]["pdf"]
+    )[case]
     out = tmp_path / "out.fhir.json"
     result = run_pgx("fhir", *args, "-o", out)
     assert_clean_error(result, *fragments)

@@ -5,7 +5,8 @@ INPUT is anything ``pgx-report call`` reads (VCF/BCF/gVCF, BAM, or CRAM with
 
 Writes ``call.json``, ``assessment.json``, ``report.pdf`` and ``report.html`` into
 OUTDIR. Nothing is written until all three steps have succeeded, so bad input
-leaves no partial output; each file is written atomically.
+leaves no partial output; OUTDIR is then replaced as a whole (files/folder.py), and an
+OUTDIR holding files other than these four is refused.
 """
 
 from __future__ import annotations

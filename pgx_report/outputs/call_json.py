@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pgx_report.errors import OutputError
+from pgx_report.files.folder import STAGING, swap_in
 from pgx_report.genotype.vcf.grouped import CallBatch
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -140,10 +141,9 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
     check_replaceable(out_dir)
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{STAGING}", dir=parent))
     except OSError as exc:
         raise OutputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
-    old: Path | None = None
     try:
         if isinstance(calls, CallBatch):  # bulk: one rendering per group of equal calls
             files = sample_file_names(calls.names)
@@ -164,15 +164,10 @@ def write_all_samples(out_dir: Path, calls: Sequence[Any]) -> None:
                 os.close(fd)
         (staging / "calls.tsv").write_text(_tsv(calls, files), "utf-8")
         staging.chmod(0o755)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
-            out_dir.replace(old / out_dir.name)
-        staging.replace(out_dir)
+        swap_in(staging, out_dir)  # one atomic exchange where the OS has it
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
