@@ -571,6 +571,8 @@ class VcfReader:
             # every line is about to go through htslib: refuse the ones it cannot parse
             # safely (a crash inside cyvcf2 would take the process down)
             check_file(self.path, container, len(self.header.samples))
+        if self.info.index is not None and container is not None:
+            self._check_indexed_lines(contigs, pos, container)
         vcf = self._open()
         try:
             if self.info.index is not None:
@@ -622,6 +624,36 @@ class VcfReader:
                 log.info("%s: %s; reading the whole file", self.path, why)
                 self.access = "stream"
                 return None
+
+    def _check_indexed_lines(self, contigs: Sequence[str], pos: int, container: Container) -> None:
+        """The lines the index returns for the site get the checks of the other paths
+        (:func:`record_problem`) before htslib parses them: tabix reads only CHROM, POS
+        and END, so a malformed record is fetched like any other. A bad one is refused
+        naming its line (found by a scan of the file, only in that case)."""
+        import pysam
+
+        assert self.info.index is not None
+        n_samples = len(self.header.samples)
+        try:
+            tabix = pysam.TabixFile(str(self.path), index=str(self.info.index))
+        except (OSError, ValueError) as exc:
+            raise VcfError(self.info.index, f"cannot read through the index: {exc}") from None
+        with tabix:
+            known = set(tabix.contigs)
+            for contig in contigs:
+                if contig not in known:
+                    continue
+                try:
+                    lines = list(tabix.fetch(contig, pos - 1, pos))
+                except (OSError, ValueError) as exc:
+                    raise VcfError(self.path, f"cannot read through the index: {exc}") from None
+                for line in lines:
+                    problem = record_problem(line.encode("utf-8", "surrogateescape"), n_samples)
+                    if problem is not None:
+                        check_file(self.path, container, n_samples)  # names the line
+                        raise VcfError(
+                            self.path, f"record at {contig}:{pos}: malformed record: {problem}"
+                        )
 
     def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
         found: list[SiteRecord] = []
