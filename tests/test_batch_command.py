@@ -192,8 +192,10 @@ def test_a_failed_sample_keeps_nothing_it_did_not_finish(tmp_path: Path) -> None
             id="cohort-without-vcf-sample",
         ),
         pytest.param(
-            ['{"sample": "a", "questionnaire": "q", "cohort": "c", "vcf_sample": "S",'
-             ' "reference": "r"}'],
+            [
+                '{"sample": "a", "questionnaire": "q", "cohort": "c", "vcf_sample": "S",'
+                ' "reference": "r"}'
+            ],
             "task 1: a 'cohort' task needs 'vcf_sample' (and takes no 'reference')",
             id="reference-on-cohort",
         ),
@@ -405,8 +407,12 @@ def test_cohort_tasks_with_odd_vcf_sample_names(tmp_path: Path) -> None:
         path = tmp_path / f"q{number}.json"
         path.write_text(json.dumps({**questionnaire, "sample_id": name}), "utf-8")
         items.append(
-            {"sample": f"s{number}", "cohort": str(cohort), "vcf_sample": name,
-             "questionnaire": str(path)}
+            {
+                "sample": f"s{number}",
+                "cohort": str(cohort),
+                "vcf_sample": name,
+                "questionnaire": str(path),
+            }
         )
     result = run_batch(tmp_path, items)
     assert result.returncode == 0, result.stderr

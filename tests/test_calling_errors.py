@@ -51,9 +51,7 @@ ERROR_CASES = [
 
 
 @pytest.mark.parametrize(("name", "fmt"), ERROR_CASES)
-def test_error_cases(
-    name: str, fmt: str, vcfs: dict[str, dict[str, Path]], tmp_path: Path
-) -> None:
+def test_error_cases(name: str, fmt: str, vcfs: dict[str, dict[str, Path]], tmp_path: Path) -> None:
     case = CASES["errors"][name]
     src = _copy(vcfs, tmp_path, name, fmt)
     args: list[str] = []
