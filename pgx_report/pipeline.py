@@ -50,16 +50,18 @@ Emit = Callable[[str, bytes], None]
 class SampleTask:
     """One sample of a chunk: where its genotypes and questionnaire come from.
 
-    Exactly one of ``input`` (a VCF/BCF/gVCF, BAM or CRAM to call) and ``call`` (the
-    sample's call.json from the cohort run of a shared VCF) is set."""
+    Exactly one of ``input`` (a VCF/BCF/gVCF, BAM or CRAM to call), ``call`` (a call.json
+    to copy) and ``cohort`` (the ``call --all-samples`` folder of a shared VCF, in which
+    ``vcf_sample``'s call is looked up through its calls.tsv) is set."""
 
     sample: str
     questionnaire: str
     input: str | None = None
     call: str | None = None
-    vcf_sample: str | None = None  # --sample: the name inside the input
+    vcf_sample: str | None = None  # --sample: the name inside the input (or the cohort)
     lang: str | None = None
     reference: str | None = None  # --reference FASTA
+    cohort: str | None = None  # a call --all-samples folder
 
     def to_dict(self) -> dict[str, str]:
         fields = {
@@ -70,6 +72,7 @@ class SampleTask:
             "vcf_sample": self.vcf_sample,
             "lang": self.lang,
             "reference": self.reference,
+            "cohort": self.cohort,
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -369,6 +372,11 @@ def _call_step(
     """The call's JSON: called from the task's input, or the cohort call copied."""
     if task.call is not None:
         return None, read_input_bytes(Path(task.call))
+    if task.cohort is not None:
+        from pgx_report.outputs.call_json import cohort_call_file
+
+        assert task.vcf_sample is not None  # parse_tasks guarantees it
+        return None, cohort_call_file(task.cohort, task.vcf_sample)[1]
     assert task.input is not None  # parse_tasks guarantees one of the two
     inputs: list[str | Path] = [Path(task.input), *([task.reference] if task.reference else [])]
     call = call_input(

@@ -119,14 +119,15 @@ def build_case(
 
 
 def build_all(out: Path) -> dict[str, dict[str, Path]]:
-    """Every case (all its formats) and every error case (plain VCF) under ``out``."""
+    """Every case (all its formats) and every error case (plain VCF unless it lists
+    ``formats``) under ``out``."""
     data = load_cases()
     out.mkdir(parents=True, exist_ok=True)
     built = {
         name: build_case(name, case, data["headers"], out) for name, case in data["cases"].items()
     }
     for name, case in data["errors"].items():
-        built[name] = build_case(name, {**case, "formats": ["vcf"]}, data["headers"], out)
+        built[name] = build_case(name, {"formats": ["vcf"], **case}, data["headers"], out)
     return built
 
 

@@ -21,7 +21,8 @@ from pgx_report.batch.tasks import (
     parse_tasks,
     sample_steps,
 )
-from pgx_report.errors import UsageError
+from pgx_report.errors import InputError, UsageError
+from pgx_report.outputs.call_json import cohort_call_file
 
 VCFS = DEMO / "vcfs"
 QUESTIONNAIRES = DEMO / "questionnaires"
@@ -177,13 +178,26 @@ def test_a_failed_sample_keeps_nothing_it_did_not_finish(tmp_path: Path) -> None
         pytest.param(['{"sample": "a", "input": "v"}'], "missing 'questionnaire'", id="no-q"),
         pytest.param(
             ['{"sample": "a", "questionnaire": "q"}'],
-            "exactly one of 'input' and 'call'",
+            "exactly one of 'input', 'call' and 'cohort'",
             id="no-input",
         ),
         pytest.param(
             ['{"sample": "a", "questionnaire": "q", "input": "v", "call": "c"}'],
-            "exactly one of 'input' and 'call'",
+            "exactly one of 'input', 'call' and 'cohort'",
             id="both",
+        ),
+        pytest.param(
+            ['{"sample": "a", "questionnaire": "q", "cohort": "c"}'],
+            "task 1: a 'cohort' task needs 'vcf_sample' (and takes no 'reference')",
+            id="cohort-without-vcf-sample",
+        ),
+        pytest.param(
+            [
+                '{"sample": "a", "questionnaire": "q", "cohort": "c", "vcf_sample": "S",'
+                ' "reference": "r"}'
+            ],
+            "task 1: a 'cohort' task needs 'vcf_sample' (and takes no 'reference')",
+            id="reference-on-cohort",
         ),
         pytest.param(
             ['{"sample": "a", "questionnaire": "q", "call": "c", "reference": "r"}'],
@@ -328,3 +342,86 @@ def test_cohort_copy_of_a_missing_call_names_the_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "NOBODY.json: file not found" in result.stderr
     assert "NOBODY.json: file not found" in (tmp_path / "logs" / "c" / "call.log").read_text()
+
+
+# VCF sample names that `call --all-samples` writes under hashed file names: not plain
+# ASCII, a space and '/', and two that differ only in case.
+ODD_NAMES = ("\u00d8", "a b/c", "X", "x")
+
+
+def odd_cohort(tmp_path: Path) -> Path:
+    """The demo cohort VCF with its four samples renamed to ODD_NAMES, called with
+    --all-samples into tmp_path/cohort."""
+    import gzip
+
+    text = gzip.decompress((VCFS / "cohort.b37.vcf.gz").read_bytes()).decode("utf-8")
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if line.startswith("#CHROM"):
+            lines[number] = "\t".join([*line.split("\t")[:9], *ODD_NAMES])
+    vcf = tmp_path / "odd.vcf"
+    vcf.write_text("\n".join(lines) + "\n", "utf-8")
+    run_pgx("call", vcf, "--all-samples", "-o", tmp_path / "cohort", check=True)
+    return tmp_path / "cohort"
+
+
+def test_cohort_calls_are_found_through_calls_tsv(tmp_path: Path) -> None:
+    cohort = odd_cohort(tmp_path)
+    files = {path.name for path in cohort.iterdir()} - {"calls.tsv"}
+    assert not files & {f"{name}.json" for name in ODD_NAMES}  # all hashed
+    found = {name: cohort_call_file(cohort, name) for name in ODD_NAMES}
+    assert {path.name for path, _data in found.values()} == files
+    for name, (path, data) in found.items():
+        assert json.loads(data)["sample"] == name and path.read_bytes() == data
+
+
+def test_cohort_call_lookup_refuses_what_it_cannot_trust(tmp_path: Path) -> None:
+    cohort = odd_cohort(tmp_path)
+    with pytest.raises(InputError, match=r"calls.tsv: column 'sample': VCF sample 'Y' is not"):
+        cohort_call_file(cohort, "Y")
+    tsv = cohort / "calls.tsv"
+    lines = tsv.read_text("utf-8").split("\n")
+    upper, lower = lines[3].rsplit("\t", 1)[1], lines[4].rsplit("\t", 1)[1]
+    lines[3] = lines[3].rsplit("\t", 1)[0] + "\t" + lower  # X's row names x's file
+    tsv.write_text("\n".join(lines), "utf-8")
+    with pytest.raises(InputError) as caught:
+        cohort_call_file(cohort, "X")
+    assert str(caught.value) == (
+        f"{cohort / lower}: field 'sample' is \"x\", but calls.tsv lists this file for 'X'"
+    )
+    lines[3] = lines[3].rsplit("\t", 1)[0] + "\t../" + upper
+    tsv.write_text("\n".join(lines), "utf-8")
+    with pytest.raises(InputError, match=r"column 'file': '\.\./X-.*' is not a call file name"):
+        cohort_call_file(cohort, "X")
+    tsv.unlink()
+    with pytest.raises(InputError, match=r"calls.tsv: file not found"):
+        cohort_call_file(cohort, "X")
+
+
+def test_cohort_tasks_with_odd_vcf_sample_names(tmp_path: Path) -> None:
+    """`batch` copies the call of a cohort task's vcf_sample, hashed file name or not."""
+    cohort = odd_cohort(tmp_path)
+    questionnaire = json.loads((QUESTIONNAIRES / "demo-cohort.json").read_text("utf-8"))
+    items = []
+    for number, name in enumerate(("\u00d8", "x")):
+        path = tmp_path / f"q{number}.json"
+        path.write_text(json.dumps({**questionnaire, "sample_id": name}), "utf-8")
+        items.append(
+            {
+                "sample": f"s{number}",
+                "cohort": str(cohort),
+                "vcf_sample": name,
+                "questionnaire": str(path),
+            }
+        )
+    result = run_batch(tmp_path, items)
+    assert result.returncode == 0, result.stderr
+    for item in items:
+        copied = (tmp_path / "results" / item["sample"] / "call.json").read_bytes()
+        assert copied == cohort_call_file(cohort, item["vcf_sample"])[1]
+
+
+def test_cohort_step_is_a_lookup() -> None:
+    item = SampleTask(sample="s", questionnaire="q.json", cohort="c", vcf_sample="a b/c")
+    step = sample_steps(item, "res", "logs", CallOptions())[0]
+    assert (step.argv, step.copy, step.cohort) == ((), None, (Path("c"), "a b/c"))

@@ -45,13 +45,15 @@ def _copy(vcfs: dict[str, dict[str, Path]], tmp_path: Path, name: str, fmt: str)
     return dst
 
 
-ERROR_CASES = list(CASES["errors"])
+ERROR_CASES = [
+    (name, fmt) for name, case in CASES["errors"].items() for fmt in case.get("formats", ["vcf"])
+]
 
 
-@pytest.mark.parametrize("name", ERROR_CASES)
-def test_error_cases(name: str, vcfs: dict[str, dict[str, Path]], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "fmt"), ERROR_CASES)
+def test_error_cases(name: str, fmt: str, vcfs: dict[str, dict[str, Path]], tmp_path: Path) -> None:
     case = CASES["errors"][name]
-    src = vcfs[name]["vcf"]
+    src = _copy(vcfs, tmp_path, name, fmt)
     args: list[str] = []
     for key, value in case.get("options", {}).items():
         args += [f"--{key.replace('_', '-')}", str(value)]

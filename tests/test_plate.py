@@ -152,10 +152,14 @@ BAD = [
     ("* Instrument Name", "Instrument Name", "line 4: expected a '* Key = Value'"),
     ("Experiment Type = Genotyping", "Experiment Type = Standard Curve", "not Genotyping"),
     ("\tCall\t", "\tKall\t", "line 16: [Results] has no column 'Call'"),
+    # identity fields: control and format characters are refused, also where strip()
+    # would have removed them (U+001F at the end)
+    ("\tfalse\tS1", "\tfalse\tS\u202e1", "line 20: [Results] Sample Name: character 2 is U+202E"),
+    ("\tfalse\tS1", "\tfalse\tS1\x1f", "line 20: [Results] Sample Name: character 3 is U+001F"),
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "message"), BAD, ids=[b[2][:30] for b in BAD])
+@pytest.mark.parametrize(("old", "new", "message"), BAD, ids=[b[2][:30] + b[2][-6:] for b in BAD])
 def test_malformed_export_exit_2(tmp_path: Path, old: str, new: str, message: str) -> None:
     text = plate_text("bad", SPEC_WELLS)
     assert old in text

@@ -423,3 +423,20 @@ def test_an_answer_this_reader_would_not_read_is_refused(mutate: Any, expected: 
     data = fixture()
     mutate(data)
     assert expected in problems_of(data)
+
+
+def test_sample_mismatch_names_the_fhir_item(tmp_path: Path) -> None:
+    """A FHIR QuestionnaireResponse has no `$.sample_id`: the swap message names the
+    file and the item (linkId), as the parser's messages do."""
+    vcf = REPO_ROOT / "demo" / "vcfs" / "NA12878.OPRM1.g.vcf.gz"
+    run_pgx("call", vcf, "-o", tmp_path / "call.json", check=True)
+    result = run_pgx(
+        "assess", "--call", tmp_path / "call.json", "--questionnaire", FIXTURE,
+        "-o", tmp_path / "a.json",
+    )  # fmt: skip
+    assert_clean_error(
+        result,
+        f"{FIXTURE}: $.item (linkId 'sample_id'): 'NA18564' does not match the genotype "
+        "call's sample 'NA12878'",
+    )
+    assert not (tmp_path / "a.json").exists()

@@ -75,7 +75,8 @@ def test_good_sheet_rows_paths_and_cohort(workdir: Path) -> None:
     assert sample_task(c2).to_dict() == {
         "sample": "c2",
         "questionnaire": "inputs/q.json",
-        "call": "results/_cohorts/cohort.b37/COH-002.json",
+        "cohort": "results/_cohorts/cohort.b37",
+        "vcf_sample": "COH-002",
         "lang": "en",
     }
     assert sample_task(aa).to_dict() == {
@@ -115,6 +116,12 @@ BAD_SHEETS = [
         HEADER + ROWS + "aa\t../inputs/DEMO-ND.vcf.gz\t../inputs/q.json\tX\t\n",
         "line 8 (sample 'aa'): duplicate sample (first on line 2)",
         id="duplicate-sample",
+    ),
+    pytest.param(
+        HEADER + ROWS + "AA\t../inputs/DEMO-ND.vcf.gz\t../inputs/q.json\t\t\n",
+        "line 8 (sample 'AA'): sample ID differs only in case from 'aa' (line 2): the two "
+        "would share one results folder on a case-insensitive file system",
+        id="sample-differs-only-in-case",
     ),
     pytest.param(
         HEADER + "new\t../inputs/absent.vcf.gz\t../inputs/q.json\tX\t\n",
@@ -242,6 +249,23 @@ def test_bad_sheet(workdir: Path, text: str, message: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_vcf_sample_is_a_name_not_a_path(workdir: Path) -> None:
+    """VCF sample names may hold spaces, '/' and non-ASCII letters (and differ only in
+    case): the cohort rows keep them as written, and their tasks name the cohort folder
+    and the name (the call file is looked up in its calls.tsv)."""
+    names = ["a b/c", "\u00d8", "X", "x"]
+    rows = "".join(
+        f"s{i}\t../inputs/cohort.b37.vcf.gz\t../inputs/q.json\t{name}\t\n"
+        for i, name in enumerate(names)
+    )
+    table = load_sample_sheet(write_sheet(workdir, HEADER + rows))
+    assert [row.vcf_sample for row in table.values()] == names
+    tasks = [sample_task(row).to_dict() for row in table.values()]
+    assert {task["cohort"] for task in tasks} == {"results/_cohorts/cohort.b37"}
+    assert [task["vcf_sample"] for task in tasks] == names
+    assert all("call" not in task for task in tasks)
+
+
 def test_unreadable_sheets(workdir: Path) -> None:
     with pytest.raises(SheetError, match=r"^sample sheet absent.tsv: file not found \(config"):
         load_sample_sheet(Path("absent.tsv"))
@@ -286,6 +310,7 @@ def test_summary_reading(tmp_path: Path, text: str, expected: list[tuple[str, st
     ("text", "message"),
     [
         ("sample\tvcf\na\tx\nb\tx\na\ty\n", "line 4: duplicate sample 'a' (first on line 2)"),
+        ("sample\tvcf\na\tx\nA\ty\n", "line 3: duplicate sample 'A' (first on line 2)"),
         ("name\tvcf\na\tx\n", "line 1: header has no 'sample' column"),
         ("vcf\tsample\nx\t\n", "line 2: empty 'sample'"),
         ("sample\n", "no samples"),
@@ -328,7 +353,11 @@ def test_plan_chunks_jobs_and_cohorts(workdir: Path, monkeypatch: pytest.MonkeyP
     assert plan.chunk_logs(["aa"]) == ["logs/aa/call.log", "logs/aa/report.log", "logs/aa/fhir.log"]
     words = shlex.split(plan.chunk_tasks(["aa", "c2"]))
     assert words[0::2] == ["--task", "--task"]
-    assert json.loads(words[3])["call"] == "results/_cohorts/cohort.b37/COH-002.json"
+    cohort_task = json.loads(words[3])
+    assert (cohort_task["cohort"], cohort_task["vcf_sample"]) == (
+        "results/_cohorts/cohort.b37",
+        "COH-002",
+    )
     assert plan.call_options() == "--min-depth 12"
     assert plan.summary_args()[:2] == ["--sheet", "sheets/samples.tsv"]
 

@@ -202,10 +202,48 @@ def test_cohort_vcf_is_read_once(demo_run: tuple[Path, subprocess.CompletedProce
     # the four single-sample VCFs are called inside the report job, the cohort rows copied
     assert log.count(" batch --task ") == 1
     tasks = batch_tasks(log)
-    assert {task["sample"]: ("input" in task, "call" in task) for task in tasks} == {
+    assert {task["sample"]: ("input" in task, "cohort" in task) for task in tasks} == {
         sample: (vcf != "cohort.b37.vcf.gz", vcf == "cohort.b37.vcf.gz")
         for sample, (vcf, *_) in DEMO_EXPECTED.items()
     }
+
+
+def test_cohort_with_odd_vcf_sample_names(tmp_path: Path) -> None:
+    """VCF sample names that get hashed call file names (non-ASCII; a space and '/'; two
+    that differ only in case) are reported: the report jobs find each call through the
+    cohort's calls.tsv."""
+    import gzip
+
+    names = {"odd-o": "\u00d8", "odd-path": "a b/c", "odd-upper": "X", "odd-lower": "x"}
+    workdir = demo_workdir(tmp_path, samples=("demo-aa",))
+    text = gzip.decompress((DEMO / "vcfs" / "cohort.b37.vcf.gz").read_bytes()).decode()
+    lines = [
+        "\t".join([*line.split("\t")[:9], *names.values()]) if line.startswith("#CHROM") else line
+        for line in text.splitlines()
+    ]
+    (workdir / "inputs" / "odd.vcf").write_text("\n".join(lines) + "\n", "utf-8")
+    questionnaire = json.loads((DEMO / "questionnaires" / "demo-cohort.json").read_text())
+    rows = []
+    for sample, name in list(names.items())[:3]:  # three rows keep it small
+        path = workdir / "inputs" / f"{sample}.json"
+        path.write_text(json.dumps({**questionnaire, "sample_id": name}), "utf-8")
+        rows.append(f"{sample}\t../inputs/odd.vcf\t../inputs/{sample}.json\t{name}\t\n")
+    with (workdir / "sheets" / "samples.tsv").open("a", encoding="utf-8") as sheet:
+        sheet.write("".join(rows))
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    cohort = workdir / "results" / "_cohorts" / "odd"
+    listed = {
+        line.split("\t")[0]: line.rsplit("\t", 1)[1]
+        for line in (cohort / "calls.tsv").read_text("utf-8").splitlines()[1:]
+    }
+    for sample in ("odd-o", "odd-path", "odd-upper"):
+        name = names[sample]
+        assert listed[name] != f"{name}.json"  # a hashed file name
+        copied = (workdir / "results" / sample / "call.json").read_bytes()
+        assert copied == (cohort / listed[name]).read_bytes()
+        assert json.loads(copied)["sample"] == name
+        assert (workdir / "results" / sample / "report.pdf").is_file()
 
 
 def test_rerun_does_nothing(demo_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:

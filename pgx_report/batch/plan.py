@@ -58,7 +58,8 @@ def sample_task(row: SheetRow) -> SampleTask:
         return SampleTask(
             sample=row.sample,
             questionnaire=row.questionnaire,
-            call=f"{COHORT_DIR}/{row.cohort}/{row.vcf_sample}.json",
+            cohort=f"{COHORT_DIR}/{row.cohort}",
+            vcf_sample=row.vcf_sample,
             lang=row.lang,
         )
     return SampleTask(

@@ -89,17 +89,24 @@ def sheet_lines(text: str) -> Iterator[tuple[int, list[str]]]:
 
 
 class FirstLines:
-    """The duplicate-sample rule: each sample ID once per sheet."""
+    """The duplicate-sample rule: each sample ID once per sheet, also ignoring case (two
+    IDs that differ only in case would share ``results/<sample>/`` on a case-insensitive
+    file system)."""
 
     def __init__(self) -> None:
-        self._lines: dict[str, int] = {}
+        self._lines: dict[str, tuple[str, int]] = {}
 
     def repeated(self, sample: str, line: int) -> int | None:
         """The line of ``sample``'s first row if it was seen before, else None (and noted)."""
-        first = self._lines.get(sample)
+        first = self._lines.get(sample.casefold())
         if first is None:
-            self._lines[sample] = line
-        return first
+            self._lines[sample.casefold()] = (sample, line)
+            return None
+        return first[1]
+
+    def first_spelling(self, sample: str) -> str:
+        """How the first row with ``sample`` (ignoring case) spells it."""
+        return self._lines[sample.casefold()][0]
 
 
 # ---- the batch summary's lenient reading ---------------------------------------------------
@@ -341,6 +348,15 @@ def load_sample_sheet(sheet: Path, config_fasta: str | None = None) -> dict[str,
         sample = record["sample"]
         first = seen.repeated(sample, line)
         if first is not None:
+            spelled = seen.first_spelling(sample)
+            if spelled != sample:
+                raise SheetError(
+                    sheet,
+                    line,
+                    sample,
+                    f"sample ID differs only in case from '{spelled}' (line {first}): the two "
+                    "would share one results folder on a case-insensitive file system",
+                )
             raise SheetError(sheet, line, sample, f"duplicate sample (first on line {first})")
         if sample in RESERVED_SAMPLES:
             raise SheetError(sheet, line, sample, "this sample ID is reserved for a batch file")

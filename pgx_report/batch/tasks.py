@@ -7,7 +7,8 @@ samples, and ``pgx-report batch`` runs, for each sample, the steps of the comman
 one-sample-per-job workflow would run::
 
     call INPUT [--sample S] [--reference FASTA] [--min-depth N --min-gq N] -o results/S/call.json
-        (or: copy the sample's call from the cohort run of a shared VCF)
+        (or: copy the sample's call from the cohort run of a shared VCF, found through
+        the cohort folder's calls.tsv)
     render results/S/assessment.json -o results/S/report.pdf --html results/S/report.html
         --assess results/S/call.json QUESTIONNAIRE [--lang L]
     fhir results/S/assessment.json --pdf results/S/report.pdf -o results/S/report.fhir.json
@@ -46,7 +47,7 @@ OUTPUT_NAMES: dict[str, str] = {
 # A sample's steps, in order; each writes its stderr to logs/<sample>/<step>.log.
 STEPS: tuple[str, ...] = ("call", "report", "fhir")
 TASK_KEYS = frozenset(
-    {"sample", "input", "call", "questionnaire", "vcf_sample", "lang", "reference"}
+    {"sample", "input", "call", "cohort", "questionnaire", "vcf_sample", "lang", "reference"}
 )
 
 
@@ -57,7 +58,8 @@ class Step:
     name: str
     log: Path
     argv: tuple[str, ...] = ()  # pgx-report arguments; empty for a copy
-    copy: tuple[Path, Path] | None = None  # (cohort call, sample call)
+    copy: tuple[Path, Path] | None = None  # (a call file, sample call)
+    cohort: tuple[Path, str] | None = None  # (call --all-samples folder, VCF sample)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ def sample_steps(
     log = sample_logs(logs, task.sample)
     if task.call is not None:
         call = Step("call", log["call"], copy=(Path(task.call), out["call"]))
+    elif task.cohort is not None:
+        assert task.vcf_sample is not None  # parse_tasks guarantees it
+        call = Step("call", log["call"], cohort=(Path(task.cohort), task.vcf_sample))
     else:
         assert task.input is not None  # parse_tasks guarantees one of the two
         options: list[str] = []
@@ -143,11 +148,15 @@ def parse_tasks(data: Any, source: str) -> list[SampleTask]:
         for key in ("sample", "questionnaire"):
             if key not in item:
                 raise UsageError(source, f"{where}: missing '{key}'")
-        if ("input" in item) == ("call" in item):
-            raise UsageError(source, f"{where}: give exactly one of 'input' and 'call'")
+        if len({"input", "call", "cohort"} & set(item)) != 1:
+            raise UsageError(source, f"{where}: give exactly one of 'input', 'call' and 'cohort'")
         if "call" in item and ({"vcf_sample", "reference"} & set(item)):
             raise UsageError(
                 source, f"{where}: 'vcf_sample' and 'reference' belong to an 'input' task"
+            )
+        if "cohort" in item and ("reference" in item or "vcf_sample" not in item):
+            raise UsageError(
+                source, f"{where}: a 'cohort' task needs 'vcf_sample' (and takes no 'reference')"
             )
         if item.get("lang", "en") not in LANGUAGES:
             raise UsageError(source, f"{where}: 'lang' must be one of {', '.join(LANGUAGES)}")

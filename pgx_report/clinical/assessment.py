@@ -698,7 +698,8 @@ def assess(
         if not allow_sample_mismatch:
             raise SampleMismatchError(
                 questionnaire.source,
-                f"$.sample_id: {questionnaire.sample_id!r} does not match the genotype call's "
+                f"{questionnaire.field_name('sample_id')}: {questionnaire.sample_id!r} does not "
+                "match the genotype call's "
                 f"sample {call_sample!r} (a sample swap?); correct the file, or pass "
                 "--allow-sample-mismatch if you have confirmed they belong together",
             )

@@ -147,6 +147,14 @@ class Questionnaire:
             node = node[part]
         return node
 
+    def field_name(self, dotted: str) -> str:
+        """Where the answer at ``dotted`` is in the file, for messages: ``$.sample_id`` in
+        the native layout, the item's linkId in a FHIR QuestionnaireResponse (whose JSON
+        has no ``$.sample_id``)."""
+        if self.format == FORMAT_FHIR:
+            return f"$.item (linkId {dotted!r})"
+        return f"$.{dotted}"
+
     @property
     def sample_id(self) -> str:
         return str(self.data["sample_id"])

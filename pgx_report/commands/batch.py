@@ -34,8 +34,9 @@ def add_subcommand(subparsers: Any) -> None:
         metavar="JSON",
         help=(
             "one sample, as a JSON object with keys sample, questionnaire, and either input "
-            "(VCF/BCF/gVCF/BAM/CRAM, with optional vcf_sample and reference) or call (a "
-            "call.json from `call --all-samples`); optional lang (en|nb). Repeat per sample"
+            "(VCF/BCF/gVCF/BAM/CRAM, with optional vcf_sample and reference), call (a "
+            "call.json), or cohort (a `call --all-samples` folder) with vcf_sample (looked up "
+            "in its calls.tsv); optional lang (en|nb). Repeat per sample"
         ),
     )
     parser.add_argument(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pgx_report.errors import OutputError
+from pgx_report.errors import InputError, OutputError
 from pgx_report.files.folder import STAGING, swap_in
 from pgx_report.genotype.vcf.grouped import CallBatch
 
@@ -102,6 +102,55 @@ def _tsv(calls: Sequence[Any], files: Sequence[str]) -> str:
     for values, file_name in zip(rows, files, strict=True):
         lines.append("\t".join((*values, file_name)))
     return "\n".join(lines) + "\n"
+
+
+def _listed_files(tsv: Path) -> dict[str, str]:
+    """{sample: file name} of a ``calls.tsv`` (split on newlines only: a VCF sample name
+    may hold characters ``str.splitlines`` would also split on)."""
+    from pgx_report.files.io import read_input_bytes
+
+    try:
+        text = read_input_bytes(tsv).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(tsv, "not UTF-8 text") from None
+    lines = text.rstrip("\n").split("\n")
+    header = lines[0].split("\t")
+    if not header or header[0] != "sample" or header[-1] != "file":
+        raise InputError(tsv, "line 1: not the calls.tsv of call --all-samples (header)")
+    files: dict[str, str] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != len(header):
+            raise InputError(tsv, f"line {number}: expected {len(header)} tab-separated fields")
+        files.setdefault(fields[0], fields[-1])
+    return files
+
+
+def cohort_call_file(folder: str | Path, sample: str) -> tuple[Path, bytes]:
+    """The call of VCF sample ``sample`` in a ``call --all-samples`` folder, found through
+    its ``calls.tsv`` (the file name is hashed for names unsafe in a path or differing
+    only in case), and its bytes. The JSON's ``sample`` field must be ``sample``: a
+    folder whose listing and files disagree is refused, never another sample's call."""
+    from pgx_report.files.io import read_input_bytes
+    from pgx_report.files.jsonio import parse_json
+
+    tsv = Path(folder) / "calls.tsv"
+    name = _listed_files(tsv).get(sample)
+    if name is None:
+        raise InputError(tsv, f"column 'sample': VCF sample '{sample}' is not listed")
+    if not _SAFE_NAME.fullmatch(name.removesuffix(".json")) or not name.endswith(".json"):
+        raise InputError(tsv, f"column 'file': '{name}' is not a call file name")
+    path = Path(folder) / name
+    data = read_input_bytes(path)
+    parsed = parse_json(data, path)
+    found = parsed.get("sample") if isinstance(parsed, dict) else None
+    if found != sample:
+        raise InputError(
+            path,
+            f"field 'sample' is {json.dumps(found, ensure_ascii=False)}, "
+            f"but calls.tsv lists this file for '{sample}'",
+        )
+    return path, data
 
 
 def check_replaceable(out_dir: Path) -> None:

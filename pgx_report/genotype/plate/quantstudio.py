@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgx_report.contracts.text import text_problem
 from pgx_report.errors import InputError
 from pgx_report.files.io import read_input_bytes, sha256_bytes
 from pgx_report.files.sniff import looks_like_plate
@@ -156,6 +157,19 @@ def _cell(fields: Sequence[str], index: Mapping[str, int], column: str) -> str:
     return fields[at].strip() if at is not None and at < len(fields) else ""
 
 
+def _sample_name(
+    path: Path, line: int, fields: Sequence[str], index: Mapping[str, int], section: str
+) -> str:
+    """The well's Sample Name: printable text only (it becomes the call's sample, the
+    name a report prints), checked before the cell is stripped."""
+    at = index.get("Sample Name")
+    raw = fields[at] if at is not None and at < len(fields) else ""
+    problem = text_problem(raw)
+    if problem is not None:
+        raise InputError(path, f"line {line}: [{section}] Sample Name: {problem}")
+    return raw.strip()
+
+
 def _setup(path: Path, table: Table) -> tuple[dict[str, AssaySetup], dict[int, tuple[str, str]]]:
     index = _columns(path, "Sample Setup", table, SETUP_REQUIRED)
     assays: dict[str, AssaySetup] = {}
@@ -177,7 +191,7 @@ def _setup(path: Path, table: Table) -> tuple[dict[str, AssaySetup], dict[int, t
             raise InputError(path, f"line {line}: assay {name!r} has other alleles than before")
         well = _cell(fields, index, "Well")
         if well.isdigit():
-            wells[int(well)] = (_cell(fields, index, "Sample Name"), name)
+            wells[int(well)] = (_sample_name(path, line, fields, index, "Sample Setup"), name)
     return assays, wells
 
 
@@ -237,7 +251,7 @@ def _well(
         well=int(well),
         position=position,
         omitted=omitted,
-        sample=cell("Sample Name"),
+        sample=_sample_name(path, line, fields, index, "Results"),
         assay=assay,
         task=task.upper(),
         call=call,

@@ -571,6 +571,8 @@ class VcfReader:
             # every line is about to go through htslib: refuse the ones it cannot parse
             # safely (a crash inside cyvcf2 would take the process down)
             check_file(self.path, container, len(self.header.samples))
+        if self.info.index is not None and container is not None:
+            self._check_indexed_lines(contigs, pos, container)
         vcf = self._open()
         try:
             if self.info.index is not None:
@@ -622,6 +624,37 @@ class VcfReader:
                 log.info("%s: %s; reading the whole file", self.path, why)
                 self.access = "stream"
                 return None
+
+    def _check_indexed_lines(self, contigs: Sequence[str], pos: int, container: Container) -> None:
+        """The lines the index returns for the site get the checks of the other paths
+        (:func:`record_problem`) before htslib parses them: tabix reads only CHROM, POS
+        and END, so a malformed record is fetched like any other. A bad one (or a failed
+        read) is refused naming its line (found by a scan of the file, only then)."""
+        n_samples = len(self.header.samples)
+        try:
+            with htslib_guard(self.path, lambda: "cannot read through the index (mismatched?)"):
+                lines = self._indexed_lines(contigs, pos)
+        except VcfError:
+            check_file(self.path, container, n_samples)  # names a malformed line
+            raise
+        for contig, line in lines:
+            problem = record_problem(line.encode("utf-8", "surrogateescape"), n_samples)
+            if problem is not None:
+                check_file(self.path, container, n_samples)  # names the line
+                raise VcfError(self.path, f"record at {contig}:{pos}: malformed record: {problem}")
+
+    def _indexed_lines(self, contigs: Sequence[str], pos: int) -> list[tuple[str, str]]:
+        """(contig, raw line) of every line the index returns for ``pos`` (tabix query)."""
+        import pysam
+
+        assert self.info.index is not None
+        found: list[tuple[str, str]] = []
+        with pysam.TabixFile(str(self.path), index=str(self.info.index)) as tabix:
+            known = set(tabix.contigs)
+            for contig in contigs:
+                if contig in known:
+                    found += [(contig, line) for line in tabix.fetch(contig, pos - 1, pos)]
+        return found
 
     def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
         found: list[SiteRecord] = []
