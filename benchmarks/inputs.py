@@ -163,11 +163,15 @@ def wgs(records: int = 4_500_000) -> Input:
     return _finish("wgs", "SYN-WGS.vcf.gz", lines(), 1, "SYN-WGS")
 
 
-def gvcf(records: int = 4_500_000) -> Input:
-    """Single-sample GATK-style gVCF in lexicographic contig order."""
+def gvcf(records: int = 4_500_000, *, large: bool = False) -> Input:
+    """Single-sample GATK-style gVCF in lexicographic contig order.
+
+    ``large``: more variant records and noisier PL/MIN_DP values (more bytes per record,
+    so that a >= 1 GB file needs fewer records and generates in a few minutes).
+    """
 
     def lines() -> Iterator[str]:
-        rng = np.random.default_rng(SEED + 1)
+        rng = np.random.default_rng(SEED + (2 if large else 1))
         yield _header(3_370, ["SYN-GVCF"], ["GT", "DP", "GQ", "MIN_DP", "PL"], gvcf=True)
         total = sum(GRCH38[c] for c in AUTOSOMES)
         mean = total / records * 1.08
@@ -181,7 +185,7 @@ def gvcf(records: int = 4_500_000) -> Input:
             starts = cuts[:-1]
             ends = cuts[1:] - 1
             n = len(starts)
-            variant = (rng.random(n) < 0.09) & (ends > starts)
+            variant = (rng.random(n) < (0.25 if large else 0.09)) & (ends > starts)
             if chrom == SITE[0]:
                 variant[starts == SITE[1] - 62] = False
             ref = BASES[rng.integers(0, 4, n)]
@@ -190,28 +194,37 @@ def gvcf(records: int = 4_500_000) -> Input:
             alt = BASES[(np.searchsorted(BASES, ref) + rng.integers(1, 4, n)) % 4]
             dp = rng.poisson(34, n) + 1
             gq = np.minimum(99, rng.poisson(70, n))
+            pl = rng.integers(100, 4000, n) if large else gq * 15
+            min_dp = np.maximum(dp - rng.integers(0, 12 if large else 5, n), 0)
             out = []
-            for s, e, v, r, a, d, g in zip(
+            for s, e, v, r, a, d, g, p, m in zip(
                 starts.tolist(), ends.tolist(), variant.tolist(), ref.tolist(), alt.tolist(),
-                dp.tolist(), gq.tolist(), strict=True,
+                dp.tolist(), gq.tolist(), pl.tolist(), min_dp.tolist(), strict=True,
             ):  # fmt: skip
                 if v:
                     k = d // 2
                     out.append(
                         f"{chrom}\t{s}\t.\t{r}\t{a},<NON_REF>\t{d * 20}.77\t.\tDP={d}\t"
                         f"GT:AD:DP:GQ:PL\t0/1:{d - k},{k},0:{d}:99:"
-                        f"{d * 20},0,{d * 25},900,990,1800\n"
+                        f"{d * 20},0,{d * 25},{p},{p + g},{p + 900}\n"
                     )
                     s += 1
                     if s > e:
                         continue
                 out.append(
                     f"{chrom}\t{s}\t.\t{r}\t<NON_REF>\t.\t.\tEND={e}\tGT:DP:GQ:MIN_DP:PL\t"
-                    f"0/0:{d}:{g}:{max(d - 4, 0)}:0,{g},{g * 15}\n"
+                    f"0/0:{d}:{g}:{m}:0,{g},{p}\n"
                 )
             yield "".join(out)
 
+    if large:
+        return _finish(f"gvcf-large-{records}", "SYN-GVCF-L.g.vcf.gz", lines(), 1, "SYN-GVCF")
     return _finish("gvcf", "SYN-GVCF.g.vcf.gz", lines(), 1, "SYN-GVCF")
+
+
+def gvcf_large(records: int = 54_000_000) -> Input:
+    """A >= 1 GB bgzipped gVCF (``gvcf`` with ``large=True``), with and without a .tbi."""
+    return gvcf(records, large=True)
 
 
 def cohort(samples: int) -> Input:
