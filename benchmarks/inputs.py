@@ -32,9 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE = Path(
-    os.environ.get("PGX_BENCH_CACHE") or Path.home() / ".cache" / "pgx-report" / "bench"
-)
+CACHE = Path(os.environ.get("PGX_BENCH_CACHE") or Path.home() / ".cache" / "pgx-report" / "bench")
 SEED = 20251125
 SITE = ("chr6", 154_039_662)
 VERSION = "v1"  # bump when the generators change, to regenerate
@@ -303,9 +301,7 @@ def _reg2bin(beg: np.ndarray, end: np.ndarray) -> np.ndarray:
 
 def _bam_header(sample: str) -> bytes:
     text = (
-        "@HD\tVN:1.6\tSO:coordinate\n"
-        f"@SQ\tSN:chr6\tLN:{GRCH38['chr6']}\n"
-        f"@RG\tID:rg1\tSM:{sample}\n"
+        f"@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr6\tLN:{GRCH38['chr6']}\n@RG\tID:rg1\tSM:{sample}\n"
     ).encode()
     name = b"chr6\0"
     return (
@@ -363,7 +359,9 @@ def _read_chunks(
         rec["l_seq"] = READ_LENGTH
         rec["next_ref_id"] = -1
         rec["next_pos"] = -1
-        rec["name"] = np.char.add(b"r", np.char.zfill(np.arange(first, first + n).astype("S10"), 10))
+        rec["name"] = np.char.add(
+            b"r", np.char.zfill(np.arange(first, first + n).astype("S10"), 10)
+        )
         rec["cigar"] = READ_LENGTH << 4  # 150M
         bases = codes[pos[:, None] + offsets]
         quals = rng.integers(2, 42, size=(n, READ_LENGTH), dtype=np.uint8)
@@ -398,7 +396,9 @@ def alignments_large(reads: int = 15_200_000) -> Alignments:
     codes = _reference(result.fasta, rng)
     tmp = result.bam.with_name("large.bam.part")
     with tmp.open("wb") as out:
-        proc = subprocess.Popen(["bgzip", "-l", "1", "-@", "2", "-c"], stdin=subprocess.PIPE, stdout=out)
+        proc = subprocess.Popen(
+            ["bgzip", "-l", "1", "-@", "2", "-c"], stdin=subprocess.PIPE, stdout=out
+        )
         assert proc.stdin is not None
         proc.stdin.write(_bam_header("SYN-LARGE"))
         for chunk in _read_chunks(codes, rng, reads):
@@ -409,7 +409,17 @@ def alignments_large(reads: int = 15_200_000) -> Alignments:
     tmp.replace(result.bam)
     pysam.index(str(result.bam))
     part = result.cram.with_name("large.cram.part")
-    pysam.view("-C", "-@", "2", "-T", str(result.fasta), "-o", str(part), str(result.bam), catch_stdout=False)
+    pysam.view(
+        "-C",
+        "-@",
+        "2",
+        "-T",
+        str(result.fasta),
+        "-o",
+        str(part),
+        str(result.bam),
+        catch_stdout=False,
+    )
     part.replace(result.cram)
     pysam.index(str(result.cram))
     return result

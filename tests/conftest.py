@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,20 @@ def _demo_patients() -> dict[str, tuple[str, str]]:
 
 
 DEMO_PATIENTS = _demo_patients()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Never write into the real user cache (~/.cache/pgx-report): every test, and every
+    pgx-report process a test starts, uses a temporary one (pgx_report/files/cache.py)."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    before = os.environ.get("PGX_REPORT_CACHE_DIR")
+    os.environ["PGX_REPORT_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("PGX_REPORT_CACHE_DIR", None)
+    else:
+        os.environ["PGX_REPORT_CACHE_DIR"] = before
 
 
 @dataclass(frozen=True)
