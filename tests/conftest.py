@@ -6,8 +6,8 @@ import csv
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
