@@ -220,7 +220,7 @@ def gvcf(records: int = 4_500_000, *, large: bool = False) -> Input:
     return _finish("gvcf", "SYN-GVCF.g.vcf.gz", lines(), 1, "SYN-GVCF")
 
 
-def gvcf_large(records: int = 54_000_000) -> Input:
+def gvcf_large(records: int = 57_000_000) -> Input:
     """A >= 1 GB bgzipped gVCF (``gvcf`` with ``large=True``), with and without a .tbi."""
     return gvcf(records, large=True)
 

@@ -16,12 +16,14 @@ becomes one :class:`VcfError` naming the file.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import gzip
 import logging
 import os
 import re
 import struct
+import sys
 import tempfile
 import warnings
 import zlib
@@ -242,21 +244,33 @@ def _scan_bins(
     Each bin header is ``bin_size`` bytes ending in its int32 chunk count; the
     16-byte chunks follow. Appends where each bin's chunks start and how many there
     are; returns the offset after the last reference."""
-    int32 = struct.Struct("<i").unpack_from
+    # Every field walked is an int32 at ``offset + 4k``: index them through a memoryview
+    # (several times faster than struct.unpack_from per bin on a whole-genome index).
+    if offset > len(data):
+        raise ValueError("index shorter than its counts say")
+    usable = (len(data) - offset) // 4 * 4
+    raw = memoryview(data)[offset : offset + usable]
+    ints: memoryview | array.array[int] = raw.cast("i")
+    if sys.byteorder != "little":  # the index is little-endian, "i" is native
+        ints = array.array("i", raw)
+        ints.byteswap()
+    step = bin_size // 4  # a bin header in int32s; its chunk count is the last one
+    at = 0  # in int32s from ``offset``
     for _ in range(n_ref):
-        (n_bin,) = int32(data, offset)
-        offset += 4
+        n_bin = ints[at]
+        at += 1
         for _ in range(n_bin):
-            (n_chunk,) = int32(data, offset + bin_size - 4)
-            offset += bin_size
+            n_chunk = ints[at + step - 1]
+            at += step
             if n_chunk > 0:
-                starts.append(offset)
+                starts.append(offset + 4 * at)
                 counts.append(n_chunk)
-                offset += 16 * n_chunk
+                at += 4 * n_chunk
         if linear_index:
-            (n_intv,) = int32(data, offset)
-            offset += 4 + 8 * n_intv
-    return offset
+            at += 1 + 2 * ints[at]
+            if at < 0:
+                raise ValueError("negative linear index size")
+    return offset + 4 * at
 
 
 def _parse_index(data: bytes) -> _IndexSummary:
