@@ -34,13 +34,16 @@ def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     """Never write into the real user cache (~/.cache/pgx-report): every test, and every
     pgx-report process a test starts, uses a temporary one (pgx_report/files/cache.py)."""
     folder = tmp_path_factory.mktemp("user-cache")
-    before = os.environ.get("PGX_REPORT_CACHE_DIR")
-    os.environ["PGX_REPORT_CACHE_DIR"] = str(folder)
+    # Also: `pgx-report call` validates its own output against call.schema.json in tests.
+    wanted = {"PGX_REPORT_CACHE_DIR": str(folder), "PGX_REPORT_SELF_CHECK": "1"}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     yield folder
-    if before is None:
-        os.environ.pop("PGX_REPORT_CACHE_DIR", None)
-    else:
-        os.environ["PGX_REPORT_CACHE_DIR"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @dataclass(frozen=True)

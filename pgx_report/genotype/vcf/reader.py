@@ -534,9 +534,19 @@ def htslib_guard(path: Path, what: Callable[[], str]) -> Iterator[None]:
 class VcfReader:
     """An open, checked VCF/BCF. Use :func:`open_vcf`."""
 
-    def __init__(self, info: FileInfo, header: Header, samples: Sequence[str] | None) -> None:
+    def __init__(
+        self,
+        info: FileInfo,
+        header: Header,
+        samples: Sequence[str] | None,
+        spare: list[cyvcf2.VCF] | None = None,
+    ) -> None:
         self.info = info
         self.header = header
+        # The handle open_vcf opened to check the header, kept for the first read so that
+        # htslib does not open the file (and load its index) once more; shared by the
+        # readers select() makes, taken by the first _open().
+        self._spare: list[cyvcf2.VCF] = spare if spare is not None else []
         self.selected: tuple[str, ...] = tuple(samples) if samples is not None else header.samples
         # how records_overlapping found the records: index | bisection | stream
         self.access = "index" if info.index is not None else "stream"
@@ -559,13 +569,20 @@ class VcfReader:
                 raise UnknownSampleError(
                     self.path, f"sample {name!r} is not in the file ({_list(self.header)})"
                 )
-        return VcfReader(self.info, self.header, samples)
+        return VcfReader(self.info, self.header, samples, self._spare)
 
     def _open(self) -> cyvcf2.VCF:
         import cyvcf2
 
         with htslib_guard(self.path, lambda: "cannot read"):
-            vcf = cyvcf2.VCF(str(self.path), samples=list(self.selected) if self._native else None)
+            if self._spare:
+                vcf = self._spare.pop()
+                if self._native:
+                    vcf.set_samples(list(self.selected))
+            else:
+                vcf = cyvcf2.VCF(
+                    str(self.path), samples=list(self.selected) if self._native else None
+                )
             if self.info.index is not None:
                 vcf.set_index(str(self.info.index))
         return vcf
@@ -704,13 +721,16 @@ def open_vcf(
     with htslib_guard(path, lambda: "cannot read the VCF header"):
         vcf = cyvcf2.VCF(str(path))  # htslib validates the header
         samples_in_file = vcf.samples
+    try:
+        # The header as written: htslib adds ##contig lines from a tabix index to its copy.
+        header = parse_header(_header_text(path, fmt), samples_in_file)
+        if index is not None:
+            _check_index(path, fmt, index, header)
+        reader = VcfReader(FileInfo(path, fmt, index), header, None, [vcf])
+        return reader if samples is None else reader.select(samples)
+    except BaseException:
         vcf.close()
-    # The header as written: htslib adds ##contig lines from a tabix index to its copy.
-    header = parse_header(_header_text(path, fmt), samples_in_file)
-    if index is not None:
-        _check_index(path, fmt, index, header)
-    reader = VcfReader(FileInfo(path, fmt, index), header, None)
-    return reader if samples is None else reader.select(samples)
+        raise
 
 
 def _list(header: Header, limit: int = 10) -> str:
