@@ -201,10 +201,11 @@ def cached_contig_md5(fasta: str | Path, contig: str, shown: str | Path | None =
         index for index in (Path(f"{fasta_path}.fai"), Path(f"{fasta_path}.gzi")) if index.exists()
     ]
     try:
-        key = {"contig": contig, "files": [cache.file_identity(item) for item in files]}
+        identities = [cache.file_identity(item) for item in files]
     except OSError:
         return contig_md5(fasta, contig, shown)
-    name = f"{key['files'][0]['path']}\0{contig}"
+    key = {"contig": contig, "files": identities}
+    name = f"{identities[0]['path']}\0{contig}"
     found = cache.load("contig-md5", name, key)
     if isinstance(found, str) and len(found) == 32 and set(found) <= set("0123456789abcdef"):
         log.debug("%s: MD5 of %s from the cache", shown or fasta, contig)
