@@ -1,6 +1,7 @@
 """Caller speed against bcftools, in the same run (``make bench``).
 
-For each generated input (see ``benchmarks/inputs.py``; cached in ``benchmarks/.cache``):
+For each generated input (see ``benchmarks/inputs.py``; cached in ``$PGX_BENCH_CACHE``,
+default ``~/.cache/pgx-report/bench``):
 
 - ``pgx-report call`` as a whole process (best of N wall-clock runs, peak RSS of the
   child from ``wait4``) and the in-process API (``pgx_report.genotype.vcf.rules.call_file`` /

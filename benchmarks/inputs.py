@@ -1,4 +1,5 @@
-"""Reproducible benchmark inputs (fixed seed), generated once into ``benchmarks/.cache/``.
+"""Reproducible benchmark inputs (fixed seed), generated once into ``$PGX_BENCH_CACHE``
+(default ``~/.cache/pgx-report/bench``).
 
 - ``wgs``: single-sample WGS-scale VCF, ~4.5 million variant records over chr1-22
   (natural contig order), bgzipped (~40-50 MB); the site is a PASS A/G record.
@@ -10,7 +11,12 @@
   samples, GT:DP:GQ:AD, a dozen records around the site (HWE genotypes, some
   missing, some shallow).
 
-Each is written once as ``<name>/indexed/<file>`` (+ ``.tbi``) and hard-linked as
+- ``alignments_large``: a coordinate-sorted BAM and CRAM (>= 1.5 GB each) of 150 bp reads
+  over a synthetic GRCh38-length chr6 (random sequence, A at the site), 40 reads at
+  rs1799971 (20 A, 20 G) and random reads elsewhere (see :func:`alignments_large`).
+- ``gvcf_large``: like ``gvcf`` but >= 1 GB (see :func:`gvcf_large`).
+
+Each VCF is written once as ``<name>/indexed/<file>`` (+ ``.tbi``) and hard-linked as
 ``<name>/noindex/<file>`` (no index beside it). Generation streams lines into
 ``bgzip -@2`` and takes a few minutes the first time; later runs reuse the cache.
 """
@@ -26,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+CACHE = Path(os.environ.get("PGX_BENCH_CACHE") or Path.home() / ".cache" / "pgx-report" / "bench")
 SEED = 20251125
 SITE = ("chr6", 154_039_662)
 VERSION = "v1"  # bump when the generators change, to regenerate
@@ -155,11 +161,15 @@ def wgs(records: int = 4_500_000) -> Input:
     return _finish("wgs", "SYN-WGS.vcf.gz", lines(), 1, "SYN-WGS")
 
 
-def gvcf(records: int = 4_500_000) -> Input:
-    """Single-sample GATK-style gVCF in lexicographic contig order."""
+def gvcf(records: int = 4_500_000, *, large: bool = False) -> Input:
+    """Single-sample GATK-style gVCF in lexicographic contig order.
+
+    ``large``: more variant records and noisier PL/MIN_DP values (more bytes per record,
+    so that a >= 1 GB file needs fewer records and generates in a few minutes).
+    """
 
     def lines() -> Iterator[str]:
-        rng = np.random.default_rng(SEED + 1)
+        rng = np.random.default_rng(SEED + (2 if large else 1))
         yield _header(3_370, ["SYN-GVCF"], ["GT", "DP", "GQ", "MIN_DP", "PL"], gvcf=True)
         total = sum(GRCH38[c] for c in AUTOSOMES)
         mean = total / records * 1.08
@@ -173,7 +183,7 @@ def gvcf(records: int = 4_500_000) -> Input:
             starts = cuts[:-1]
             ends = cuts[1:] - 1
             n = len(starts)
-            variant = (rng.random(n) < 0.09) & (ends > starts)
+            variant = (rng.random(n) < (0.25 if large else 0.09)) & (ends > starts)
             if chrom == SITE[0]:
                 variant[starts == SITE[1] - 62] = False
             ref = BASES[rng.integers(0, 4, n)]
@@ -182,28 +192,37 @@ def gvcf(records: int = 4_500_000) -> Input:
             alt = BASES[(np.searchsorted(BASES, ref) + rng.integers(1, 4, n)) % 4]
             dp = rng.poisson(34, n) + 1
             gq = np.minimum(99, rng.poisson(70, n))
+            pl = rng.integers(100, 4000, n) if large else gq * 15
+            min_dp = np.maximum(dp - rng.integers(0, 12 if large else 5, n), 0)
             out = []
-            for s, e, v, r, a, d, g in zip(
+            for s, e, v, r, a, d, g, p, m in zip(
                 starts.tolist(), ends.tolist(), variant.tolist(), ref.tolist(), alt.tolist(),
-                dp.tolist(), gq.tolist(), strict=True,
+                dp.tolist(), gq.tolist(), pl.tolist(), min_dp.tolist(), strict=True,
             ):  # fmt: skip
                 if v:
                     k = d // 2
                     out.append(
                         f"{chrom}\t{s}\t.\t{r}\t{a},<NON_REF>\t{d * 20}.77\t.\tDP={d}\t"
                         f"GT:AD:DP:GQ:PL\t0/1:{d - k},{k},0:{d}:99:"
-                        f"{d * 20},0,{d * 25},900,990,1800\n"
+                        f"{d * 20},0,{d * 25},{p},{p + g},{p + 900}\n"
                     )
                     s += 1
                     if s > e:
                         continue
                 out.append(
                     f"{chrom}\t{s}\t.\t{r}\t<NON_REF>\t.\t.\tEND={e}\tGT:DP:GQ:MIN_DP:PL\t"
-                    f"0/0:{d}:{g}:{max(d - 4, 0)}:0,{g},{g * 15}\n"
+                    f"0/0:{d}:{g}:{m}:0,{g},{p}\n"
                 )
             yield "".join(out)
 
+    if large:
+        return _finish(f"gvcf-large-{records}", "SYN-GVCF-L.g.vcf.gz", lines(), 1, "SYN-GVCF")
     return _finish("gvcf", "SYN-GVCF.g.vcf.gz", lines(), 1, "SYN-GVCF")
+
+
+def gvcf_large(records: int = 57_000_000) -> Input:
+    """A >= 1 GB bgzipped gVCF (``gvcf`` with ``large=True``), with and without a .tbi."""
+    return gvcf(records, large=True)
 
 
 def cohort(samples: int) -> Input:
@@ -242,6 +261,168 @@ def cohort(samples: int) -> Input:
 
     label = "cohort100k" if samples == 100_000 else f"cohort{samples}"
     return _finish(label, f"{label}.vcf.gz", lines(), samples, names[0])
+
+
+# --- large alignments (issue 17) -------------------------------------------------------
+
+READ_LENGTH = 150
+_CODES = np.array([1, 2, 4, 8], dtype=np.uint8)  # BAM 4-bit codes of A, C, G, T
+_NAME_LENGTH = 12  # "r" + 10 digits + NUL
+_RECORD = np.dtype(
+    [
+        ("block_size", "<i4"), ("ref_id", "<i4"), ("pos", "<i4"), ("l_read_name", "u1"),
+        ("mapq", "u1"), ("bin", "<u2"), ("n_cigar_op", "<u2"), ("flag", "<u2"),
+        ("l_seq", "<i4"), ("next_ref_id", "<i4"), ("next_pos", "<i4"), ("tlen", "<i4"),
+        ("name", f"S{_NAME_LENGTH}"), ("cigar", "<u4"), ("seq", "u1", (READ_LENGTH + 1) // 2),
+        ("qual", "u1", (READ_LENGTH,)), ("tag", "S7"),
+    ]
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Alignments:
+    bam: Path
+    cram: Path
+    fasta: Path
+    reads: int
+
+
+def _reg2bin(beg: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """SAM specification 5.3 ``reg2bin`` for 0-based [beg, end), vectorised."""
+    end = end - 1
+    out = np.zeros(len(beg), dtype=np.int64)
+    done = np.zeros(len(beg), dtype=bool)
+    for shift, offset in ((14, 4681), (17, 585), (20, 73), (23, 9), (26, 1)):
+        same = ~done & ((beg >> shift) == (end >> shift))
+        out[same] = offset + (beg[same] >> shift)
+        done |= same
+    return out.astype(np.uint16)
+
+
+def _bam_header(sample: str) -> bytes:
+    text = (
+        f"@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr6\tLN:{GRCH38['chr6']}\n@RG\tID:rg1\tSM:{sample}\n"
+    ).encode()
+    name = b"chr6\0"
+    return (
+        b"BAM\1" + len(text).to_bytes(4, "little") + text + (1).to_bytes(4, "little")
+        + len(name).to_bytes(4, "little") + name + GRCH38["chr6"].to_bytes(4, "little")
+    )  # fmt: skip
+
+
+def _reference(path: Path, rng: np.random.Generator) -> np.ndarray:
+    """Random chr6 of the GRCh38 length with A at the site; written as plain FASTA + .fai."""
+    import pysam
+
+    codes = rng.integers(0, 4, GRCH38["chr6"], dtype=np.uint8)
+    codes[SITE[1] - 1] = 0  # A
+    letters = np.frombuffer(b"ACGT", dtype=np.uint8)[codes]
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("wb") as out:
+        out.write(b">chr6\n")
+        width = 60
+        full = len(letters) // width * width
+        body = np.empty((full // width, width + 1), dtype=np.uint8)
+        body[:, :width] = letters[:full].reshape(-1, width)
+        body[:, width] = ord("\n")
+        out.write(body.tobytes())
+        if full < len(letters):
+            out.write(letters[full:].tobytes() + b"\n")
+    tmp.replace(path)
+    pysam.faidx(str(path))
+    return codes
+
+
+def _read_chunks(
+    codes: np.ndarray, rng: np.random.Generator, reads: int, chunk: int = 250_000
+) -> Iterator[bytes]:
+    """BAM records, sorted: ``reads`` random reads off the site, 40 over it (20 A, 20 G)."""
+    site0 = SITE[1] - 1
+    starts = np.sort(rng.integers(10_000, GRCH38["chr6"] - 10_000, size=reads))
+    starts = starts[(starts < site0 - 1_000) | (starts > site0 + 1_000)]
+    site_starts = np.sort(rng.integers(site0 - READ_LENGTH + 1, site0 + 1, size=40))
+    cut = int(np.searchsorted(starts, site0))
+    starts = np.concatenate([starts[:cut], site_starts, starts[cut:]])
+    site_rows = np.arange(cut, cut + 40)
+    site_alleles = np.array([0, 2] * 20, dtype=np.uint8)  # A, G
+    offsets = np.arange(READ_LENGTH)
+    for first in range(0, len(starts), chunk):
+        pos = starts[first : first + chunk]
+        n = len(pos)
+        rec = np.zeros(n, dtype=_RECORD)
+        rec["block_size"] = _RECORD.itemsize - 4
+        rec["pos"] = pos
+        rec["l_read_name"] = _NAME_LENGTH
+        rec["mapq"] = 60
+        rec["bin"] = _reg2bin(pos, pos + READ_LENGTH)
+        rec["n_cigar_op"] = 1
+        rec["l_seq"] = READ_LENGTH
+        rec["next_ref_id"] = -1
+        rec["next_pos"] = -1
+        rec["name"] = np.char.add(
+            b"r", np.char.zfill(np.arange(first, first + n).astype("S10"), 10)
+        )
+        rec["cigar"] = READ_LENGTH << 4  # 150M
+        bases = codes[pos[:, None] + offsets]
+        quals = rng.integers(2, 42, size=(n, READ_LENGTH), dtype=np.uint8)
+        here = (site_rows >= first) & (site_rows < first + n)
+        for row, allele in zip(site_rows[here] - first, site_alleles[here], strict=True):
+            bases[row, site0 - pos[row]] = allele
+            quals[row] = 35
+        nibbles = _CODES[bases]
+        rec["seq"] = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+        rec["qual"] = quals
+        rec["tag"] = b"RGZrg1"  # NUL-padded to 7 bytes
+        yield rec.tobytes()
+
+
+def alignments_large(reads: int = 15_200_000) -> Alignments:
+    """BAM (~2 GB) and CRAM (>= 1.5 GB) of the same reads, indexed, with their FASTA.
+
+    BAM records are written directly (numpy, fixed-size records) into ``bgzip -l 1``; the
+    CRAM is converted from it by htslib (pysam's samtools). A few minutes the first time.
+    """
+    import pysam
+
+    base = CACHE / VERSION / f"alignments-large-{reads}"
+    result = Alignments(base / "large.bam", base / "large.cram", base / "chr6.fa", reads)
+    done = [result.bam, Path(f"{result.bam}.bai"), result.cram, Path(f"{result.cram}.crai")]
+    if all(p.exists() for p in done):
+        return result
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    print(f"generating {base} (BAM, CRAM, FASTA; minutes) ...", flush=True)
+    rng = np.random.default_rng(SEED + 17)
+    codes = _reference(result.fasta, rng)
+    tmp = result.bam.with_name("large.bam.part")
+    with tmp.open("wb") as out:
+        proc = subprocess.Popen(
+            ["bgzip", "-l", "1", "-@", "2", "-c"], stdin=subprocess.PIPE, stdout=out
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(_bam_header("SYN-LARGE"))
+        for chunk in _read_chunks(codes, rng, reads):
+            proc.stdin.write(chunk)
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise RuntimeError("bgzip failed")
+    tmp.replace(result.bam)
+    pysam.index(str(result.bam))
+    part = result.cram.with_name("large.cram.part")
+    pysam.view(
+        "-C",
+        "-@",
+        "2",
+        "-T",
+        str(result.fasta),
+        "-o",
+        str(part),
+        str(result.bam),
+        catch_stdout=False,
+    )
+    part.replace(result.cram)
+    pysam.index(str(result.cram))
+    return result
 
 
 def all_inputs() -> list[Input]:

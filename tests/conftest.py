@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,23 @@ def _demo_patients() -> dict[str, tuple[str, str]]:
 
 
 DEMO_PATIENTS = _demo_patients()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Never write into the real user cache (~/.cache/pgx-report): every test, and every
+    pgx-report process a test starts, uses a temporary one (pgx_report/files/cache.py)."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    # Also: `pgx-report call` validates its own output against call.schema.json in tests.
+    wanted = {"PGX_REPORT_CACHE_DIR": str(folder), "PGX_REPORT_SELF_CHECK": "1"}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    yield folder
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @dataclass(frozen=True)

@@ -136,3 +136,81 @@ def test_cram_reference_checks(fastas: dict[str, Path]) -> None:
     with pytest.raises(FastaError) as err:
         check_cram_reference(fastas["grch37"], contig="chr6", header_md5=None)
     assert "has no contig 'chr6'" in str(err.value)
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted((folder / "contig-md5").glob("*.json"))
+
+
+def test_cram_md5_cached_by_fasta_identity(
+    tmp_path: Path, fastas: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chr6 MD5 is computed once per FASTA, reused while the FASTA and its index are
+    unchanged, and recomputed (never trusted) as soon as either differs."""
+    import pgx_report.genotype.reference as reference
+
+    monkeypatch.setenv("PGX_REPORT_CACHE_DIR", str(tmp_path / "cache"))
+    fasta = tmp_path / "ref.fa"
+    shutil.copyfile(fastas["plain"], fasta)
+    shutil.copyfile(f"{fastas['plain']}.fai", f"{fasta}.fai")
+    real = reference.contig_md5
+    computed: list[str] = []
+
+    def counting(path: str | Path, contig: str, shown: str | Path | None = None) -> str:
+        computed.append(contig)
+        return real(path, contig, shown)
+
+    monkeypatch.setattr(reference, "contig_md5", counting)
+    md5 = real(fastas["plain"], "chr6")
+    check_cram_reference(fasta, contig="chr6", header_md5=md5)
+    check_cram_reference(fasta, contig="chr6", header_md5=md5)
+    assert computed == ["chr6"]
+    assert len(_entries(tmp_path / "cache")) == 1
+
+    # Same size, new content (the base at the site): the cached MD5 must not be used.
+    shutil.copyfile(fastas["wrong_base"], fasta)
+    with pytest.raises(FastaError) as err:
+        check_cram_reference(fasta, contig="chr6", header_md5=md5)
+    assert "not the reference the CRAM was written with" in str(err.value)
+    assert computed == ["chr6", "chr6"]
+    assert len(_entries(tmp_path / "cache")) == 1  # replaced, not added
+
+
+def test_cram_md5_cache_entry_never_trusted_blindly(
+    tmp_path: Path, fastas: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corrupt or forged entry (other identity) is ignored; an unwritable cache is harmless."""
+    import json
+
+    from pgx_report.genotype.reference import cached_contig_md5
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("PGX_REPORT_CACHE_DIR", str(folder))
+    fasta = fastas["plain"]
+    md5 = contig_md5(fasta, "chr6")
+    assert cached_contig_md5(fasta, "chr6") == md5
+    (entry,) = _entries(folder)
+    data = json.loads(entry.read_text())
+    data["value"] = "0" * 32
+    data["key"]["files"][0]["mtime_ns"] += 1
+    entry.write_text(json.dumps(data))
+    assert cached_contig_md5(fasta, "chr6") == md5
+    entry.write_text("{not json")
+    assert cached_contig_md5(fasta, "chr6") == md5
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("PGX_REPORT_CACHE_DIR", str(blocker / "sub"))
+    assert cached_contig_md5(fasta, "chr6") == md5
+
+
+def test_cache_dir_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pgx_report.files.cache import cache_dir
+
+    monkeypatch.setenv("PGX_REPORT_CACHE_DIR", str(tmp_path / "a"))
+    assert cache_dir() == tmp_path / "a"
+    monkeypatch.delenv("PGX_REPORT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert cache_dir() == tmp_path / "x" / "pgx-report"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "pgx-report"

@@ -67,12 +67,14 @@ def _registry() -> Any:
 
 @cache
 def validator(file_name: str) -> jsonschema.protocols.Validator:
-    """The draft 2020-12 validator of one schema (checked once, formats checked)."""
+    """The draft 2020-12 validator of one schema (formats checked).
+
+    The bundled schemas are not checked against the metaschema here, on every run:
+    tests/test_schema_files.py does that once for every file in ``contracts/schemas/``."""
     import jsonschema
 
     schema = load_schema(file_name)
     cls = jsonschema.Draft202012Validator
-    cls.check_schema(schema)
     built: jsonschema.protocols.Validator = cls(
         schema, registry=_registry(), format_checker=cls.FORMAT_CHECKER
     )

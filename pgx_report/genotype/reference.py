@@ -4,7 +4,8 @@ A lab passes the FASTA its data were aligned to. If the base at the build's
 rs1799971 coordinate is not A, the FASTA (or the build we detected) is wrong, and
 no genotype can be trusted: that is an exit-2 error naming the FASTA and the base
 found. The same FASTA decodes CRAM input, so we also check that it holds the
-CRAM's contig and, when the CRAM header records one, the same sequence (@SQ M5).
+CRAM's contig and, when the CRAM header records one, the same sequence (@SQ M5); that
+MD5 is cached per FASTA (``cached_contig_md5``), not recomputed for every sample.
 
 Works on plain FASTA with a ``.fai`` index and on bgzipped FASTA with ``.fai`` and
 ``.gzi``. A missing index is built in a temporary folder, never beside the user's file.
@@ -189,6 +190,31 @@ def contig_md5(fasta: str | Path, contig: str, shown: str | Path | None = None) 
     return hashlib.md5(sequence.upper().encode("ascii"), usedforsecurity=False).hexdigest()
 
 
+def cached_contig_md5(fasta: str | Path, contig: str, shown: str | Path | None = None) -> str:
+    """:func:`contig_md5`, remembered in the user cache (``pgx_report.files.cache``) keyed by
+    the identity of the FASTA and its indexes: a whole-genome FASTA's chr6 is read once,
+    not once per sample. Any change to the FASTA or its .fai/.gzi recomputes it."""
+    from pgx_report.files import cache
+
+    fasta_path = Path(fasta)
+    files = [fasta_path] + [
+        index for index in (Path(f"{fasta_path}.fai"), Path(f"{fasta_path}.gzi")) if index.exists()
+    ]
+    try:
+        identities = [cache.file_identity(item) for item in files]
+    except OSError:
+        return contig_md5(fasta, contig, shown)
+    key = {"contig": contig, "files": identities}
+    name = f"{identities[0]['path']}\0{contig}"
+    found = cache.load("contig-md5", name, key)
+    if isinstance(found, str) and len(found) == 32 and set(found) <= set("0123456789abcdef"):
+        log.debug("%s: MD5 of %s from the cache", shown or fasta, contig)
+        return found
+    md5 = contig_md5(fasta, contig, shown)
+    cache.store("contig-md5", name, key, md5)
+    return md5
+
+
 def check_cram_reference(
     fasta: str | Path, *, contig: str, header_md5: str | None, shown: str | Path | None = None
 ) -> None:
@@ -205,7 +231,7 @@ def check_cram_reference(
             f"reference FASTA has no contig {contig!r}, which the CRAM needs to decode its reads",
         )
     if header_md5:
-        found = contig_md5(fasta, contig, shown_path)
+        found = cached_contig_md5(fasta, contig, shown_path)
         if found != header_md5:
             raise FastaError(
                 shown_path,
