@@ -133,7 +133,12 @@ def _ig_codes() -> dict[tuple[str, str], set[str]]:
 IG_CODES = _ig_codes()
 IG_SYSTEMS = (
     {system for system, _ in IG_CODES}
-    | {inc["system"] for vs in IG["value_sets"].values() for inc in vs["include"] if "system" in inc}
+    | {
+        inc["system"]
+        for vs in IG["value_sets"].values()
+        for inc in vs["include"]
+        if "system" in inc
+    }
     | set(IG["code_systems"])
 )
 
@@ -229,13 +234,17 @@ def profile_problems(resource: dict[str, Any], sd: dict[str, Any]) -> list[str]:
 
 
 def extension_problems(resource: dict[str, Any], sds: list[dict[str, Any]]) -> list[str]:
-    allowed = {url for sd in sds for urls in sd.get("extension_slices", {}).values() for url in urls}
+    allowed = {
+        url for sd in sds for urls in sd.get("extension_slices", {}).values() for url in urls
+    }
     problems = []
     for node in _walk({k: v for k, v in resource.items() if k != "contained"}):
         if not isinstance(node, dict):
             continue
         for ext in node.get("extension", []):
             url = ext["url"]
+            if "://" not in url:
+                continue  # a sub-extension: checked against its parent below
             sd = IG["structure_definitions"].get(url)
             if url not in allowed and not (sd and sd["type"] == "Extension"):
                 problems.append(f"{resource['resourceType']}: extension {url} not in its profile")
