@@ -324,3 +324,37 @@ def test_the_checker_catches_a_wrong_display() -> None:
     assert "Conclusion Text" in (coding_problem(wrong) or "")
     assert coding_problem({"system": LOINC, "code": "00000-0"}) is not None
     assert coding_problem({"system": "http://example.invalid", "code": "x"}) is not None
+
+
+def _regions(bundle: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    analyses = [
+        entry["resource"]
+        for entry in bundle["entry"]
+        if f"{IG_BASE}/StructureDefinition/genomic-study-analysis"
+        in entry["resource"].get("meta", {}).get("profile", [])
+    ]
+    assert len(analyses) == 1
+    (regions,) = [e for e in analyses[0]["extension"] if e["url"].endswith("-regions")]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for sub in regions["extension"]:
+        out.setdefault(sub["url"], []).append(sub)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"), [("called", "called"), ("not_determined", "uncalled")]
+)
+def test_the_site_is_studied_then_called_or_uncalled(name: str, outcome: str) -> None:
+    bundle = build_bundle(load_fixture(name), PDF)
+    regions = _regions(bundle)
+    assert set(regions) == {"description", "studied", outcome}
+    studied = regions["studied"][0]["valueCodeableConcept"]
+    assert studied["coding"][0]["code"] == "HGNC:8156"
+    assert "rs1799971" in studied["text"]
+    report = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DiagnosticReport"
+    )
+    study_refs = [e for e in report["extension"] if e["url"].endswith("/genomic-study-reference")]
+    assert len(study_refs) == 1
