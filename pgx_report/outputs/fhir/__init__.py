@@ -10,6 +10,8 @@ The bundle follows the HL7 FHIR Genomics Reporting Implementation Guide 3.0.0 (S
 * ``Observation`` *therapeutic-implication* for naltrexone carrying the overall category,
   the evidence level of the genotype, the confidence, the conclusion and the citations;
 * one ``DetectedIssue`` per contraindication;
+* ``Procedure`` *genomic-study* and *genomic-study-analysis*: the region studied, then
+  called or uncalled (:mod:`pgx_report.outputs.fhir.study`);
 * ``Patient``, ``Specimen``, ``Device`` (tool and knowledge-base versions) and
   ``Provenance`` (the SHA-256 of every input).
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pgx_report.contracts.assessment import Assessment, as_assessment
-from pgx_report.outputs.fhir import resources
+from pgx_report.outputs.fhir import resources, study
 from pgx_report.outputs.fhir.codes import FhirCodes, Json, load_codes
 from pgx_report.outputs.fhir.context import Context, bundle_context
 
@@ -23,8 +23,10 @@ def _entries(ctx: Context) -> list[tuple[str, Json]]:
         results.append("Observation/genotype")
     results.append("Observation/therapeutic-implication")
     issues = resources.detected_issues(ctx)
+    report = resources.report(ctx, results)
+    report.setdefault("extension", []).append(study.report_extension(ctx))
     entries: list[tuple[str, Json]] = [
-        ("DiagnosticReport", resources.report(ctx, results)),
+        ("DiagnosticReport", report),
         ("Patient", resources.patient(ctx)),
         ("Specimen", resources.specimen(ctx)),
         ("Observation/variant", variant),
@@ -33,6 +35,7 @@ def _entries(ctx: Context) -> list[tuple[str, Json]]:
         entries.append(("Observation/genotype", genotype))
     entries.append(("Observation/therapeutic-implication", implication))
     entries.extend(issues)
+    entries.extend(study.entries(ctx))
     entries.append(("Device", resources.device(ctx)))
     targets = ["DiagnosticReport", *results, *(key for key, _ in issues)]
     entries.append(("Provenance", resources.provenance(ctx, targets)))

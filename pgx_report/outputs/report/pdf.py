@@ -438,6 +438,9 @@ def write_pdf(
             font_config=font_config,
             attachments=None if attachments is None else list(attachments),
             pdf_variant=pdf_variant,
+            # Tagged PDF (structure tree, /MarkInfo /Marked true): screen readers read
+            # the report in order; WeasyPrint keeps the PDF/A-3b identification with it.
+            pdf_tags=True,
             uncompressed_pdf=False,
         )
     return pdf
