@@ -540,3 +540,12 @@ def _columns(rows: Iterable[tuple[str, ...]]) -> list[str]:
         "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
         for row in table
     ]
+
+
+def chain_error(check: ChainCheck, log_path: str | Path) -> ReleaseLogError | None:
+    """The one-line error of a broken chain (its first problem), or None when intact."""
+    problems = check.problems
+    if not problems:
+        return None
+    more = f" (and {len(problems) - 1} more, listed above)" if len(problems) > 1 else ""
+    return ReleaseLogError(log_path, f"release chain broken: {problems[0]}{more}")
