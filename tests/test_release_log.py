@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -515,3 +516,19 @@ def test_history_real_process_ok(tmp_path: Path) -> None:
     result = run_pgx("history", log, "--report-id", "R-1")
     assert result.returncode == 0, result.stderr
     assert [line.split()[1] for line in result.stdout.splitlines()] == ["v1", "v2", "v3"]
+
+
+def test_history_on_an_ascii_terminal(tmp_path: Path) -> None:
+    log = tmp_path / rl.LOG_NAME
+    rl.append_entry(log, entry(reviewer="Øyvind Ås, overlege"))
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pgx_report", "history", str(log)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\\xd8yvind \\xc5s, overlege" in proc.stdout
+    assert proc.stdout.rstrip().endswith("ok (PDF not present)")

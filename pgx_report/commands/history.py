@@ -45,6 +45,8 @@ def execute(args: argparse.Namespace) -> int:
     except (UnicodeEncodeError, LookupError):
         ascii_only = True
     lines = history_lines(check, ascii_only=ascii_only)
+    if ascii_only:  # a reviewer's name the terminal cannot show: \xf8, not a crash
+        lines = [line.encode(encoding, "backslashreplace").decode(encoding) for line in lines]
     print("\n".join(lines) if lines else f"{args.log}: no releases logged")
     error = chain_error(check, args.log)
     if error is not None:
