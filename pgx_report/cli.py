@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "summarize",
     "batch",
     "validate",
+    "history",
 )
 
 log = logging.getLogger(__name__)
