@@ -13,6 +13,21 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Every safety question of the questionnaire answered "no" (shared by the assessment tests).
+SAFE = {
+    "current_opioid_use": False,
+    "opioid_agonist_treatment": False,
+    "opioid_analgesics_expected": False,
+    "positive_opioid_screen": False,
+    "acute_opioid_withdrawal": False,
+    "acute_hepatitis": False,
+    "hepatic_impairment": "none",
+    "renal_impairment": "none",
+    "pregnant_or_breastfeeding": False,
+    "liver_enzymes_elevated": False,
+    "hypersensitivity_to_naltrexone": False,
+}
 # The real 1000 Genomes gVCFs ship inside the package (README.md there: origin, licence).
 REALDATA = REPO_ROOT / "pgx_report" / "data" / "realdata"
 DEMO = REPO_ROOT / "demo"

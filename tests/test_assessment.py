@@ -21,24 +21,11 @@ from pgx_report.contracts.assessment import (
     validate_assessment_dict,
 )
 from pgx_report.errors import InputError, SampleMismatchError, UsageError
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SAFE
 
 DATA = REPO_ROOT / "tests" / "data" / "assess"
 DEMO = REPO_ROOT / "demo" / "questionnaires"
 NO_EPOCH: dict[str, str] = {}
-SAFE = {
-    "current_opioid_use": False,
-    "opioid_agonist_treatment": False,
-    "opioid_analgesics_expected": False,
-    "positive_opioid_screen": False,
-    "acute_opioid_withdrawal": False,
-    "acute_hepatitis": False,
-    "hepatic_impairment": "none",
-    "renal_impairment": "none",
-    "pregnant_or_breastfeeding": False,
-    "liver_enzymes_elevated": False,
-    "hypersensitivity_to_naltrexone": False,
-}
 
 
 @pytest.fixture(scope="module")

@@ -18,22 +18,9 @@ from pgx_report.contracts.assessment import Assessment, assessment_from_dict
 from pgx_report.outputs.report import changes
 from pgx_report.outputs.report.changes import describe_changes, no_changes_text
 from pgx_report.outputs.report.pdf import find_templates
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SAFE
 
 CALLS = REPO_ROOT / "tests" / "data" / "assess"
-SAFE = {
-    "current_opioid_use": False,
-    "opioid_agonist_treatment": False,
-    "opioid_analgesics_expected": False,
-    "positive_opioid_screen": False,
-    "acute_opioid_withdrawal": False,
-    "acute_hepatitis": False,
-    "hepatic_impairment": "none",
-    "renal_impairment": "none",
-    "pregnant_or_breastfeeding": False,
-    "liver_enzymes_elevated": False,
-    "hypersensitivity_to_naltrexone": False,
-}
 
 
 @pytest.fixture(scope="module")
