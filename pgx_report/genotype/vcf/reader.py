@@ -29,6 +29,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,7 @@ class Header:
     imputation: tuple[str, ...]  # header lines saying the genotypes were imputed
     n_lines: int = 0  # header lines, including #CHROM
 
-    @property
+    @cached_property  # asked once per index contig and per alias: thousands of contigs
     def contig_names(self) -> frozenset[str]:
         return frozenset(c.name for c in self.contigs)
 
