@@ -35,7 +35,7 @@ from pgx_report.files.jsonio import parse_json
 if TYPE_CHECKING:
     from pgx_report.contracts.assessment import Assessment
     from pgx_report.genotype.dispatch import PlateOptions
-    from pgx_report.genotype.pileup.alignment import PileupOptions
+    from pgx_report.genotype.pileup.options import PileupOptions
     from pgx_report.outputs.report.pdf import Report
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -378,3 +379,29 @@ def test_unaligned_bam(tmp_path: Path) -> None:
         read.query_name, read.flag, read.query_sequence = "r1", 0x4, "ACGT"
         out.write(read)
     assert_clean_error(run_pgx("call", bam), "unaligned.bam", "no @SQ lines")
+
+
+def _modules_loaded_by_call(path: Path, out: Path, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` a whole ``pgx-report call`` process has imported."""
+    code = (
+        "import sys\nfrom pgx_report.cli import main\n"
+        f"rc = main(['call', {str(path)!r}, '-o', {str(out)!r}])\n"
+        f"print('LOADED', rc, *[m for m in {names!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("LOADED")][-1].split()
+    assert line[1] == "0", proc.stderr
+    return line[2:]
+
+
+def test_bam_call_does_not_import_the_vcf_reader(aln: Any, tmp_path: Path) -> None:
+    """Start-up (issue 17): a BAM call never loads numpy/cyvcf2 (the VCF reader)."""
+    bam = aln.cases["ag"].files["bam"]
+    names = ("numpy", "cyvcf2", "pgx_report.genotype.vcf.rules", "pgx_report.genotype.plate.qc")
+    assert _modules_loaded_by_call(bam, tmp_path / "call.json", names) == []
+
+
+def test_vcf_call_does_not_import_the_pileup(aln: Any, tmp_path: Path) -> None:
+    """Start-up (issue 17): a VCF call never loads the pileup or the plate code."""
+    names = ("pgx_report.genotype.pileup.alignment", "pgx_report.genotype.plate.qc")
+    assert _modules_loaded_by_call(DEMO_VCF, tmp_path / "call.json", names) == []

@@ -84,7 +84,7 @@ def thresholds(args: argparse.Namespace) -> Thresholds:
 
 def add_plate_options(parser: Any) -> None:
     """--assays and --min-quality (targeted assay plates, docs/targeted.md)."""
-    from pgx_report.genotype.plate.qc import DEFAULT_MIN_QUALITY
+    from pgx_report.genotype.plate import DEFAULT_MIN_QUALITY
 
     group = parser.add_argument_group("targeted genotyping assay plates (docs/targeted.md)")
     group.add_argument(
@@ -115,7 +115,7 @@ def plate_options(args: argparse.Namespace) -> Any:
 
 def add_alignment_options(parser: argparse.ArgumentParser) -> None:
     """The --reference and pileup options, in their own argument group of ``parser``."""
-    from pgx_report.genotype.pileup.alignment import PileupOptions
+    from pgx_report.genotype.pileup.options import PileupOptions
 
     pileup = PileupOptions()
     group = parser.add_argument_group(
@@ -154,7 +154,7 @@ def add_alignment_options(parser: argparse.ArgumentParser) -> None:
 
 def pileup_options(args: argparse.Namespace) -> Any:
     """The PileupOptions from the options of :func:`add_alignment_options`."""
-    from pgx_report.genotype.pileup.alignment import PileupOptions
+    from pgx_report.genotype.pileup.options import PileupOptions
 
     return PileupOptions(
         min_base_quality=args.min_base_quality,

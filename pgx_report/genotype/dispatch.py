@@ -11,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pgx_report.contracts.call import Call, Thresholds
 from pgx_report.errors import UsageError
 from pgx_report.files.sniff import InputFormat, alignment_format, is_plate, sniff_format
-from pgx_report.genotype.pileup.alignment import PileupOptions, call_alignment
-from pgx_report.genotype.plate.qc import DEFAULT_MIN_QUALITY
+from pgx_report.genotype.plate import DEFAULT_MIN_QUALITY
 from pgx_report.genotype.reference import check_call_reference
-from pgx_report.genotype.site import Build
-from pgx_report.genotype.vcf import rules
+
+# Each input kind imports only its own reader: a BAM/CRAM call never loads numpy and
+# cyvcf2 (vcf.rules), a VCF call never the pileup code (start-up time, issue 17).
+if TYPE_CHECKING:
+    from pgx_report.genotype.pileup.options import PileupOptions
+    from pgx_report.genotype.site import Build
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ def call_sample(
             )
         return calls[0]
     if fmt.is_alignment:
+        from pgx_report.genotype.pileup.alignment import call_alignment
+
         return call_alignment(
             path,
             fmt=fmt.value,
@@ -81,6 +87,8 @@ def call_sample(
             options=options,
             reference=reference,
         )
+    from pgx_report.genotype.vcf import rules
+
     call = rules.call_file(
         path,
         sample=sample,
@@ -114,6 +122,8 @@ def call_all_samples(
     if is_plate(path):
         return _plate_calls(path, plate, None)
     check_multi_sample_input(path)
+    from pgx_report.genotype.vcf import rules
+
     calls: Sequence[Call] = rules.call_all_samples(
         path, build=build, thresholds=thresholds or Thresholds()
     )

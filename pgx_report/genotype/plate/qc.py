@@ -21,11 +21,10 @@ from typing import Any
 from pgx_report import __version__
 from pgx_report.contracts.call import Call, Reason, status_for
 from pgx_report.errors import InputError, UnknownSampleError
+from pgx_report.genotype.plate import DEFAULT_MIN_QUALITY
 from pgx_report.genotype.plate.assays import AssayDefinition, AssayMap
 from pgx_report.genotype.plate.quantstudio import AssaySetup, Plate, Well
 from pgx_report.genotype.site import Build, rs1799971
-
-DEFAULT_MIN_QUALITY = 95.0  # pgx-report's default gate on Quality(%) (docs/targeted.md)
 
 SENTENCES: dict[Reason, str] = {
     Reason.NTC_AMPLIFIED: "a no-template control of the assay has an allele call (contamination)",

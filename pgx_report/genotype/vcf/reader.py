@@ -29,6 +29,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,7 @@ class Header:
     imputation: tuple[str, ...]  # header lines saying the genotypes were imputed
     n_lines: int = 0  # header lines, including #CHROM
 
-    @property
+    @cached_property  # asked once per index contig and per alias: thousands of contigs
     def contig_names(self) -> frozenset[str]:
         return frozenset(c.name for c in self.contigs)
 
@@ -365,29 +366,40 @@ def _meta_fields(line: str) -> dict[str, str]:
     return {k: v.strip('"') for k, v in _META_ITEM.findall(body)}
 
 
+# The usual contig line, ``##contig=<ID=x,length=n[,assembly=a]>``, read without the
+# general item parser (a gVCF header can have thousands); anything else goes through
+# :func:`_meta_fields`. Both give the same ContigLine for a line this matches.
+_PLAIN_CONTIG = re.compile(r'##contig=<ID=([^,<>"]*),length=([0-9]+)(?:,assembly=([^,<>"]*))?>')
+
+
+def _contig_line(line: str) -> ContigLine:
+    plain = _PLAIN_CONTIG.fullmatch(line)
+    if plain is not None:
+        return ContigLine(name=plain[1], length=int(plain[2]), assembly=plain[3] or None)
+    meta = _meta_fields(line)
+    length = meta.get("length", "")
+    return ContigLine(
+        name=meta.get("ID", ""),
+        length=int(length) if length.isdigit() else None,
+        assembly=meta.get("assembly") or None,
+    )
+
+
 def parse_header(raw_header: str, samples: Sequence[str]) -> Header:
     contigs: list[ContigLine] = []
     references: list[str] = []
     imputation: list[str] = []
-    for line in raw_header.splitlines():
+    lines = raw_header.splitlines()
+    for line in lines:
         if line.startswith("##contig="):
-            meta = _meta_fields(line)
-            length = meta.get("length", "")
-            contigs.append(
-                ContigLine(
-                    name=meta.get("ID", ""),
-                    length=int(length) if length.isdigit() else None,
-                    assembly=meta.get("assembly") or None,
-                )
-            )
+            contigs.append(_contig_line(line))
         elif line.startswith("##reference="):
             references.append(line.split("=", 1)[1].strip())
         elif line.startswith(("##source=", "##imputation", "##Imputation")) and (
             _IMPUTATION_WORDS.search(line)
         ):
             imputation.append(line.strip())
-    n_lines = len(raw_header.splitlines())
-    return Header(tuple(samples), tuple(contigs), tuple(references), tuple(imputation), n_lines)
+    return Header(tuple(samples), tuple(contigs), tuple(references), tuple(imputation), len(lines))
 
 
 # --------------------------------------------------------------------------- records
