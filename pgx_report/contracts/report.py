@@ -51,6 +51,7 @@ class ReportInfo:
     report_id: str
     version: int
     status: str
+    language: str
     assessment_sha256: str
     reviewer: str | None = None
     released_at: str | None = None
@@ -72,6 +73,7 @@ class ReportInfo:
             "report_id": self.report_id,
             "version": self.version,
             "status": self.status,
+            "language": self.language,
             "assessment_sha256": self.assessment_sha256,
             "reviewer": self.reviewer,
             "released_at": self.released_at,
@@ -119,6 +121,7 @@ def report_from_dict(data: Any, source: str | Path | None) -> ReportInfo:
         report_id=data["report_id"],
         version=data["version"],
         status=data["status"],
+        language=data["language"],
         assessment_sha256=data["assessment_sha256"],
         reviewer=data["reviewer"],
         released_at=data["released_at"],
@@ -151,11 +154,12 @@ def report_id_for(assessment: Assessment) -> str:
     return "PGX-" + digest[:ID_DIGITS].upper()
 
 
-def preliminary(assessment: Assessment, assessment_bytes: bytes) -> ReportInfo:
-    """The identity of a newly rendered report: version 1, preliminary."""
+def preliminary(assessment: Assessment, assessment_bytes: bytes, lang: str) -> ReportInfo:
+    """The identity of a newly rendered report in ``lang``: version 1, preliminary."""
     return ReportInfo(
         report_id=report_id_for(assessment),
         version=1,
         status="preliminary",
+        language=lang,
         assessment_sha256=hashlib.sha256(assessment_bytes).hexdigest(),
     )

@@ -489,7 +489,7 @@ def render_pdf(
     from weasyprint.urls import FatalURLFetchingError
 
     if report is None:
-        report = preliminary(as_assessment(assessment, source), assessment_bytes)
+        report = preliminary(as_assessment(assessment, source), assessment_bytes, lang)
     view = build_view(
         assessment, lang, load_labels(templates), source=source, lab=lab, report=report
     )

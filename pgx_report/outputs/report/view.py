@@ -642,7 +642,7 @@ def build_view(
     if report is None:
         from pgx_report.contracts.report import report_id_for
 
-        report = ReportInfo(report_id_for(typed), 1, "preliminary", "0" * 64)
+        report = ReportInfo(report_id_for(typed), 1, "preliminary", lang, "0" * 64)
     view["report"] = report_view(report, words)
     view.update(_header_and_meta(typed, lang, words, lab, reported_on, view["report"]))
     return view
