@@ -34,6 +34,8 @@ COMMANDS: tuple[str, ...] = (
     "batch",
     "validate",
     "history",
+    "release",
+    "amend",
 )
 
 log = logging.getLogger(__name__)
