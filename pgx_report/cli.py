@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "history",
     "release",
     "amend",
+    "release_batch",
 )
 
 log = logging.getLogger(__name__)
