@@ -110,20 +110,68 @@ def chain(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> dict[s
         a = files[f"amended_{lang}"] = folder / "amended.pdf"
         c = files[f"corrected_{lang}"] = folder / "corrected.pdf"
         assert run("render", files["old"], "-o", p, "--lang", lang) == 0
-        assert run(
-            "release", p, "--reviewer", REVIEWER, "--at", AT, "-o", f, "--lab", lab,
-            "--fhir", folder / "final.fhir.json", "--html", folder / "final.html",
-        ) == 0
-        assert run(
-            "amend", f, "--assessment", files["new"], "--reason", "AUDIT score re-entered",
-            "--reviewer", REVIEWER, "--at", AT2, "-o", a, "--lab", lab,
-            "--fhir", folder / "amended.fhir.json",
-        ) == 0
-        assert run(
-            "amend", a, "--assessment", files["newer"], "--reason", "typing error in AUDIT",
-            "--corrected", "--reviewer", REVIEWER, "--at", AT3, "-o", c, "--lab", lab,
-            "--fhir", folder / "corrected.fhir.json",
-        ) == 0
+        assert (
+            run(
+                "release",
+                p,
+                "--reviewer",
+                REVIEWER,
+                "--at",
+                AT,
+                "-o",
+                f,
+                "--lab",
+                lab,
+                "--fhir",
+                folder / "final.fhir.json",
+                "--html",
+                folder / "final.html",
+            )
+            == 0
+        )
+        assert (
+            run(
+                "amend",
+                f,
+                "--assessment",
+                files["new"],
+                "--reason",
+                "AUDIT score re-entered",
+                "--reviewer",
+                REVIEWER,
+                "--at",
+                AT2,
+                "-o",
+                a,
+                "--lab",
+                lab,
+                "--fhir",
+                folder / "amended.fhir.json",
+            )
+            == 0
+        )
+        assert (
+            run(
+                "amend",
+                a,
+                "--assessment",
+                files["newer"],
+                "--reason",
+                "typing error in AUDIT",
+                "--corrected",
+                "--reviewer",
+                REVIEWER,
+                "--at",
+                AT3,
+                "-o",
+                c,
+                "--lab",
+                lab,
+                "--fhir",
+                folder / "corrected.fhir.json",
+            )
+            == 0
+        )
     return files
 
 
@@ -147,8 +195,12 @@ def test_status_word_on_every_page(chain: dict[str, Path], lang: str, step: int)
 def test_report_id_stable_and_in_footer(chain: dict[str, Path], kb: KnowledgeBase) -> None:
     expected = report_id_for(make(kb))
     assert expected.startswith("PGX-") and len(expected) == 20
-    ids = {info_of(chain[f"{n}_{lang}"])["report_id"] for n in WORDS for lang in ("en", "nb")
-           if f"{n}_{lang}" in chain} | {
+    ids = {
+        info_of(chain[f"{n}_{lang}"])["report_id"]
+        for n in WORDS
+        for lang in ("en", "nb")
+        if f"{n}_{lang}" in chain
+    } | {
         info_of(chain[f"{n}_{lang}"])["report_id"]
         for n in ("preliminary", "final", "amended", "corrected")
         for lang in ("en", "nb")
@@ -174,13 +226,14 @@ def test_final_sign_off_names_reviewer_and_time(chain: dict[str, Path], lang: st
 def test_amended_page_one_banner(chain: dict[str, Path], lang: str) -> None:
     final_sha = sha(chain[f"final_{lang}"])
     page1 = " ".join(pages(chain[f"amended_{lang}"])[0].split())
-    replaces = {"en": "This report replaces version 1 of", "nb": "Denne rapporten erstatter versjon 1 av"}
+    replaces = {
+        "en": "This report replaces version 1 of",
+        "nb": "Denne rapporten erstatter versjon 1 av",
+    }
     assert replaces[lang] in page1 and "2025-11-21 09:30 +01:00" in page1
     assert "AUDIT score re-entered" in page1
     info = info_of(chain[f"amended_{lang}"])
-    assert info["replaces"] == {
-        "version": 1, "status": "final", "date": AT, "sha256": final_sha
-    }
+    assert info["replaces"] == {"version": 1, "status": "final", "date": AT, "sha256": final_sha}
     assert info["changes"] and all(change in page1 for change in info["changes"][:1])
     joined = "".join(pages(chain[f"amended_{lang}"])[0].split())
     assert final_sha in joined  # printed (it may wrap)
@@ -207,20 +260,29 @@ def test_fhir_status_and_release_provenance(chain: dict[str, Path]) -> None:
         assert revision["what"]["identifier"]["value"] == info["replaces"]["sha256"]
 
 
-def test_fhir_of_a_preliminary_report_is_preliminary(chain: dict[str, Path], tmp_path: Path) -> None:
+def test_fhir_of_a_preliminary_report_is_preliminary(
+    chain: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "p.fhir.json"
     assert run("fhir", chain["old"], "--pdf", chain["preliminary_en"], "-o", out) == 0
     bundle = json.loads(out.read_text("utf-8"))
-    report = next(e["resource"] for e in bundle["entry"]
-                  if e["resource"]["resourceType"] == "DiagnosticReport")
+    report = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DiagnosticReport"
+    )
     assert report["status"] == "preliminary"
 
 
-def test_history_checks_the_chain(chain: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_history_checks_the_chain(
+    chain: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     log = chain["final_en"].parent / "release-log.jsonl"
     entries = read_log(log)
     assert [(e.version, e.status) for e in entries] == [
-        (1, "final"), (2, "amended"), (3, "corrected")
+        (1, "final"),
+        (2, "amended"),
+        (3, "corrected"),
     ]
     assert entries[0].previous_sha256 == sha(chain["preliminary_en"])
     assert entries[1].previous_sha256 == entries[0].pdf_sha256 == sha(chain["final_en"])
@@ -238,25 +300,58 @@ def test_reruns_are_byte_identical_and_logged_once(chain: dict[str, Path], tmp_p
     before = log.read_bytes()
     for name in ("final.pdf", "final.fhir.json", "final.html"):
         shutil.copy(folder / name, tmp_path / name)
-    assert run(
-        "release", chain["preliminary_en"], "--reviewer", REVIEWER, "--at", AT,
-        "-o", chain["final_en"], "--lab", chain["lab"],
-        "--fhir", folder / "final.fhir.json", "--html", folder / "final.html",
-    ) == 0
+    assert (
+        run(
+            "release",
+            chain["preliminary_en"],
+            "--reviewer",
+            REVIEWER,
+            "--at",
+            AT,
+            "-o",
+            chain["final_en"],
+            "--lab",
+            chain["lab"],
+            "--fhir",
+            folder / "final.fhir.json",
+            "--html",
+            folder / "final.html",
+        )
+        == 0
+    )
     for name in ("final.pdf", "final.fhir.json", "final.html"):
         assert (folder / name).read_bytes() == (tmp_path / name).read_bytes(), name
     assert log.read_bytes() == before
     again = tmp_path / "elsewhere" / "final.pdf"
     again.parent.mkdir()
-    assert run(
-        "release", chain["preliminary_en"], "--reviewer", REVIEWER, "--at", AT,
-        "-o", again, "--lab", chain["lab"],
-    ) == 0
+    assert (
+        run(
+            "release",
+            chain["preliminary_en"],
+            "--reviewer",
+            REVIEWER,
+            "--at",
+            AT,
+            "-o",
+            again,
+            "--lab",
+            chain["lab"],
+        )
+        == 0
+    )
     # the same bytes anywhere (report.json names no path)
     assert again.read_bytes() == chain["final_en"].read_bytes()
     amended = tmp_path / "elsewhere" / "amended.pdf"
-    args = ("--reason", "AUDIT score re-entered", "--reviewer", REVIEWER, "--at", AT2,
-            "--lab", chain["lab"])
+    args = (
+        "--reason",
+        "AUDIT score re-entered",
+        "--reviewer",
+        REVIEWER,
+        "--at",
+        AT2,
+        "--lab",
+        chain["lab"],
+    )
     assert run("amend", again, "--assessment", chain["new"], *args, "-o", amended) == 0
     assert amended.read_bytes() == chain["amended_en"].read_bytes()
 
@@ -284,11 +379,21 @@ def test_release_refusals(
     one_error_line(capsys, code, "missing.pdf")
     code = _release(chain, chain["preliminary_en"], out, "--lab", tmp_path / "nolab.yaml")
     one_error_line(capsys, code, "nolab.yaml")
-    code = run("release", chain["preliminary_en"], "--reviewer", REVIEWER, "--at",
-               "2025-11-21 09:30", "-o", out, *lab)
+    code = run(
+        "release",
+        chain["preliminary_en"],
+        "--reviewer",
+        REVIEWER,
+        "--at",
+        "2025-11-21 09:30",
+        "-o",
+        out,
+        *lab,
+    )
     one_error_line(capsys, code, "--at", "UTC offset")
-    code = run("release", chain["preliminary_en"], "--reviewer", "Kari", "--at", AT,
-               "-o", out, *lab)
+    code = run(
+        "release", chain["preliminary_en"], "--reviewer", "Kari", "--at", AT, "-o", out, *lab
+    )
     one_error_line(capsys, code, "--reviewer", "NAME, ROLE")
     code = _release(chain, chain["preliminary_en"], chain["preliminary_en"], *lab)
     one_error_line(capsys, code, "preliminary.pdf")
@@ -342,8 +447,18 @@ def test_amend_refusals(
     chain: dict[str, Path], tmp_path: Path, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out.pdf"
-    base = ("--reason", "why", "--reviewer", REVIEWER, "--at", AT2, "-o", out,
-            "--lab", chain["lab"])
+    base = (
+        "--reason",
+        "why",
+        "--reviewer",
+        REVIEWER,
+        "--at",
+        AT2,
+        "-o",
+        out,
+        "--lab",
+        chain["lab"],
+    )
     capsys.readouterr()
     code = run("amend", chain["preliminary_en"], "--assessment", chain["new"], *base)
     one_error_line(capsys, code, "preliminary.pdf", "release it first")
@@ -359,13 +474,40 @@ def test_amend_refusals(
     (tmp_path / "sample.json").write_text(canonical_json(data), encoding="utf-8")
     code = run("amend", chain["final_en"], "--assessment", tmp_path / "sample.json", *base)
     one_error_line(capsys, code, "sample")
-    code = run("amend", chain["final_en"], "--assessment", chain["new"], "--reason", " ",
-               "--reviewer", REVIEWER, "--at", AT2, "-o", out, "--lab", chain["lab"])
+    code = run(
+        "amend",
+        chain["final_en"],
+        "--assessment",
+        chain["new"],
+        "--reason",
+        " ",
+        "--reviewer",
+        REVIEWER,
+        "--at",
+        AT2,
+        "-o",
+        out,
+        "--lab",
+        chain["lab"],
+    )
     one_error_line(capsys, code, "--reason")
     # the log refuses a second version 2 of the report (the chain is already at 3)
-    code = run("amend", chain["final_en"], "--assessment", chain["new"], "--reason", "again",
-               "--reviewer", REVIEWER, "--at", AT2, "-o", chain["final_en"].parent / "x.pdf",
-               "--lab", chain["lab"])
+    code = run(
+        "amend",
+        chain["final_en"],
+        "--assessment",
+        chain["new"],
+        "--reason",
+        "again",
+        "--reviewer",
+        REVIEWER,
+        "--at",
+        AT2,
+        "-o",
+        chain["final_en"].parent / "x.pdf",
+        "--lab",
+        chain["lab"],
+    )
     one_error_line(capsys, code, "release-log.jsonl", "version 2 is already logged")
     assert not (chain["final_en"].parent / "x.pdf").exists()
     assert not out.exists()
@@ -392,14 +534,30 @@ def _batch(root: Path, kb: KnowledgeBase, samples: list[str], missing: list[str]
     return sheet
 
 
-def test_release_batch(tmp_path: Path, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]) -> None:
+def test_release_batch(
+    tmp_path: Path, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
+) -> None:
     lab = tmp_path / "lab.yaml"
     lab.write_text('name: "Demo Laboratory (fictitious)"\n', encoding="utf-8")
     sheet = _batch(tmp_path, kb, ["S1", "S2"], ["S3"])  # S3 has no report: batch REVIEW
     out = tmp_path / "released"
-    args = ("release-batch", "--sheet", sheet, "--results", tmp_path / "results",
-            "--logs", tmp_path / "logs", "--reviewer", REVIEWER, "--at", AT,
-            "--lab", lab, "-o", out)
+    args = (
+        "release-batch",
+        "--sheet",
+        sheet,
+        "--results",
+        tmp_path / "results",
+        "--logs",
+        tmp_path / "logs",
+        "--reviewer",
+        REVIEWER,
+        "--at",
+        AT,
+        "--lab",
+        lab,
+        "-o",
+        out,
+    )
     capsys.readouterr()
     one_error_line(capsys, run(*args), "batch QC verdict is REVIEW", "--override")
     assert not out.exists()
@@ -423,8 +581,25 @@ def test_release_batch_ok_needs_no_override(tmp_path: Path, kb: KnowledgeBase) -
     lab.write_text('name: "Demo Laboratory (fictitious)"\n', encoding="utf-8")
     sheet = _batch(tmp_path, kb, ["S1"], [])
     out = tmp_path / "released"
-    assert run("release-batch", "--sheet", sheet, "--results", tmp_path / "results",
-               "--logs", tmp_path / "logs", "--reviewer", REVIEWER, "--at", AT,
-               "--lab", lab, "-o", out) == 0
+    assert (
+        run(
+            "release-batch",
+            "--sheet",
+            sheet,
+            "--results",
+            tmp_path / "results",
+            "--logs",
+            tmp_path / "logs",
+            "--reviewer",
+            REVIEWER,
+            "--at",
+            AT,
+            "--lab",
+            lab,
+            "-o",
+            out,
+        )
+        == 0
+    )
     info = info_of(out / "S1" / "report.pdf")
     assert info["status"] == "final" and info["override"] is None

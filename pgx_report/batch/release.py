@@ -69,9 +69,7 @@ def release_batch(
         collect_sample(sample, vcf_sample, results, logs)
         for sample, vcf_sample in sheet_samples(sheet)
     ]
-    summary = summarize_batch(
-        samples, populations[qc.population], qc.alpha, qc.max_not_determined
-    )
+    summary = summarize_batch(samples, populations[qc.population], qc.alpha, qc.max_not_determined)
     flags = tuple(flag.code.value for flag in summary.flags)
     if summary.verdict != "OK" and release.override is None:
         raise BatchReleaseError(

@@ -39,7 +39,12 @@ def add_subcommand(subparsers: Any) -> None:
     group.add_argument("--lab", type=Path, metavar="LAB.yaml", help="the laboratory's profile")
     group.add_argument("--templates", type=Path, metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="OUT", help="folder of the released reports"
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="folder of the released reports",
     )
     parser.set_defaults(execute=execute)
 

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from pgx_report.contracts.assessment import Assessment
-from pgx_report.contracts.schema import Contract, check_version, error_message, json_path, schema_errors
+from pgx_report.contracts.schema import (
+    Contract,
+    check_version,
+    error_message,
+    json_path,
+    schema_errors,
+)
 from pgx_report.errors import InputError
 
 REPORT = Contract("pgx-report.report", ("1.0",))
@@ -135,7 +141,9 @@ def report_from_dict(data: Any, source: str | Path | None) -> ReportInfo:
 def genotype_input_sha256(assessment: Assessment) -> str:
     """The SHA-256 of the genotype input named in the assessment's provenance (the
     call's when no genotype input is listed; empty when neither is)."""
-    inputs = [item for item in assessment.provenance.get("inputs") or () if isinstance(item, Mapping)]
+    inputs = [
+        item for item in assessment.provenance.get("inputs") or () if isinstance(item, Mapping)
+    ]
     for role in ("genotype_input", "call"):
         for item in inputs:
             if item.get("role") == role and isinstance(item.get("sha256"), str):

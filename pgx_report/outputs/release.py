@@ -18,9 +18,10 @@ log line is already in the log writes the same files again and logs nothing twic
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from pgx_report.contracts.assessment import Assessment
 from pgx_report.contracts.report import RELEASED, Replaces, ReportInfo, report_id_for
@@ -89,6 +90,18 @@ class Written:
     info: ReportInfo
 
 
+def _load_lab() -> Callable[[Path], Any] | None:
+    """``contracts.lab.load_lab`` when this pgx-report has the lab profile contract."""
+    import importlib
+
+    try:
+        module = importlib.import_module("pgx_report.contracts.lab")
+    except ImportError:
+        return None
+    found: Callable[[Path], Any] | None = getattr(module, "load_lab", None)
+    return found
+
+
 def lab_name(path: Path | None) -> str:
     """The laboratory's name from its profile (``--lab LAB.yaml``); a release needs one.
 
@@ -99,14 +112,10 @@ def lab_name(path: Path | None) -> str:
             "--lab",
             "a report is released only with the laboratory's profile: give --lab LAB.yaml",
         )
-    try:
-        from pgx_report.contracts import lab as lab_contract  # the lab profile (issue 15.1)
-    except ImportError:
-        lab_contract = None  # type: ignore[assignment]
-    if lab_contract is not None and hasattr(lab_contract, "load_lab"):
-        profile = lab_contract.load_lab(path)
-        name = getattr(profile, "name", None)
-        text = name.get("en") if hasattr(name, "get") else name
+    load_lab = _load_lab()
+    if load_lab is not None:  # the lab profile contract (issue 15 item 1)
+        name: Any = getattr(load_lab(path), "name", None)
+        text = name.get("en") if isinstance(name, Mapping) else name
         return str(text) if text else str(path)
     import yaml
 
@@ -115,7 +124,7 @@ def lab_name(path: Path | None) -> str:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable YAML lab profile: {type(exc).__name__}") from None
     name = data.get("name") if isinstance(data, dict) else None
-    if isinstance(name, dict):
+    if isinstance(name, dict):  # one name per language
         name = name.get("en") or next(iter(name.values()), None)
     if not isinstance(name, str) or not name.strip():
         raise InputError(path, "$.name: the laboratory's name is missing")
@@ -141,8 +150,8 @@ def _check_reviewer(reviewer: str) -> None:
     if text != reviewer or "," not in reviewer or not reviewer.split(",", 1)[1].strip():
         raise UsageError(
             "--reviewer",
-            f"{reviewer[:60]!r}: give the reviewer as one line \"NAME, ROLE\" "
-            "(e.g. \"Kari Nordmann, lege i spesialisering\")",
+            f'{reviewer[:60]!r}: give the reviewer as one line "NAME, ROLE" '
+            '(e.g. "Kari Nordmann, lege i spesialisering")',
         )
 
 
@@ -308,9 +317,7 @@ def amend_report(
         reason=reason,
         changes=tuple(changes),
     )
-    written = _finish(
-        new, data, amended, (previous, old_pdf), release, outputs, [assessment_path]
-    )
+    written = _finish(new, data, amended, (previous, old_pdf), release, outputs, [assessment_path])
     write(written)
     return written
 

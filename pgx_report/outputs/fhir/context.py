@@ -199,7 +199,6 @@ def bundle_context(
         pdf=pdf,
         source=source,
         # without a report's identity: the preliminary report of this assessment
-        report=report or ReportInfo(
-            report_id_for(assessment), 1, "preliminary", assessment.language, "0" * 64
-        ),
+        report=report
+        or ReportInfo(report_id_for(assessment), 1, "preliminary", assessment.language, "0" * 64),
     )

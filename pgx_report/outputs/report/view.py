@@ -425,9 +425,7 @@ def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str
 RUNNING_NAME_MAX = 80
 
 
-def _page_css(
-    footer_id: str, running_name: str, title: str, status: str, labels: Labels
-) -> str:
+def _page_css(footer_id: str, running_name: str, title: str, status: str, labels: Labels) -> str:
     """Margin-box texts for every page: the status word stands in the header of every
     page, page 1 included. All input text is hex-escaped (see css_string)."""
     css = (
