@@ -491,6 +491,23 @@ def test_amend_refusals(
         chain["lab"],
     )
     one_error_line(capsys, code, "--reason")
+    code = run(
+        "amend",
+        chain["final_en"],
+        "--assessment",
+        chain["new"],
+        "--reason",
+        "why",
+        "--reviewer",
+        REVIEWER,
+        "--at",
+        "2025-11-20T09:30:00+01:00",
+        "-o",
+        out,
+        "--lab",
+        chain["lab"],
+    )
+    one_error_line(capsys, code, "--at", "before the release of version 1")
     # the log refuses a second version 2 of the report (the chain is already at 3)
     code = run(
         "amend",

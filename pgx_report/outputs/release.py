@@ -297,6 +297,12 @@ def amend_report(
             f"is a {info.status} report: only a released (final, amended or corrected) "
             "report is amended; release it first with `pgx-report release`",
         )
+    if info.released_at is not None and parse_at(release.at) < parse_at(info.released_at):
+        raise UsageError(
+            "--at",
+            f"{release.at} is before the release of version {info.version} of "
+            f"{previous} ({info.released_at}): an amendment comes after what it replaces",
+        )
     new, data = read_assessment(assessment_path)
     _same_subject(previous, old, new, assessment_path)
     templates = release.templates
