@@ -632,3 +632,18 @@ def test_released_bundles_pass_the_ig_checks(chain: dict[str, Path]) -> None:
         problems = [p for c in _codings(bundle) if (p := coding_problem(c))]
         problems += [p for r, sd in _profiled(bundle) for p in profile_problems(r, sd)]
         assert not problems, (name, problems)
+
+
+def test_fhir_command_reads_the_status_of_a_final_pdf(
+    chain: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "f.fhir.json"
+    assert run("fhir", chain["old"], "--pdf", chain["final_en"], "-o", out) == 0
+    bundle = json.loads(out.read_text("utf-8"))
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    report = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DiagnosticReport"
+    )
+    assert report["status"] == "final" and kinds.count("Provenance") == 2
