@@ -647,3 +647,45 @@ def test_fhir_command_reads_the_status_of_a_final_pdf(
         if e["resource"]["resourceType"] == "DiagnosticReport"
     )
     assert report["status"] == "final" and kinds.count("Provenance") == 2
+
+
+def test_a_long_list_of_changes_is_shortened_on_page_one(
+    chain: dict[str, Path], tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    folder = tmp_path / "many"
+    shutil.copytree(chain["final_en"].parent, folder)
+    many = make(
+        kb,
+        genotype="GG",
+        drinking={"audit_score": 10, "dsm5_aud_criteria": 2},
+        smoking={"status": "current"},
+        completed_on="2025-11-21",
+    )
+    new = tmp_path / "many.json"
+    new.write_text(canonical_json(many.to_dict()), encoding="utf-8")
+    out = folder / "v4.pdf"
+    assert (
+        run(
+            "amend",
+            folder / "corrected.pdf",
+            "--assessment",
+            new,
+            "--reason",
+            "re-entered",
+            "--reviewer",
+            REVIEWER,
+            "--at",
+            "2025-12-03T09:00:00Z",
+            "-o",
+            out,
+            "--lab",
+            chain["lab"],
+        )
+        == 0
+    )
+    changes = info_of(out)["changes"]
+    assert len(changes) > 4
+    texts = [" ".join(page.split()) for page in pages(out)]
+    assert f"and {len(changes) - 4} more (all listed under Sign-off)" in texts[0]
+    assert "Summary" in texts[0]  # the summary stays on page 1
+    assert all(change in " ".join(texts) for change in changes)

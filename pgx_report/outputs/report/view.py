@@ -458,6 +458,9 @@ def format_moment(iso: str | None) -> str | None:
     return when.strftime("%Y-%m-%d %H:%M") + " " + offset
 
 
+BANNER_CHANGES = 4  # changes listed in page 1's amendment banner
+
+
 def report_view(report: ReportInfo, labels: Labels) -> dict[str, Any]:
     """The report's identity and status as printed: the status word (capitals, in the
     report's language), id and version, the release, and what an amendment replaces."""
@@ -481,6 +484,12 @@ def report_view(report: ReportInfo, labels: Labels) -> dict[str, Any]:
         "previous_sha256": None if replaces is None else replaces.sha256,
         "reason": report.reason,
         "changes": list(report.changes),
+        # page 1's banner lists the first few; the sign-off section lists them all, so a
+        # long list never pushes the summary off page 1
+        "changes_shown": list(report.changes[:BANNER_CHANGES]),
+        "changes_more": labels["more_changes"].format(count=len(report.changes) - BANNER_CHANGES)
+        if len(report.changes) > BANNER_CHANGES
+        else None,
         "override": None
         if report.override is None
         else labels["override_text"].format(reason=report.override),
