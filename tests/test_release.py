@@ -197,11 +197,6 @@ def test_report_id_stable_and_in_footer(chain: dict[str, Path], kb: KnowledgeBas
     assert expected.startswith("PGX-") and len(expected) == 20
     ids = {
         info_of(chain[f"{n}_{lang}"])["report_id"]
-        for n in WORDS
-        for lang in ("en", "nb")
-        if f"{n}_{lang}" in chain
-    } | {
-        info_of(chain[f"{n}_{lang}"])["report_id"]
         for n in ("preliminary", "final", "amended", "corrected")
         for lang in ("en", "nb")
     }
@@ -430,7 +425,6 @@ def test_release_refuses_altered_embedded_data(
     forged = _altered(chain["preliminary_en"], tmp_path / "forged.pdf", "report.json", bad)
     one_error_line(capsys, _release(chain, forged, out, *lab), "forged.pdf", "report.json")
     summary = tmp_path / "nojson.pdf"
-    _altered(chain["preliminary_en"], summary, "none", b"")
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
