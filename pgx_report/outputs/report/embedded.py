@@ -131,8 +131,13 @@ def embedded_report_info(data: bytes, source: str | Path) -> ReportInfo:
 
     files = embedded_files(data, source)
     if ATTACHMENT_NAME not in files or REPORT_NAME not in files:
-        missing = ATTACHMENT_NAME if ATTACHMENT_NAME not in files else REPORT_NAME
-        raise PdfError(source, f"not a pgx-report report: no embedded {missing}")
+        if ATTACHMENT_NAME not in files:
+            raise PdfError(source, f"not a pgx-report report: no embedded {ATTACHMENT_NAME}")
+        raise PdfError(
+            source,
+            f"not a pgx-report report with a status: no embedded {REPORT_NAME} "
+            "(rendered by an older pgx-report? render it again)",
+        )
     try:
         info = report_from_dict(parse_json(files[REPORT_NAME], source), source)
     except InputError as exc:
