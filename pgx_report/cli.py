@@ -34,6 +34,9 @@ COMMANDS: tuple[str, ...] = (
     "batch",
     "validate",
     "history",
+    "release",
+    "amend",
+    "release_batch",
 )
 
 log = logging.getLogger(__name__)

@@ -333,7 +333,14 @@ def fhir_bundle(assessment: Assessment, pdf: bytes | None, source: str | Path) -
     """The FHIR Genomics Reporting bundle of an assessment (``pdf`` attached)."""
     from pgx_report.outputs.fhir.bundle import build_bundle
 
-    return build_bundle(assessment, pdf, source=source)
+    report = None
+    if pdf is not None:  # the report's status and release, from the PDF's report.json
+        from pgx_report.contracts.report import ATTACHMENT_NAME
+        from pgx_report.outputs.report.embedded import embedded_files, embedded_report_info
+
+        if ATTACHMENT_NAME in embedded_files(pdf, source):
+            report = embedded_report_info(pdf, source)
+    return build_bundle(assessment, pdf, source=source, report=report)
 
 
 def _fhir_bytes(assessment: Assessment, pdf: bytes | None, source: Path, output: Path) -> bytes:

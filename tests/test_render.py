@@ -515,7 +515,8 @@ def test_pdfa_identification_metadata_and_embedded_assessment(lang: str) -> None
     assert reader.metadata.creation_date.isoformat().startswith(f"{day}T00:00:00")
     assert reader.trailer["/Root"]["/Lang"] == lang
     assert reader.trailer["/Root"]["/OutputIntents"]
-    assert reader.attachments == {"assessment.json": [data]}
+    assert set(reader.attachments) == {"assessment.json", "report.json"}  # issue 15 item 3
+    assert reader.attachments["assessment.json"] == [data]
     filespec = reader.trailer["/Root"]["/AF"][0].get_object()
     assert filespec["/AFRelationship"] == "/Data"
     embedded = filespec["/EF"]["/F"].get_object()

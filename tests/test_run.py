@@ -54,7 +54,9 @@ def test_run_writes_the_four_outputs_for_each_demo_patient(demo: str, tmp_path: 
     assert roles["questionnaire"]["sha256"] == sha256_file(DEMO / "questionnaires" / f"{demo}.json")
     pdf = (out / "report.pdf").read_bytes()
     reader = PdfReader(io.BytesIO(pdf))
-    assert reader.attachments == {"assessment.json": [assessment_bytes]}
+    assert reader.attachments["assessment.json"] == [assessment_bytes]
+    report_json = json.loads(reader.attachments["report.json"][0])  # issue 15 item 3
+    assert (report_json["status"], report_json["version"]) == ("preliminary", 1)
     first = pages(pdf)[0]
     assert assessment["patient"]["name"] in first
     assert ("side 1 av" if lang == "nb" else "page 1 of") in first

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pgx_report.contracts.assessment import Assessment, as_assessment
+from pgx_report.contracts.report import ReportInfo
 from pgx_report.outputs.fhir import resources, study
 from pgx_report.outputs.fhir.codes import FhirCodes, Json, load_codes
 from pgx_report.outputs.fhir.context import Context, bundle_context
@@ -39,6 +40,8 @@ def _entries(ctx: Context) -> list[tuple[str, Json]]:
     entries.append(("Device", resources.device(ctx)))
     targets = ["DiagnosticReport", *results, *(key for key, _ in issues)]
     entries.append(("Provenance", resources.provenance(ctx, targets)))
+    if ctx.report.released:
+        entries.append(("Provenance/release", resources.release_provenance(ctx)))
     return entries
 
 
@@ -48,15 +51,19 @@ def build_bundle(
     *,
     source: str | Path | None = None,
     codes: FhirCodes | None = None,
+    report: ReportInfo | None = None,
 ) -> Json:
     """The FHIR R4 Bundle (a plain dict, ready for canonical JSON) of one assessment.
 
     ``assessment`` is the typed :class:`Assessment`; its JSON form (a mapping) is read
     through the contract first (the one version rule, then the schema). ``pdf`` is the
     rendered report, attached to the DiagnosticReport when given. ``source`` names the
-    assessment file in error messages.
+    assessment file in error messages. ``report`` is the report's identity and status
+    (``DiagnosticReport.status`` and ``identifier``; a released report adds the
+    Provenance of its release, linking what it replaces); without it, preliminary.
     """
-    ctx = bundle_context(as_assessment(assessment, source), codes or load_codes(), pdf, source)
+    typed = as_assessment(assessment, source)
+    ctx = bundle_context(typed, codes or load_codes(), pdf, source, report)
     entries = _entries(ctx)
     bundle_key = "Bundle"
     if pdf is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pgx_report.contracts.assessment import Assessment
 from pgx_report.contracts.languages import LocalText
+from pgx_report.contracts.report import ReportInfo, report_id_for
 from pgx_report.errors import InputError
 from pgx_report.outputs.fhir.codes import FhirCodes, Json
 
@@ -82,6 +83,7 @@ class Context:
     reported_on: str
     pdf: bytes | None
     source: str | Path | None
+    report: ReportInfo
 
     @property
     def call(self) -> Mapping[str, Any]:
@@ -164,7 +166,11 @@ def _site(call: Mapping[str, Any], codes: FhirCodes, source: str | Path | None) 
 
 
 def bundle_context(
-    assessment: Assessment, codes: FhirCodes, pdf: bytes | None, source: str | Path | None
+    assessment: Assessment,
+    codes: FhirCodes,
+    pdf: bytes | None,
+    source: str | Path | None,
+    report: ReportInfo | None = None,
 ) -> Context:
     """The shared state of the bundle of ``assessment`` (the export's checks, see module)."""
     ids = Ids(_seed(assessment, codes, source))
@@ -192,4 +198,7 @@ def bundle_context(
         reported_on=reported_on,
         pdf=pdf,
         source=source,
+        # without a report's identity: the preliminary report of this assessment
+        report=report
+        or ReportInfo(report_id_for(assessment), 1, "preliminary", assessment.language, "0" * 64),
     )

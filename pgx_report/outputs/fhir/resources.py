@@ -333,6 +333,61 @@ def _presented_form(ctx: Context, pdf: bytes) -> Json:
     }
 
 
+def _report_identifiers(ctx: Context) -> list[Json]:
+    info = ctx.report
+    return [
+        {"system": ctx.codes.identifier_system("report"), "value": info.report_id},
+        {
+            "system": ctx.codes.identifier_system("report_version"),
+            "value": f"{info.report_id}-v{info.version}",
+        },
+    ]
+
+
+def _instant(text: str) -> str:
+    """An ISO 8601 time with offset as a FHIR instant (seconds; offset as given)."""
+    import datetime as dt
+
+    when = dt.datetime.fromisoformat(text)
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+_ACTIVITY = {"final": "release", "amended": "amendment", "corrected": "correction"}
+
+
+def release_provenance(ctx: Context) -> Json:
+    """The Provenance of a release or amendment: who reviewed and released the report,
+    when, why, and (role ``revision``) the SHA-256 of the report version it replaces."""
+    info = ctx.report
+    assert info.released_at is not None and info.reviewer is not None
+    res: Json = {
+        "resourceType": "Provenance",
+        "id": ctx.ids.id("Provenance/release"),
+        "target": [ctx.ids.ref("DiagnosticReport")],
+        "recorded": _instant(info.released_at),
+        "activity": {"text": _ACTIVITY[info.status]},
+        "agent": [{"type": {"text": "verifier"}, "who": {"display": info.reviewer}}],
+    }
+    reasons = [text for text in (info.reason, info.override) if text]
+    if reasons:
+        res["reason"] = [{"text": text} for text in reasons]
+    if info.replaces is not None:
+        before = info.replaces
+        res["entity"] = [
+            {
+                "role": "revision",
+                "what": {
+                    "identifier": {
+                        "system": ctx.codes.identifier_system("sha256"),
+                        "value": before.sha256,
+                    },
+                    "display": f"{info.report_id} version {before.version} ({before.status})",
+                },
+            }
+        ]
+    return res
+
+
 def report(ctx: Context, results: Sequence[str]) -> Json:
     codes = ctx.codes
     res: Json = {
@@ -340,7 +395,8 @@ def report(ctx: Context, results: Sequence[str]) -> Json:
         "id": ctx.ids.id("DiagnosticReport"),
         "meta": {"profile": [codes.profile("genomic_report")]},
         "language": ctx.language,
-        "status": "final",
+        "identifier": _report_identifiers(ctx),
+        "status": ctx.report.status,
         "category": [codes.concept("category_genetics")],
         "code": codes.concept("report"),
         **_subject(ctx),

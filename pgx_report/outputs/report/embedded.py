@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pgx_report.errors import InputError
 from pgx_report.files.io import read_input_bytes
+
+if TYPE_CHECKING:
+    from pgx_report.contracts.report import ReportInfo
 
 ATTACHMENT_NAME = "assessment.json"
 PDF_MAGIC = b"%PDF-"
@@ -112,3 +116,36 @@ def read_report_of(pdf_path: str | Path, assessment_path: str | Path) -> bytes:
     pdf = read_input_bytes(pdf_path, PdfError)
     check_pdf_belongs(pdf, pdf_path, read_input_bytes(assessment_path), assessment_path)
     return pdf
+
+
+def embedded_report_info(data: bytes, source: str | Path) -> ReportInfo:
+    """The report's identity and status embedded in a report PDF's ``data``
+    (``report.json``), checked against the assessment embedded beside it: its SHA-256
+    must be the one ``report.json`` names. A PDF without ``report.json`` (written before
+    reports had a status, or not by pgx-report) or with a mismatch is a PdfError."""
+    import hashlib
+
+    from pgx_report.contracts.report import ATTACHMENT_NAME as REPORT_NAME
+    from pgx_report.contracts.report import report_from_dict
+    from pgx_report.files.jsonio import parse_json
+
+    files = embedded_files(data, source)
+    if ATTACHMENT_NAME not in files or REPORT_NAME not in files:
+        if ATTACHMENT_NAME not in files:
+            raise PdfError(source, f"not a pgx-report report: no embedded {ATTACHMENT_NAME}")
+        raise PdfError(
+            source,
+            f"not a pgx-report report with a status: no embedded {REPORT_NAME} "
+            "(rendered by an older pgx-report? render it again)",
+        )
+    try:
+        info = report_from_dict(parse_json(files[REPORT_NAME], source), source)
+    except InputError as exc:
+        raise PdfError(source, f"embedded {REPORT_NAME}: {exc.message}") from None
+    if hashlib.sha256(files[ATTACHMENT_NAME]).hexdigest() != info.assessment_sha256:
+        raise PdfError(
+            source,
+            f"the embedded {ATTACHMENT_NAME} is not the one its {REPORT_NAME} names "
+            "(SHA-256 differs): the PDF was altered",
+        )
+    return info

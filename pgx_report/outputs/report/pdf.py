@@ -58,8 +58,10 @@ import yaml
 from markupsafe import Markup
 
 from pgx_report.clinical.knowledge import safe_load_yaml
-from pgx_report.contracts.assessment import Assessment, assessment_from_json
+from pgx_report.contracts.assessment import Assessment, as_assessment, assessment_from_json
 from pgx_report.contracts.languages import LANGUAGES
+from pgx_report.contracts.report import ATTACHMENT_NAME as REPORT_ATTACHMENT
+from pgx_report.contracts.report import ReportInfo, preliminary
 from pgx_report.errors import PgxError
 from pgx_report.files.io import read_input_bytes
 from pgx_report.files.jsonio import parse_json
@@ -227,9 +229,12 @@ def render_html(
     *,
     source: str | Path | None = None,
     lab: str | None = None,
+    report: ReportInfo | None = None,
 ) -> Report:
     """The report as a standalone HTML page (no PDF)."""
-    view = build_view(assessment, lang, load_labels(templates), source=source, lab=lab)
+    view = build_view(
+        assessment, lang, load_labels(templates), source=source, lab=lab, report=report
+    )
     return Report(html=_render_template(view, templates, standalone=True), pdf=None, language=lang)
 
 
@@ -475,13 +480,19 @@ def render_pdf(
     *,
     source: str | Path | None = None,
     lab: str | None = None,
+    report: ReportInfo | None = None,
 ) -> Report:
-    """The report as PDF/A-3b bytes, with ``assessment_bytes`` (the assessment JSON)
-    embedded as an associated file (relationship ``Data``)."""
+    """The report as PDF/A-3b bytes, with ``assessment_bytes`` (the assessment JSON) and
+    the report's identity and status (``report.json``; without ``report``, preliminary
+    version 1) embedded as associated files (relationship ``Data``)."""
     import_weasyprint()
     from weasyprint.urls import FatalURLFetchingError
 
-    view = build_view(assessment, lang, load_labels(templates), source=source, lab=lab)
+    if report is None:
+        report = preliminary(as_assessment(assessment, source), assessment_bytes, lang)
+    view = build_view(
+        assessment, lang, load_labels(templates), source=source, lab=lab, report=report
+    )
     page_html = _render_template(view, templates, standalone=False)
     chars = _drawn_chars(view, page_html)
     missing = sorted(_uncovered(chars, _bundled_fonts(templates)))
@@ -501,6 +512,13 @@ def render_pdf(
         description="pgx-report assessment (machine-readable copy of this report)",
         moment=created.replace(tzinfo=None),
     )
+    identity = attachment(
+        report.to_bytes(),
+        engine.fetcher,
+        name=REPORT_ATTACHMENT,
+        description="pgx-report report identity and status (id, version, status, release)",
+        moment=created.replace(tzinfo=None),
+    )
     try:
         with source_date_epoch(created):
             pdf = write_pdf(
@@ -509,7 +527,7 @@ def render_pdf(
                 base_url=templates.as_uri() + "/",
                 stylesheets=engine.stylesheets,
                 font_config=engine.font_config,
-                attachments=[embedded],
+                attachments=[embedded, identity],
                 pdf_variant=PDF_VARIANT,
             )
     except FatalURLFetchingError as exc:

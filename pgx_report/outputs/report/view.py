@@ -33,6 +33,7 @@ from pgx_report.contracts.assessment import (
     as_assessment,
 )
 from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
+from pgx_report.contracts.report import ReportInfo
 from pgx_report.errors import InputError
 from pgx_report.outputs.report.page_one import page_one
 
@@ -424,8 +425,9 @@ def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str
 RUNNING_NAME_MAX = 80
 
 
-def _page_css(footer_id: str, running_name: str, title: str, labels: Labels) -> str:
-    """Margin-box texts for every page. All input text is hex-escaped (see css_string)."""
+def _page_css(footer_id: str, running_name: str, title: str, status: str, labels: Labels) -> str:
+    """Margin-box texts for every page: the status word stands in the header of every
+    page, page 1 included. All input text is hex-escaped (see css_string)."""
     css = (
         "@page { @bottom-left { content: "
         + css_string(footer_id)
@@ -435,12 +437,63 @@ def _page_css(footer_id: str, running_name: str, title: str, labels: Labels) -> 
         + css_string(" " + labels["page_of"] + " ")
         + " counter(pages); } @top-left { content: "
         + css_string(title)
+        + "; } @top-center { content: "
+        + css_string(status)
         + "; } @top-right { content: "
         + css_string(running_name)
         + "; } }\n@page :first { @top-left { content: none; } @top-right { content: none; } }\n"
     )
     assert "</" not in css  # nothing can close a <style> element
     return css
+
+
+def format_moment(iso: str | None) -> str | None:
+    """A release time as printed: ``2025-11-21 09:30 +01:00`` (the offset as given)."""
+    if iso is None:
+        return None
+    when = dt.datetime.fromisoformat(iso)
+    offset = "UTC" if iso.endswith("Z") else when.strftime("%z")
+    if offset != "UTC":
+        offset = offset[:3] + ":" + offset[3:]
+    return when.strftime("%Y-%m-%d %H:%M") + " " + offset
+
+
+BANNER_CHANGES = 4  # changes listed in page 1's amendment banner
+
+
+def report_view(report: ReportInfo, labels: Labels) -> dict[str, Any]:
+    """The report's identity and status as printed: the status word (capitals, in the
+    report's language), id and version, the release, and what an amendment replaces."""
+    replaces = report.replaces
+    replaces_text = None
+    if replaces is not None and report.status in ("amended", "corrected"):
+        replaces_text = labels["replaces_text"].format(
+            version=replaces.version,
+            date=format_moment(replaces.date) or labels["not_given"],
+            sha256=replaces.sha256,
+        )
+    return {
+        "id": report.report_id,
+        "version": report.version,
+        "status": report.status,
+        "word": labels[f"status_{report.status}"],
+        "released": report.released,
+        "reviewer": report.reviewer,
+        "released_at": format_moment(report.released_at),
+        "replaces_text": replaces_text,
+        "previous_sha256": None if replaces is None else replaces.sha256,
+        "reason": report.reason,
+        "changes": list(report.changes),
+        # page 1's banner lists the first few; the sign-off section lists them all, so a
+        # long list never pushes the summary off page 1
+        "changes_shown": list(report.changes[:BANNER_CHANGES]),
+        "changes_more": labels["more_changes"].format(count=len(report.changes) - BANNER_CHANGES)
+        if len(report.changes) > BANNER_CHANGES
+        else None,
+        "override": None
+        if report.override is None
+        else labels["override_text"].format(reason=report.override),
+    }
 
 
 def _patient(assessment: Assessment, lang: str, labels: Labels) -> dict[str, Any]:
@@ -474,7 +527,12 @@ def _overall(assessment: Assessment, lang: str, labels: Labels) -> dict[str, Any
 
 
 def _header_and_meta(
-    assessment: Assessment, lang: str, labels: Labels, lab: str | None, reported_on: str
+    assessment: Assessment,
+    lang: str,
+    labels: Labels,
+    lab: str | None,
+    reported_on: str,
+    report: dict[str, Any],
 ) -> dict[str, Any]:
     """The page's running texts (margin boxes) and the PDF's metadata."""
     patient = assessment.patient
@@ -483,6 +541,10 @@ def _header_and_meta(
     title = labels["title"]
     created = dt.datetime.combine(dt.date.fromisoformat(reported_on), dt.time(), dt.UTC)
     footer_id = f"{labels['patient_id']} {patient_id} · {labels['sample']} {assessment.sample_id}"
+    footer = (
+        f"{footer_id} · {labels['report_id']} {report['id']} · "
+        f"{labels['report_version']} {report['version']} · {report['word']}"
+    )
     birth_date = format_date(patient.get("birth_date"), lang)
     # The running header shortens a very long name (page 1 prints it in full); the
     # footer's ids are never shortened: they wrap inside their margin box.
@@ -490,7 +552,7 @@ def _header_and_meta(
     running_name = f"{shown} · {birth_date}" if birth_date else shown
     return {
         "title": title,
-        "page_css": Markup(_page_css(footer_id, running_name, title, labels)),
+        "page_css": Markup(_page_css(footer, running_name, title, report["word"], labels)),
         "meta": {
             "title": f"{title} — {patient_id}",
             "author": lab or "pgx-report",
@@ -524,8 +586,12 @@ def build_view(
     *,
     source: str | Path | None = None,
     lab: str | None = None,
+    report: ReportInfo | None = None,
 ) -> dict[str, Any]:
     """Every value the template prints, already in ``lang`` and formatted.
+
+    ``report`` is the report's identity and status; without it, the report is
+    preliminary version 1 (its id from the assessment, see :mod:`contracts.report`).
 
     ``assessment`` is the typed :class:`Assessment`; its JSON form (a mapping) is read
     through the contract first (:func:`as_assessment`). ``source`` names the file in
@@ -580,5 +646,10 @@ def build_view(
         "provenance": _provenance_rows(provenance, lang, words, source),
         "inputs": _inputs(provenance, words),
     }
-    view.update(_header_and_meta(typed, lang, words, lab, reported_on))
+    if report is None:
+        from pgx_report.contracts.report import report_id_for
+
+        report = ReportInfo(report_id_for(typed), 1, "preliminary", lang, "0" * 64)
+    view["report"] = report_view(report, words)
+    view.update(_header_and_meta(typed, lang, words, lab, reported_on, view["report"]))
     return view
