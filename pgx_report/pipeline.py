@@ -85,6 +85,7 @@ class CallSettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     pileup: PileupOptions | None = None  # None: the pileup defaults
     plate: PlateOptions | None = None  # targeted assay plates: --assays, --min-quality
+    full_digest: bool = False  # also hash the whole input (--full-digest)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def call_input(
         options=settings.pileup,
         reference=reference,
         plate=settings.plate,
+        full_digest=settings.full_digest,
     )
     if self_check:
         validate_call_dict(call.to_dict(), "internal")  # the contract holds for all we write
@@ -203,6 +205,7 @@ def _write_all_samples(
         thresholds=settings.thresholds,
         reference=reference,
         plate=settings.plate,
+        full_digest=settings.full_digest,
     )
     write_all_samples(out, calls)
 
@@ -434,7 +437,9 @@ def run_sample(
             check_not_input(paths[key], [paths["call"], questionnaire])
         templates = find_templates(report.templates)
         call = call_from_bytes(call_bytes, paths["call"])
-        assessment = assess_call(call, call_bytes, paths["call"], questionnaire, report)
+        # The intermediate call is named by its file name (and SHA-256, in provenance), not
+        # by where this run wrote it: the same inputs give the same bytes in any folder.
+        assessment = assess_call(call, call_bytes, paths["call"].name, questionnaire, report)
         assessment_bytes = canonical_json(assessment.to_dict()).encode("utf-8")
         rendered = render_report(assessment_bytes, paths["assessment"], report, templates)
         assert rendered.pdf is not None

@@ -627,7 +627,7 @@ def test_output_follows_the_contract(kb: KnowledgeBase) -> None:
     a = run(questionnaire(**FAVOURABLE_ALL), kb)
     data = a.to_dict()
     validate_assessment_dict(data, "mem")
-    assert data["schema"] == "pgx-report.assessment" and data["schema_version"] == "1.0"
+    assert data["schema"] == "pgx-report.assessment" and data["schema_version"] == "1.1"
     assert [f["id"] for f in data["factors"]] == [
         "severity",
         "family_history",

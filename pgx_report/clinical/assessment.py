@@ -626,10 +626,21 @@ def default_inputs(
     """Provenance inputs: the genotype input named in the call, the call file, the questionnaire."""
     records: list[InputRecord] = []
     source = (call.get("provenance") or {}).get("input") or {}
+    region = source.get("region_digest") or {}
     if source.get("path") and source.get("sha256"):
         records.append(
             InputRecord(
                 "genotype_input", str(source["path"]), str(source["sha256"]), source.get("format")
+            )
+        )
+    elif source.get("path") and region.get("sha256"):
+        records.append(
+            InputRecord(
+                "genotype_input",
+                str(source["path"]),
+                str(region["sha256"]),
+                source.get("format"),
+                scheme=str(region["scheme"]),
             )
         )
     if call_path and call_sha256:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pgx_report.commands.options import add_quality_gate_options
+from pgx_report.commands.options import add_digest_option, add_quality_gate_options
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -47,6 +47,7 @@ def add_subcommand(subparsers: Any) -> None:
     parser.add_argument("--results", required=True, metavar="DIR", help="results folder")
     parser.add_argument("--logs", required=True, metavar="DIR", help="logs folder")
     add_quality_gate_options(parser, style="forwarded")
+    add_digest_option(parser)
     parser.set_defaults(execute=execute)
 
 
@@ -54,5 +55,7 @@ def execute(args: argparse.Namespace) -> int:
     from pgx_report.batch.runner import run_tasks
     from pgx_report.batch.tasks import CallOptions, read_tasks
 
-    options = CallOptions(min_depth=args.min_depth, min_gq=args.min_gq)
+    options = CallOptions(
+        min_depth=args.min_depth, min_gq=args.min_gq, full_digest=args.full_digest
+    )
     return run_tasks(read_tasks(args.task, args.tasks_file), args.results, args.logs, options)

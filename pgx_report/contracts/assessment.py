@@ -33,18 +33,35 @@ SCHEMA_FILE = "assessment.schema.json"
 
 @dataclass(frozen=True)
 class InputRecord:
-    """One input file in the provenance: its role, path as given, and SHA-256."""
+    """One input file in the provenance: its role, path as given, and digest.
+
+    ``scheme`` "sha256": ``digest`` is the SHA-256 of the whole file (key ``sha256``);
+    otherwise a region digest of what the call read (key ``region_sha256``, with
+    ``digest_scheme``; docs/calling.md "Input digest")."""
 
     role: str
     path: str
-    sha256: str
+    digest: str
     format: str | None = None
+    scheme: str = "sha256"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": self.role, "path": self.path, "sha256": self.sha256}
+        out: dict[str, Any] = {"role": self.role, "path": self.path}
+        if self.scheme == "sha256":
+            out["sha256"] = self.digest
+        else:
+            out["region_sha256"] = self.digest
+            out["digest_scheme"] = self.scheme
         if self.format is not None:
             out["format"] = self.format
         return out
+
+
+def input_digest(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(scheme, hex value) of one ``provenance.inputs`` entry of an assessment file."""
+    if isinstance(item.get("sha256"), str):
+        return "sha256", str(item["sha256"])
+    return str(item.get("digest_scheme", "")), str(item.get("region_sha256", ""))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pgx_report.contracts.assessment import Assessment
+from pgx_report.contracts.assessment import Assessment, input_digest
 from pgx_report.contracts.languages import LocalText
 from pgx_report.contracts.report import ReportInfo, report_id_for
 from pgx_report.errors import InputError
@@ -130,7 +130,7 @@ def _seed(assessment: Assessment, codes: FhirCodes, source: str | Path | None) -
         str(provenance["tool_version"]),
         str(provenance["knowledge_base_version"]),
     ]
-    parts.extend(f"{item['role']}={item['sha256']}" for item in inputs)
+    parts.extend(f"{item['role']}={input_digest(item)[1]}" for item in inputs)
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, codes.local_base)
     return uuid.uuid5(namespace, "\n".join(sorted(parts)))
 

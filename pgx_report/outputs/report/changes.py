@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from pgx_report.clinical.knowledge import safe_load_yaml
-from pgx_report.contracts.assessment import Assessment, ContraindicationResult
+from pgx_report.contracts.assessment import Assessment, ContraindicationResult, input_digest
 from pgx_report.contracts.languages import LANGUAGES
 from pgx_report.outputs.report.pdf import TemplateError, find_templates, load_labels
 from pgx_report.outputs.report.view import format_date, format_number
@@ -265,7 +265,7 @@ def _answers(old: Mapping[str, Any], new: Mapping[str, Any], words: _Words) -> I
 def _genotype_input(provenance: Mapping[str, Any]) -> tuple[str, str] | None:
     for item in provenance.get("inputs") or ():
         if isinstance(item, Mapping) and item.get("role") == "genotype_input":
-            return str(item.get("path")), str(item.get("sha256"))
+            return str(item.get("path")), input_digest(item)[1]
     return None
 
 

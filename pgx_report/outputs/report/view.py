@@ -31,6 +31,7 @@ from pgx_report.contracts.assessment import (
     ContraindicationResult,
     FactorResult,
     as_assessment,
+    input_digest,
 )
 from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
 from pgx_report.contracts.report import ReportInfo
@@ -408,7 +409,7 @@ def _provenance_rows(
     ]
 
 
-def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str]]:
+def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, Any]]:
     rows = []
     for item in provenance["inputs"]:
         role = str(item.get("role", ""))
@@ -416,7 +417,8 @@ def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str
             {
                 "role": labels.get(f"role_{role}", role),
                 "path": str(item["path"]),
-                "sha256": str(item["sha256"]),
+                "sha256": input_digest(item)[1],
+                "region": input_digest(item)[0] != "sha256",
             }
         )
     return rows
