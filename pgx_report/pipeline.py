@@ -223,7 +223,9 @@ def assess_call(
     settings: ReportSettings,
 ) -> Assessment:
     """The assessment of a call (whose JSON is ``call_bytes``, at ``call_path``) and a
-    questionnaire file, with the knowledge base; provenance names both files."""
+    questionnaire file, with the knowledge base; provenance names both files. The call is
+    named by its file name and SHA-256 (like the genotype input), not by its folder: a
+    call written by this run into any output folder gives the same bytes."""
     from pgx_report.clinical.assessment import assess, default_inputs
     from pgx_report.clinical.knowledge import load_knowledge_base
     from pgx_report.clinical.questionnaire import load_questionnaire
@@ -233,7 +235,7 @@ def assess_call(
     inputs = default_inputs(
         call.to_dict(),
         questionnaire,
-        call_path=str(call_path),
+        call_path=Path(call_path).name,
         call_sha256=sha256_bytes(call_bytes),
     )
     return assess(
@@ -437,9 +439,7 @@ def run_sample(
             check_not_input(paths[key], [paths["call"], questionnaire])
         templates = find_templates(report.templates)
         call = call_from_bytes(call_bytes, paths["call"])
-        # The intermediate call is named by its file name (and SHA-256, in provenance), not
-        # by where this run wrote it: the same inputs give the same bytes in any folder.
-        assessment = assess_call(call, call_bytes, paths["call"].name, questionnaire, report)
+        assessment = assess_call(call, call_bytes, paths["call"], questionnaire, report)
         assessment_bytes = canonical_json(assessment.to_dict()).encode("utf-8")
         rendered = render_report(assessment_bytes, paths["assessment"], report, templates)
         assert rendered.pdf is not None
