@@ -571,7 +571,7 @@ def test_allowed_sample_mismatch_is_recorded(kb: KnowledgeBase) -> None:
         "call_sample": "NA12878",
     }
     assert a.overall.rationale[0].en.startswith("Sample check overridden: ")
-    assert a.sample_id == "S1" and a.call["sample"] == "NA12878"
+    assert a.sample_id == "S1" and a.call.sample == "NA12878"
 
 
 def test_option_without_a_mismatch_claims_no_mismatch(kb: KnowledgeBase) -> None:
@@ -723,7 +723,7 @@ def test_assess_does_not_change_its_inputs(kb: KnowledgeBase) -> None:
     a = assess(data, q, kb, environ=NO_EPOCH)
     a.to_dict()["call"]["sample"] = "changed"
     assert data == before_call and dict(q.data) == before_q
-    assert a.call["sample"] == "S1"
+    assert a.call.sample == "S1"
 
 
 def test_a_huge_bad_value_is_shortened_in_the_error_line() -> None:
