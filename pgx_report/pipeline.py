@@ -233,7 +233,7 @@ def assess_call(
     questionnaire = load_questionnaire(questionnaire_path)
     kb = load_knowledge_base()
     inputs = default_inputs(
-        call.to_dict(),
+        call,
         questionnaire,
         call_path=Path(call_path).name,
         call_sha256=sha256_bytes(call_bytes),

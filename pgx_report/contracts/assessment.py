@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pgx_report.contracts.call import Call
 from pgx_report.contracts.languages import LocalText
 from pgx_report.contracts.schema import (
     ASSESSMENT,
@@ -178,7 +179,7 @@ class Assessment:
     """The complete assessment, as written to ``assessment.json`` (see docs/contracts.md)."""
 
     language: str
-    call: Mapping[str, Any]
+    call: Call
     patient: Mapping[str, Any]
     sample_id: str
     clinician: Mapping[str, Any] | None
@@ -211,7 +212,7 @@ class Assessment:
             "schema": SCHEMA_NAME,
             "schema_version": SCHEMA_VERSION,
             "language": self.language,
-            "call": copy.deepcopy(dict(self.call)),
+            "call": copy.deepcopy(self.call.to_dict()),
             "patient": dict(self.patient),
             "sample_id": self.sample_id,
             "clinician": dict(self.clinician) if self.clinician is not None else None,
@@ -326,7 +327,7 @@ def assessment_from_dict(data: Mapping[str, Any], source: str | Path | None = No
     )
     return Assessment(
         language=data["language"],
-        call=dict(data["call"]),
+        call=Call.from_embedded(data["call"], source),
         patient=dict(data["patient"]),
         sample_id=data["sample_id"],
         clinician=dict(data["clinician"]) if data.get("clinician") else None,

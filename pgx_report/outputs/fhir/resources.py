@@ -145,7 +145,7 @@ def variant(ctx: Context) -> Json:
         res["valueCodeableConcept"] = codes.concept(answer)
     components.extend(status_components(codes, ctx.call))
     res["component"] = components
-    notes = [str(reason) for reason in ctx.call.get("reasons") or []]
+    notes = list(ctx.call.reasons)
     if notes:
         res["note"] = [{"text": note} for note in notes]
     return res

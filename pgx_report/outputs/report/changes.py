@@ -146,9 +146,8 @@ def _form_labels(path: Path) -> Mapping[str, Any]:
 
 
 def _genotype(old: Assessment, new: Assessment, words: _Words) -> Iterator[str]:
-    keys = ("status", "genotype", "reason_codes")
-    before = [old.call.get(key) for key in keys]
-    after = [new.call.get(key) for key in keys]
+    before = [old.call.status.value, old.call.genotype, old.call.reason_codes]
+    after = [new.call.status.value, new.call.genotype, new.call.reason_codes]
     old_text, new_text = old.genotype_summary.get(words.lang), new.genotype_summary.get(words.lang)
     if before == after and old_text == new_text:
         return
