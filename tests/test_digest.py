@@ -76,9 +76,12 @@ def _bgzip(text: bytes, path: Path, extra_empty_block: bool = False) -> Path:
     return path
 
 
-def _write_vcf(folder: Path, change: str | None = None, extra: bool = False) -> Path:
+def _write_vcf(
+    folder: Path, change: str | None = None, extra: bool = False, index: str = "tbi"
+) -> Path:
     path = _bgzip(_vcf_text(change), folder / "big.vcf.gz", extra)
-    pysam.tabix_index(str(path), preset="vcf", force=True)
+    if index != "none":
+        pysam.tabix_index(str(path), preset="vcf", force=True, csi=index == "csi")
     return path
 
 
@@ -161,6 +164,26 @@ def test_what_changes_the_digest(big_vcf: Path, tmp_path: Path, where: str) -> N
     assert changed is (where != "far"), where
     if where == "far":
         assert _input(copy, "--full-digest")["sha256"] != _input(big_vcf, "--full-digest")["sha256"]
+
+
+@pytest.mark.parametrize("index", ["tbi", "csi", "none"])
+def test_a_change_at_the_site_is_seen_through_every_access(tmp_path: Path, index: str) -> None:
+    """Through a TBI or CSI index and by bisection without one, a changed record next to
+    the site changes the digest over the same ranges; a change far away, in a block an
+    index query does not return, does not (bisection may probe anywhere)."""
+    digests = {}
+    for change in (None, "site", "far"):
+        folder = tmp_path / str(change)
+        folder.mkdir()
+        path = _write_vcf(folder, change, index=index)
+        source = _input(path)
+        assert source["access"] == ("bisection" if index == "none" else "index")
+        check_input_identity(path, source, Path(f"{path}.{index}") if index != "none" else None)
+        digests[change] = source["region_digest"]
+    assert digests["site"]["ranges"] == digests[None]["ranges"]
+    assert digests["site"]["sha256"] != digests[None]["sha256"]
+    if index != "none":
+        assert digests["far"]["sha256"] == digests[None]["sha256"]
 
 
 def test_sidecar_checksums(big_vcf: Path, tmp_path: Path) -> None:

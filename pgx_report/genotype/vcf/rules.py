@@ -40,6 +40,7 @@ from pgx_report.genotype.genome_build import detect_build
 from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
 from pgx_report.genotype.site import Build, rs1799971
 from pgx_report.genotype.vcf.grouped import CallBatch, group_rows
+from pgx_report.genotype.vcf.precheck import allele_problem
 from pgx_report.genotype.vcf.reader import (
     Header,
     SiteRecord,
@@ -639,6 +640,11 @@ def _call_site(
         detection = detect_build(path, header.contigs, header.references, build)
         coords = rs1799971().in_build(detection.build)
         records = reader.records_overlapping(coords.contig_aliases, coords.pos)
+        for record in records:
+            problem = allele_problem(record.ref, record.alts)
+            if problem is not None:
+                where = f"record at {record.chrom}:{record.pos}"
+                raise VcfError(path, f"{where}: malformed record: {problem}")
         chrom = _site_contig(header, coords.contig_aliases, records)
         ranges = reader.ranges_read(coords.contig_aliases, coords.pos)
         identity = identify(
