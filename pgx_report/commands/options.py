@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pgx_report.contracts.call import Thresholds
+    from pgx_report.contracts.lab import LabProfile
 
 
 def non_negative(text: str) -> int:
@@ -173,9 +174,12 @@ def add_report_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--lab",
-        metavar="NAME",
+        metavar="LAB.yaml",
+        type=Path,
         default=None,
-        help="laboratory or organisation name printed in the report header and PDF author",
+        help="the laboratory's profile (name, address, accreditation, method, ...; see "
+        "demo/lab.yaml and docs/report.md); without it the report says that the laboratory "
+        "details are not configured",
     )
     group.add_argument(
         "--templates",
@@ -184,3 +188,12 @@ def add_report_options(group: argparse._ArgumentGroup) -> None:
         default=None,
         help="report templates folder (default: the one installed with pgx-report)",
     )
+
+
+def lab_profile(args: argparse.Namespace) -> LabProfile | None:
+    """The laboratory profile of ``--lab`` (validated; exit 2 naming the field), or None."""
+    if args.lab is None:
+        return None
+    from pgx_report.contracts.lab import load_lab
+
+    return load_lab(args.lab)

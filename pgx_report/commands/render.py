@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pgx_report.commands.options import add_report_options
+from pgx_report.commands.options import add_report_options, lab_profile
 
 HELP = "render the clinician report (PDF/A-3b, optionally HTML) from an assessment JSON"
 
@@ -46,6 +46,6 @@ def add_subcommand(subparsers: Any) -> None:
 def execute(args: argparse.Namespace) -> int:
     from pgx_report.pipeline import ReportSettings, render_files
 
-    settings = ReportSettings(lang=args.lang, lab=args.lab, templates=args.templates)
+    settings = ReportSettings(lang=args.lang, lab=lab_profile(args), templates=args.templates)
     render_files(args.assessment, args.output, args.html, assess=args.assess, settings=settings)
     return 0

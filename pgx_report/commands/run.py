@@ -20,6 +20,7 @@ from pgx_report.commands.options import (
     add_plate_options,
     add_report_options,
     add_threshold_options,
+    lab_profile,
     pileup_options,
     plate_options,
     thresholds,
@@ -83,7 +84,7 @@ def execute(args: argparse.Namespace) -> int:
         report=ReportSettings(
             lang=args.lang,
             assessment_language=args.lang,
-            lab=args.lab,
+            lab=lab_profile(args),
             templates=args.templates,
             allow_sample_mismatch=args.allow_sample_mismatch,
         ),
