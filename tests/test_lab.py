@@ -301,3 +301,85 @@ def test_release_refuses_without_a_lab_profile(
     assert main([*args, "--lab", str(DEMO_LAB)]) == 0
     first = pdftotext(out, 1, 1)
     assert "Demo Laboratory - fictitious" in first and "not configured" not in first
+
+
+def test_fhir_names_the_laboratory_as_performer(
+    rendered: dict[str, Path], assessment: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bundle.json"
+    pdf = rendered["en-lab"]
+    assert main(["fhir", str(assessment), "--pdf", str(pdf), "-o", str(out)]) == 0
+    resources = [e["resource"] for e in json.loads(out.read_text("utf-8"))["entry"]]
+    (lab,) = [r for r in resources if r["resourceType"] == "Organization"]
+    assert lab["name"] == "Demo Laboratory - fictitious, not for clinical use"
+    assert lab["identifier"][0]["value"] == hashlib.sha256(DEMO_LAB.read_bytes()).hexdigest()
+    assert {"system": "email", "value": "demo-lab@example.org"} in lab["telecom"]
+    (report,) = [r for r in resources if r["resourceType"] == "DiagnosticReport"]
+    assert report["performer"][0]["reference"].endswith(lab["id"])
+    # without a profile: no Organization, no performer
+    assert main(["fhir", str(assessment), "--pdf", str(rendered["en-none"]), "-o", str(out)]) == 0
+    resources = [e["resource"] for e in json.loads(out.read_text("utf-8"))["entry"]]
+    assert "Organization" not in {r["resourceType"] for r in resources}
+
+
+def test_batch_prints_the_lab_in_every_report(tmp_path: Path) -> None:
+    task = {
+        "sample": "S1",
+        "questionnaire": str(DEMO / "questionnaires" / "demo-carrier.json"),
+        "input": str(DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz"),
+        "lang": "nb",
+    }
+    results, logs = tmp_path / "results", tmp_path / "logs"
+    args = ["batch", "--task", json.dumps(task), "--results", str(results), "--logs", str(logs)]
+    assert main([*args, "--lab", str(DEMO_LAB)]) == 0
+    pdf = results / "S1" / "report.pdf"
+    assert "Demo Laboratory - fictitious" in pdftotext(pdf, 1, 1)
+    assert "Laboratorium og metode" in pdftotext(pdf)
+    bundle = json.loads((results / "S1" / "report.fhir.json").read_text("utf-8"))
+    assert "Organization" in {e["resource"]["resourceType"] for e in bundle["entry"]}
+
+
+def test_batch_refuses_a_bad_profile_before_any_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task = {"sample": "S1", "questionnaire": "q.json", "input": "x.vcf"}
+    args = ["batch", "--task", json.dumps(task), "--results", str(tmp_path / "r")]
+    code = main([*args, "--logs", str(tmp_path / "l"), "--lab", str(tmp_path / "nolab.yaml")])
+    one_error_line(capsys, code, "nolab.yaml: no such file")
+    assert not (tmp_path / "r").exists()
+
+
+def test_workflow_config_lab_goes_to_every_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import shlex
+    import sys
+
+    from pgx_report.batch.plan import load_plan
+    from pgx_report.errors import PgxError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    shutil.copyfile(DEMO / "vcfs" / "NA18564.OPRM1.g.vcf.gz", tmp_path / "in.vcf.gz")
+    (tmp_path / "q.json").write_text("{}", "utf-8")
+    (tmp_path / "samples.tsv").write_text(
+        "sample\tinput\tquestionnaire\nS1\tin.vcf.gz\tq.json\n", "utf-8"
+    )
+    shutil.copyfile(DEMO_LAB, tmp_path / "lab.yaml")
+    config: dict[str, Any] = {
+        "samples": "samples.tsv",
+        "population": "global_1000g",
+        "reference": None,
+        "samples_per_job": 50,
+        "call": {"min_depth": None, "min_gq": None},
+        "summary": {"alpha": 0.001, "max_not_determined_fraction": 0.2},
+        "pgx_report": "pgx-report",
+        "lab": "lab.yaml",
+    }
+    plan = load_plan(config)
+    assert shlex.split(plan.batch_options()) == ["--lab", "lab.yaml"]
+    assert "lab.yaml" in plan.chunk_inputs(["S1"])
+    (tmp_path / "lab.yaml").write_text("name: x\n", "utf-8")
+    with pytest.raises(PgxError, match=r"^config: lab: lab.yaml: \$.schema"):
+        load_plan(config)

@@ -90,9 +90,14 @@ def sample_logs(logs: str | Path, sample: str) -> dict[str, Path]:
 
 
 def sample_steps(
-    task: SampleTask, results: str | Path, logs: str | Path, call_options: CallOptions
+    task: SampleTask,
+    results: str | Path,
+    logs: str | Path,
+    call_options: CallOptions,
+    lab: str | Path | None = None,
 ) -> list[Step]:
-    """The steps of one sample, in order (a failed step ends the sample)."""
+    """The steps of one sample, in order (a failed step ends the sample); ``lab`` is
+    the laboratory profile passed to ``render --lab``."""
     out = sample_outputs(results, task.sample)
     log = sample_logs(logs, task.sample)
     if task.call is not None:
@@ -120,6 +125,7 @@ def sample_steps(
         str(out["call"]),
         task.questionnaire,
         *(("--lang", task.lang) if task.lang else ()),
+        *(("--lab", str(lab)) if lab else ()),
     )
     fhir = ("fhir", str(out["assessment"]), "--pdf", str(out["pdf"]), "-o", str(out["fhir"]))
     return [call, Step("report", log["report"], argv=report), Step("fhir", log["fhir"], argv=fhir)]

@@ -32,6 +32,9 @@ def _entries(ctx: Context) -> list[tuple[str, Json]]:
         ("Specimen", resources.specimen(ctx)),
         ("Observation/variant", variant),
     ]
+    lab = resources.organization(ctx)
+    if lab is not None:  # the performing laboratory (DiagnosticReport.performer)
+        entries.insert(3, ("Organization", lab))
     if genotype is not None:
         entries.append(("Observation/genotype", genotype))
     entries.append(("Observation/therapeutic-implication", implication))

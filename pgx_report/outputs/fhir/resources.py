@@ -85,6 +85,29 @@ def specimen(ctx: Context) -> Json:
     }
 
 
+def organization(ctx: Context) -> Json | None:
+    """The performing laboratory (from the report's lab profile), or None without one."""
+    lab = ctx.report.lab
+    if lab is None:
+        return None
+    res: Json = {
+        "resourceType": "Organization",
+        "id": ctx.ids.id("Organization"),
+        "identifier": [{"system": ctx.codes.identifier_system("lab_profile"), "value": lab.sha256}],
+        "name": lab.name,
+    }
+    telecom = [
+        {"system": system, "value": value}
+        for system, value in (("phone", lab.phone), ("email", lab.email))
+        if value
+    ]
+    if telecom:
+        res["telecom"] = telecom
+    if lab.address:
+        res["address"] = [{"line": list(lab.address), "text": ", ".join(lab.address)}]
+    return res
+
+
 def _device_properties(ctx: Context) -> list[Json]:
     provenance = ctx.assessment.provenance
     properties: list[Json] = []
@@ -411,6 +434,8 @@ def report(ctx: Context, results: Sequence[str]) -> Json:
             }
         ],
     }
+    if ctx.report.lab is not None:
+        res["performer"] = [ctx.ids.ref("Organization", ctx.report.lab.name)]
     if ctx.pdf is not None:
         res["presentedForm"] = [_presented_form(ctx, ctx.pdf)]
     return res
