@@ -64,6 +64,20 @@ class SampleTask:
     lang: str | None = None
     reference: str | None = None  # --reference FASTA
     cohort: str | None = None  # a call --all-samples folder
+    # the request and specimen (sample-sheet columns; contracts.report.Request)
+    specimen_type: str | None = None
+    specimen_id: str | None = None
+    collected: str | None = None
+    received: str | None = None
+    requested_by: str | None = None
+    indication: str | None = None
+
+    def request(self) -> Request | None:
+        """The task's request and specimen, None when it has none."""
+        from pgx_report.contracts.report import REQUEST_FIELDS, Request
+
+        request = Request(**{name: getattr(self, name) for name in REQUEST_FIELDS})
+        return request or None
 
     def to_dict(self) -> dict[str, str]:
         fields = {
@@ -75,6 +89,12 @@ class SampleTask:
             "lang": self.lang,
             "reference": self.reference,
             "cohort": self.cohort,
+            "specimen_type": self.specimen_type,
+            "specimen_id": self.specimen_id,
+            "collected": self.collected,
+            "received": self.received,
+            "requested_by": self.requested_by,
+            "indication": self.indication,
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -441,6 +461,8 @@ def run_sample(
     report = report or ReportSettings()
     if task.lang:  # the task's language is the report's (as `render --lang`)
         report = replace(report, lang=task.lang)
+    if task.request() is not None:  # the task's request and specimen (sheet columns)
+        report = replace(report, request=task.request())
     with stage("call"):
         _call, call_bytes = _call_step(task, paths, calling or CallSettings())
         emit("call", call_bytes)

@@ -67,6 +67,7 @@ def find_pgx_report(command: str) -> str:
 
 def sample_task(row: SheetRow) -> SampleTask:
     """The `pgx-report batch` task of one sheet row."""
+    request: dict[str, Any] = {} if row.request is None else row.request.to_dict()
     if row.cohort:
         return SampleTask(
             sample=row.sample,
@@ -74,6 +75,7 @@ def sample_task(row: SheetRow) -> SampleTask:
             cohort=f"{COHORT_DIR}/{row.cohort}",
             vcf_sample=row.vcf_sample,
             lang=row.lang,
+            **request,
         )
     return SampleTask(
         sample=row.sample,
@@ -82,6 +84,7 @@ def sample_task(row: SheetRow) -> SampleTask:
         vcf_sample=row.vcf_sample,
         lang=row.lang,
         reference=row.reference,
+        **request,
     )
 
 

@@ -81,6 +81,16 @@ REQUEST_FIELDS: tuple[str, ...] = (
 )
 
 
+# The longest text of each request field (as report.schema.json and samples.schema.yaml).
+REQUEST_MAX_LENGTH: dict[str, int] = {
+    "specimen_type": 100,
+    "specimen_id": 100,
+    "requested_by": 200,
+    "indication": 500,
+}
+REQUEST_DATES: tuple[str, ...] = ("collected", "received")
+
+
 @dataclass(frozen=True)
 class Request:
     """The request and specimen a report is about (all optional): specimen type,
@@ -159,6 +169,43 @@ class ReportInfo:
     @property
     def released(self) -> bool:
         return self.status in RELEASED
+
+
+def request_problem(request: Request) -> tuple[str, str] | None:
+    """The first problem of a request, as (field, what), or None: every text printable
+    (:mod:`contracts.text`), one line, not too long; dates ISO ``YYYY-MM-DD``; the
+    specimen not received before it was collected."""
+    import datetime as dt
+
+    from pgx_report.contracts.text import text_problem
+
+    for name in REQUEST_FIELDS:
+        value = getattr(request, name)
+        if value is None:
+            continue
+        problem = text_problem(value)
+        if problem:
+            return name, problem
+        if not value.strip() or value != value.strip():
+            return name, "empty, or space at either end"
+        if name in REQUEST_DATES:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                problem = "not a date"
+            if problem or len(value) != len("YYYY-MM-DD"):
+                return name, f"{value[:40]!r} is not a date (YYYY-MM-DD, e.g. 2025-11-20)"
+        elif len(value) > REQUEST_MAX_LENGTH[name]:
+            return (
+                name,
+                f"{len(value)} characters, more than the {REQUEST_MAX_LENGTH[name]} allowed",
+            )
+    if request.collected and request.received and request.received < request.collected:
+        return "received", (
+            f"received {request.received} is before collected {request.collected}: "
+            "a specimen is received after it is collected"
+        )
+    return None
 
 
 def report_problems(data: Any) -> list[str]:

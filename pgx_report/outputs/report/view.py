@@ -34,7 +34,7 @@ from pgx_report.contracts.assessment import (
 )
 from pgx_report.contracts.lab import LabProfile
 from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
-from pgx_report.contracts.report import ReportInfo
+from pgx_report.contracts.report import ReportInfo, Request
 from pgx_report.errors import InputError
 from pgx_report.outputs.report.page_one import page_one
 
@@ -462,6 +462,29 @@ def lab_view(lab: LabProfile | None, lang: str, labels: Labels) -> dict[str, Any
     }
 
 
+def request_view(request: Request | None, lang: str, labels: Labels) -> dict[str, Any] | None:
+    """The request and specimen as printed on page 1 (dates in the language's form);
+    None when the report has none. ``specimen`` / ``order``: whether each row shows."""
+    if not request:
+        return None
+
+    def shown(value: str | None) -> str:
+        return labels["not_given"] if value is None else value
+
+    return {
+        "specimen": any(
+            (request.specimen_type, request.specimen_id, request.collected, request.received)
+        ),
+        "order": bool(request.requested_by or request.indication),
+        "specimen_type": shown(request.specimen_type),
+        "specimen_id": shown(request.specimen_id),
+        "collected": format_date(request.collected, lang) or labels["not_given"],
+        "received": format_date(request.received, lang) or labels["not_given"],
+        "requested_by": shown(request.requested_by),
+        "indication": shown(request.indication),
+    }
+
+
 RUNNING_NAME_MAX = 80
 
 
@@ -710,5 +733,6 @@ def build_view(
 
         report = ReportInfo(report_id_for(typed), 1, "preliminary", lang, "0" * 64)
     view["report"] = report_view(report, words)
+    view["request"] = request_view(report.request, lang, words)
     view.update(_header_and_meta(typed, lang, words, lab, reported_on, view["report"]))
     return view
