@@ -132,6 +132,15 @@ def test_release_keeps_the_request(
     info = json.loads(read_embedded(final)["report.json"])
     assert info["status"] == "final" and info["request"] == REQUEST
     assert "ACC-2025-0042" in squeeze(pdftotext(final, 1, 1))
+    # an amendment keeps the request and specimen of the report it replaces
+    amended = tmp_path / "amended.pdf"
+    args = ["amend", str(final), "--assessment", str(runs["nb"] / "assessment.json")]
+    args += ["--reason", "Ny vurdering", "--reviewer", "Kari Nordmann, overlege"]
+    args += ["--at", "2025-11-22T09:30:00+01:00", "-o", str(amended), "--lab", str(DEMO_LAB)]
+    assert main(args) == 0, capsys.readouterr().err
+    info = json.loads(read_embedded(amended)["report.json"])
+    assert (info["status"], info["version"], info["request"]) == ("amended", 2, REQUEST)
+    assert info["lab"]["name"] == "Demo Laboratory - fictitious, not for clinical use"
 
 
 def test_same_inputs_same_bytes(runs: dict[str, Path], tmp_path: Path) -> None:
