@@ -107,6 +107,7 @@ class CallSettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     pileup: PileupOptions | None = None  # None: the pileup defaults
     plate: PlateOptions | None = None  # targeted assay plates: --assays, --min-quality
+    full_digest: bool = False  # also hash the whole input (--full-digest)
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def call_input(
         options=settings.pileup,
         reference=reference,
         plate=settings.plate,
+        full_digest=settings.full_digest,
     )
     if self_check:
         validate_call_dict(call.to_dict(), "internal")  # the contract holds for all we write
@@ -233,6 +235,7 @@ def _write_all_samples(
         thresholds=settings.thresholds,
         reference=reference,
         plate=settings.plate,
+        full_digest=settings.full_digest,
     )
     write_all_samples(out, calls)
 
@@ -250,7 +253,9 @@ def assess_call(
     settings: ReportSettings,
 ) -> Assessment:
     """The assessment of a call (whose JSON is ``call_bytes``, at ``call_path``) and a
-    questionnaire file, with the knowledge base; provenance names both files."""
+    questionnaire file, with the knowledge base; provenance names both files. The call is
+    named by its file name and SHA-256 (like the genotype input), not by its folder: a
+    call written by this run into any output folder gives the same bytes."""
     from pgx_report.clinical.assessment import assess, default_inputs
     from pgx_report.clinical.knowledge import load_knowledge_base
     from pgx_report.clinical.questionnaire import load_questionnaire
@@ -258,9 +263,9 @@ def assess_call(
     questionnaire = load_questionnaire(questionnaire_path)
     kb = load_knowledge_base()
     inputs = default_inputs(
-        call.to_dict(),
+        call,
         questionnaire,
-        call_path=str(call_path),
+        call_path=Path(call_path).name,
         call_sha256=sha256_bytes(call_bytes),
     )
     return assess(

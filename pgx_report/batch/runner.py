@@ -102,7 +102,7 @@ def run_tasks(
         min_depth=defaults.min_depth if options.min_depth is None else options.min_depth,
         min_gq=defaults.min_gq if options.min_gq is None else options.min_gq,
     )
-    calling = CallSettings(thresholds=thresholds)
+    calling = CallSettings(thresholds=thresholds, full_digest=options.full_digest)
     report = ReportSettings(lab=lab)
     failures: list[tuple[str, str, int, str]] = []
     for task in tasks:

@@ -70,9 +70,10 @@ class CallOptions:
 
     min_depth: int | None = None
     min_gq: int | None = None
+    full_digest: bool = False  # also hash the whole input (docs/calling.md)
 
     def argv(self) -> tuple[str, ...]:
-        options: list[str] = []
+        options: list[str] = ["--full-digest"] if self.full_digest else []
         if self.min_depth is not None:
             options += ["--min-depth", str(self.min_depth)]
         if self.min_gq is not None:

@@ -13,7 +13,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pgx_report.commands.options import add_quality_gate_options, lab_profile
+from pgx_report.commands.options import (
+    add_digest_option,
+    add_quality_gate_options,
+    lab_profile,
+)
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -48,6 +52,7 @@ def add_subcommand(subparsers: Any) -> None:
     parser.add_argument("--results", required=True, metavar="DIR", help="results folder")
     parser.add_argument("--logs", required=True, metavar="DIR", help="logs folder")
     add_quality_gate_options(parser, style="forwarded")
+    add_digest_option(parser)
     parser.add_argument(
         "--lab",
         type=Path,
@@ -62,6 +67,8 @@ def execute(args: argparse.Namespace) -> int:
     from pgx_report.batch.runner import run_tasks
     from pgx_report.batch.tasks import CallOptions, read_tasks
 
-    options = CallOptions(min_depth=args.min_depth, min_gq=args.min_gq)
+    options = CallOptions(
+        min_depth=args.min_depth, min_gq=args.min_gq, full_digest=args.full_digest
+    )
     tasks = read_tasks(args.task, args.tasks_file)
     return run_tasks(tasks, args.results, args.logs, options, lab=lab_profile(args))

@@ -114,6 +114,17 @@ def plate_options(args: argparse.Namespace) -> Any:
     return PlateOptions(assays=args.assays, min_quality=args.min_quality)
 
 
+def add_digest_option(parser: Any) -> None:
+    """``--full-digest``: the whole file's SHA-256 besides the region digest."""
+    parser.add_argument(
+        "--full-digest",
+        action="store_true",
+        help="also hash every byte of the genotype input (SHA-256, and MD5 when a FILE.md5 "
+        "sidecar is there to compare): costs ~0.75 s per GB; without it the call records a "
+        "region digest of what it read (docs/calling.md, 'Input digest')",
+    )
+
+
 def add_alignment_options(parser: argparse.ArgumentParser) -> None:
     """The --reference and pileup options, in their own argument group of ``parser``."""
     from pgx_report.genotype.pileup.options import PileupOptions

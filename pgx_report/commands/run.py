@@ -17,6 +17,7 @@ from typing import Any
 
 from pgx_report.commands.options import (
     add_alignment_options,
+    add_digest_option,
     add_plate_options,
     add_report_options,
     add_request_options,
@@ -56,6 +57,7 @@ def add_subcommand(subparsers: Any) -> None:
     )
     add_threshold_options(calling)
     add_alignment_options(parser)
+    add_digest_option(parser)
     add_plate_options(parser)
     checks = parser.add_argument_group("checks")
     checks.add_argument(
@@ -83,6 +85,7 @@ def execute(args: argparse.Namespace) -> int:
             thresholds=thresholds(args),
             pileup=pileup_options(args),
             plate=plate_options(args),
+            full_digest=args.full_digest,
         ),
         report=ReportSettings(
             lang=args.lang,

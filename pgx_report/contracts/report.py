@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pgx_report.contracts.assessment import Assessment
+from pgx_report.contracts.assessment import Assessment, input_digest
 from pgx_report.contracts.schema import (
     Contract,
     check_version,
@@ -256,8 +256,8 @@ def genotype_input_sha256(assessment: Assessment) -> str:
     ]
     for role in ("genotype_input", "call"):
         for item in inputs:
-            if item.get("role") == role and isinstance(item.get("sha256"), str):
-                return str(item["sha256"])
+            if item.get("role") == role and input_digest(item)[1]:
+                return input_digest(item)[1]
     return ""
 
 

@@ -562,6 +562,7 @@ class VcfReader:
         self.selected: tuple[str, ...] = tuple(samples) if samples is not None else header.samples
         # how records_overlapping found the records: index | bisection | stream
         self.access = "index" if info.index is not None else "stream"
+        self._bisected: tuple[tuple[int, int], ...] | None = None  # the ranges bisection read
         # htslib subsets samples from a comma-separated list, so a name with a comma
         # cannot be passed; then all samples are read and the columns picked afterwards.
         self._native = samples is not None and not any("," in name for name in samples)
@@ -624,6 +625,24 @@ class VcfReader:
         finally:
             vcf.close()
 
+    def ranges_read(self, contigs: Sequence[str], pos: int) -> list[tuple[int, int]] | None:
+        """The byte ranges of the file the site's records were read from (after
+        :meth:`records_overlapping`); None when the whole file was read (a stream)."""
+        if self.access == "bisection":
+            return list(self._bisected) if self._bisected is not None else None
+        if self.access != "index" or self.info.index is None:
+            return None
+        from pgx_report.files import digest
+
+        numbers = {c.name: i for i, c in enumerate(self.header.contigs)}
+        sequences = [(name, numbers.get(name)) for name in contigs]
+        length = digest.bcf_header_length if self.info.format == "bcf" else digest.vcf_header_length
+        try:
+            return digest.binning_index_ranges(self.path, self.info.index, sequences, pos, length)
+        except (ValueError, struct.error, OSError, EOFError, zlib.error) as exc:
+            log.info("%s: cannot tell the ranges read (%s): hashing the whole file", self.path, exc)
+            return None
+
     def _record(self, variant: cyvcf2.Variant) -> SiteRecord:
         if self._columns is None:
             return to_site_record(variant, len(self.selected))
@@ -646,6 +665,7 @@ class VcfReader:
             self.access = "stream"
             return None
         self.access = found.method
+        self._bisected = found.ranges
         if not found.records:
             return []
         n_file_samples = len(self.header.samples)

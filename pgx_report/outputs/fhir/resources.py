@@ -6,7 +6,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 
-from pgx_report.contracts.assessment import ContraindicationResult, FactorResult
+from pgx_report.contracts.assessment import ContraindicationResult, FactorResult, input_digest
 from pgx_report.outputs.fhir.codes import Json
 from pgx_report.outputs.fhir.components import (
     categories,
@@ -206,7 +206,7 @@ def variant(ctx: Context) -> Json:
         res["valueCodeableConcept"] = codes.concept(answer)
     components.extend(status_components(codes, ctx.call))
     res["component"] = components
-    notes = [str(reason) for reason in ctx.call.get("reasons") or []]
+    notes = list(ctx.call.reasons)
     if notes:
         res["note"] = [{"text": note} for note in notes]
     return res
@@ -491,8 +491,10 @@ def provenance(ctx: Context, targets: Sequence[str]) -> Json:
                 "role": "source",
                 "what": {
                     "identifier": {
-                        "system": ctx.codes.identifier_system("sha256"),
-                        "value": str(item["sha256"]),
+                        "system": ctx.codes.identifier_system(
+                            "sha256" if input_digest(item)[0] == "sha256" else "region-sha256"
+                        ),
+                        "value": input_digest(item)[1],
                     },
                     "display": f"{role}: {path}" if path else role,
                 },

@@ -31,7 +31,9 @@ from pgx_report.contracts.assessment import (
     ContraindicationResult,
     FactorResult,
     as_assessment,
+    input_digest,
 )
+from pgx_report.contracts.call import Call
 from pgx_report.contracts.lab import LabProfile
 from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
 from pgx_report.contracts.report import ReportInfo, Request
@@ -160,15 +162,6 @@ def choose_language(
     return DEFAULT_LANGUAGE
 
 
-def _call_field(call: Mapping[str, Any], key: str, kind: type, source: str | Path | None) -> Any:
-    """A field of the embedded call the page needs (the call is an open mapping)."""
-    value = call.get(key)
-    if not isinstance(value, kind):
-        what = "an object" if kind is Mapping else "a list"
-        raise InputError(source, f"$.call.{key}: missing or not {what}")
-    return value
-
-
 # --------------------------------------------------------------------------- page sections
 
 
@@ -178,13 +171,11 @@ def _legend(labels: Labels) -> str:
     )
 
 
-def _genotype(
-    assessment: Assessment, lang: str, labels: Labels, source: str | Path | None
-) -> dict[str, Any]:
+def _genotype(assessment: Assessment, lang: str, labels: Labels) -> dict[str, Any]:
     call = assessment.call
-    status = str(call["status"])
-    codes = [str(code) for code in _call_field(call, "reason_codes", list, source)]
-    sentences = [str(sentence) for sentence in call.get("reasons") or []]
+    status = call.status.value
+    codes = list(call.reason_codes)
+    sentences = list(call.reasons)
     reasons = []
     for index, code in enumerate(codes):
         text = labels.get(f"reason_{code}")
@@ -192,7 +183,7 @@ def _genotype(
             text = sentences[index] if index < len(sentences) else code
         reasons.append(f"{text} ({code})")
     line = assessment.genotype_summary.get(lang)
-    determined = status == "called" and call.get("genotype") in ("A/A", "A/G", "G/G")
+    determined = status == "called" and call.genotype in ("A/A", "A/G", "G/G")
     if not determined and not line.casefold().startswith(labels["not_determined"].casefold()):
         line = f"{labels['not_determined']}: {line}"
     return {
@@ -234,12 +225,10 @@ def _controls_text(assay: Mapping[str, Any], labels: Labels) -> str:
     return f"{verdict}: " + "; ".join(parts) if parts else verdict
 
 
-def _assay_details(
-    call: Mapping[str, Any], qc: Mapping[str, Any], labels: Labels, shown: Any
-) -> list[tuple[str, str]]:
+def _assay_details(call: Call, labels: Labels, shown: Any) -> list[tuple[str, str]]:
     """A targeted assay call: the assay, its wells and the plate's controls instead of a
     VCF record (docs/targeted.md)."""
-    provenance = call.get("provenance") or {}
+    qc, provenance = call.qc, call.provenance
     instrument = provenance.get("instrument") or {}
     assays = [a for a in qc.get("assays") or [] if isinstance(a, Mapping)]
     assay_text = "; ".join(
@@ -260,18 +249,13 @@ def _assay_details(
     ]
 
 
-def _details(
-    call: Mapping[str, Any], lang: str, labels: Labels, source: str | Path | None
-) -> list[tuple[str, str]]:
-    variant = _call_field(call, "variant", Mapping, source)
-    qc = call.get("qc")
-    if not isinstance(qc, Mapping):
-        qc = {}
+def _details(call: Call, lang: str, labels: Labels) -> list[tuple[str, str]]:
+    variant, qc = call.variant, call.qc
 
     def shown(value: Any) -> str:
         return _shown_value(value, lang, labels)
 
-    status = call["status"]
+    status = call.status.value
     status_text = labels[f"status_{status}"]
     qc_source = qc.get("source")
     if qc_source == "targeted_assay":
@@ -285,12 +269,9 @@ def _details(
                 labels["call_status"],
                 status_text if status_text == status else f"{status_text} ({status})",
             ),
-            (labels["raw_gt"], shown(call.get("gt"))),
-            *_assay_details(call, qc, labels, shown),
-            (
-                labels["reason_codes"],
-                ", ".join(call.get("reason_codes") or []) or labels["word_none"],
-            ),
+            (labels["raw_gt"], shown(call.gt)),
+            *_assay_details(call, labels, shown),
+            (labels["reason_codes"], ", ".join(call.reason_codes) or labels["word_none"]),
         ]
     return [
         (
@@ -305,7 +286,7 @@ def _details(
             labels["call_status"],
             status_text if status_text == status else f"{status_text} ({status})",
         ),
-        (labels["raw_gt"], shown(call.get("gt"))),
+        (labels["raw_gt"], shown(call.gt)),
         (labels["qc_source"], labels.get(f"source_{qc_source}", shown(qc_source))),
         (labels["record"], _record_text(qc.get("record"), shown)),
         (labels["depth"], shown(qc.get("depth"))),
@@ -315,10 +296,7 @@ def _details(
         (labels["filter"], shown(qc.get("filter"))),
         (labels["qual"], shown(qc.get("qual"))),
         (labels["phased"], shown(qc.get("phased"))),
-        (
-            labels["reason_codes"],
-            ", ".join(call.get("reason_codes") or []) or labels["word_none"],
-        ),
+        (labels["reason_codes"], ", ".join(call.reason_codes) or labels["word_none"]),
     ]
 
 
@@ -409,7 +387,7 @@ def _provenance_rows(
     ]
 
 
-def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str]]:
+def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, Any]]:
     rows = []
     for item in provenance["inputs"]:
         role = str(item.get("role", ""))
@@ -417,7 +395,8 @@ def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str
             {
                 "role": labels.get(f"role_{role}", role),
                 "path": str(item["path"]),
-                "sha256": str(item["sha256"]),
+                "sha256": input_digest(item)[1],
+                "region": input_digest(item)[0] != "sha256",
             }
         )
     return rows
@@ -458,6 +437,7 @@ def lab_view(lab: LabProfile | None, lang: str, labels: Labels) -> dict[str, Any
             "role": labels["role_lab_profile"],
             "path": f"{lab.path.name} ({lab.name})",
             "sha256": lab.sha256,
+            "region": False,  # the SHA-256 of the whole file
         },
     }
 
@@ -704,7 +684,7 @@ def build_view(
         "sample_mismatch": provenance.get("allow_sample_mismatch") is True,
         "sample_mismatch_text": _mismatch_text(provenance, words),
         "unchecked": words["unchecked_text"].format(count=len(unchecked)) if unchecked else None,
-        "genotype": _genotype(typed, lang, words, source),
+        "genotype": _genotype(typed, lang, words),
         "overall": _overall(typed, lang, words),
         "guidance": [
             (words[label], typed.guidance[key].get(lang))
@@ -719,7 +699,7 @@ def build_view(
             "sep": (SCALE_X["favourable"] + SCALE_X["unknown"]) // 2,
         },
         "legend": _legend(words),
-        "details": _details(typed.call, lang, words, source),
+        "details": _details(typed.call, lang, words),
         "limitations": [item.get(lang) for item in typed.limitations],
         "references": _references(typed, lang),
         "page1": page_one(typed.overall.to_dict(), lang),
