@@ -16,12 +16,15 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from pgx_report.batch.tasks import CallOptions, sample_logs, sample_outputs
 from pgx_report.errors import PROG, exit_code_of
 from pgx_report.files.io import atomic_write_bytes
 from pgx_report.pipeline import SampleTask
+
+if TYPE_CHECKING:
+    from pgx_report.contracts.lab import LabProfile
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +85,17 @@ def _last_line(path: Path) -> str:
 
 
 def run_tasks(
-    tasks: Sequence[SampleTask], results: str | Path, logs: str | Path, options: CallOptions
+    tasks: Sequence[SampleTask],
+    results: str | Path,
+    logs: str | Path,
+    options: CallOptions,
+    *,
+    lab: LabProfile | None = None,
 ) -> int:
-    """Run every task (see the module's docstring); the exit code."""
+    """Run every task (see the module's docstring); the exit code. ``lab`` is the
+    laboratory's profile, printed in every report."""
     from pgx_report.contracts.call import Thresholds
-    from pgx_report.pipeline import CallSettings, run_sample
+    from pgx_report.pipeline import CallSettings, ReportSettings, run_sample
 
     defaults = Thresholds()
     thresholds = Thresholds(
@@ -94,6 +103,7 @@ def run_tasks(
         min_gq=defaults.min_gq if options.min_gq is None else options.min_gq,
     )
     calling = CallSettings(thresholds=thresholds, full_digest=options.full_digest)
+    report = ReportSettings(lab=lab)
     failures: list[tuple[str, str, int, str]] = []
     for task in tasks:
         paths = sample_outputs(results, task.sample)
@@ -103,8 +113,8 @@ def run_tasks(
 
         try:
             run_sample(
-                task, paths, calling=calling, stage=_Logs(sample_logs(logs, task.sample)).stage,
-                emit=write,
+                task, paths, calling=calling, report=report,
+                stage=_Logs(sample_logs(logs, task.sample)).stage, emit=write,
             )  # fmt: skip
         except StepFailed as failed:
             if failed.code == INTERRUPTED:

@@ -20,9 +20,12 @@ from pgx_report.commands.options import (
     add_digest_option,
     add_plate_options,
     add_report_options,
+    add_request_options,
     add_threshold_options,
+    lab_profile,
     pileup_options,
     plate_options,
+    request_option,
     thresholds,
 )
 
@@ -64,6 +67,7 @@ def add_subcommand(subparsers: Any) -> None:
         "this can hide a sample swap; it is printed on page 1 of the report",
     )
     add_report_options(parser.add_argument_group("report"))
+    add_request_options(parser)
     parser.set_defaults(execute=execute)
 
 
@@ -86,9 +90,10 @@ def execute(args: argparse.Namespace) -> int:
         report=ReportSettings(
             lang=args.lang,
             assessment_language=args.lang,
-            lab=args.lab,
+            lab=lab_profile(args),
             templates=args.templates,
             allow_sample_mismatch=args.allow_sample_mismatch,
+            request=request_option(args),
         ),
     )
     return 0
