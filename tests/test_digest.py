@@ -272,3 +272,24 @@ def test_run_into_two_folders_gives_identical_bytes(tmp_path: Path) -> None:
     assert roles["call"]["path"] == "call.json"
     assert roles["genotype_input"]["digest_scheme"] == "pgx-report-region-sha256/1"
     assert "sha256" not in roles["genotype_input"]
+
+
+def test_batch_and_run_take_full_digest(tmp_path: Path) -> None:
+    vcf = DEMO / "vcfs" / "NA12878.OPRM1.g.vcf.gz"
+    questionnaire = DEMO / "questionnaires" / "demo-aa.json"
+    whole = hashlib.sha256(vcf.read_bytes()).hexdigest()
+    task = {"sample": "S", "questionnaire": str(questionnaire), "input": str(vcf)}
+    result = run_pgx(
+        "batch", "--task", json.dumps(task), "--results", tmp_path / "r", "--logs",
+        tmp_path / "l", "--full-digest",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    call = json.loads((tmp_path / "r" / "S" / "call.json").read_text())
+    assert call["provenance"]["input"]["sha256"] == whole
+    assessment = json.loads((tmp_path / "r" / "S" / "assessment.json").read_text())
+    roles = {item["role"]: item for item in assessment["provenance"]["inputs"]}
+    assert roles["genotype_input"]["sha256"] == whole  # the whole-file hash is preferred
+    result = run_pgx("run", vcf, questionnaire, "--full-digest", "-o", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    call = json.loads((tmp_path / "run" / "call.json").read_text())
+    assert call["provenance"]["input"]["sha256"] == whole

@@ -360,6 +360,8 @@ def test_plan_chunks_jobs_and_cohorts(workdir: Path, monkeypatch: pytest.MonkeyP
         "COH-002",
     )
     assert plan.call_options() == "--min-depth 12"
+    full = load_plan(config(call={"min_depth": None, "min_gq": 5, "full_digest": True}))
+    assert full.call_options() == "--full-digest --min-gq 5"  # config call.full_digest
     assert plan.summary_args()[:2] == ["--sheet", "sheets/samples.tsv"]
 
     class Wildcards:
