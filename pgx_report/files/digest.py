@@ -129,22 +129,6 @@ def chunk_range(handle: BinaryIO, begin: int, end: int) -> Range:
     return begin >> 16, max(stop, bgzf_block_end(handle, begin >> 16))
 
 
-def chunk_text(handle: BinaryIO, begin: int, end: int) -> bytes:
-    """The decompressed bytes of the virtual-offset chunk ``[begin, end)`` of a BGZF file."""
-    out, block, last_block = [], begin >> 16, end >> 16
-    while True:
-        stop = bgzf_block_end(handle, block)
-        handle.seek(block)
-        raw = handle.read(stop - block)
-        (xlen,) = struct.unpack_from("<H", raw, 10)
-        data = zlib.decompress(raw[12 + xlen : -8], -15)
-        first = begin & 0xFFFF if block == begin >> 16 else 0
-        out.append(data[first : end & 0xFFFF] if block == last_block else data[first:])
-        if block >= last_block:
-            return b"".join(out)
-        block = stop
-
-
 def bgzf_header_range(handle: BinaryIO, header_length: Callable[[bytes], int | None]) -> Range:
     """``[0, end of the block holding the header's last byte)`` of a BGZF file.
 

@@ -742,15 +742,7 @@ class VcfReader:
                 raise VcfError(self.path, f"record at {contig}:{pos}: malformed record: {problem}")
 
     def _indexed_lines(self, contigs: Sequence[str], pos: int) -> list[tuple[str, str]]:
-        """(contig, raw line) of every line on one of ``contigs`` starting at or before
-        ``pos`` in the index chunks of the site: the records an htslib query reads (and a
-        few before the site that it skips), from our own reading of the index. Without
-        one (not read), what a tabix query returns."""
-        if self._index is not None and self.info.format == "vcf.gz":
-            try:
-                return self._chunk_lines(self._index, contigs, pos)
-            except (ValueError, struct.error, zlib.error, OSError) as exc:
-                raise VcfError(self.path, f"cannot read through the index: {exc}") from None
+        """(contig, raw line) of every line the index returns for ``pos`` (tabix query)."""
         import pysam
 
         assert self.info.index is not None
@@ -760,30 +752,6 @@ class VcfReader:
             for contig in contigs:
                 if contig in known:
                     found += [(contig, line) for line in tabix.fetch(contig, pos - 1, pos)]
-        return found
-
-    def _chunk_lines(
-        self, index: IndexSummary, contigs: Sequence[str], pos: int
-    ) -> list[tuple[str, str]]:
-        from pgx_report.files.digest import chunk_text, site_chunks
-
-        numbers = {c.name: i for i, c in enumerate(self.header.contigs)}
-        found: list[tuple[str, str]] = []
-        with self.path.open("rb") as handle:
-            for contig in contigs:
-                chunks = site_chunks(
-                    index.data, contig, numbers.get(contig), pos, index.ref_offsets
-                )
-                prefix = contig.encode("utf-8", "surrogateescape") + b"\t"
-                for begin, end in chunks or ():
-                    for line in chunk_text(handle, begin, end).split(b"\n"):
-                        if not line.startswith(prefix):
-                            continue
-                        start = line[len(prefix) :].split(b"\t", 1)[0]
-                        if start.isdigit() and int(start) > pos:
-                            continue  # starts after the site: cannot cover it
-                        text = line.rstrip(b"\r").decode("utf-8", "surrogateescape")
-                        found.append((contig, text))
         return found
 
     def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
