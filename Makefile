@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: help env system demo test validate lint format typecheck bench clean
+.PHONY: help env system demo demo-release test validate lint format typecheck bench clean
 
 help:
 	@echo "make demo   - set up everything and run the workflow on the bundled demo patients (PDFs in results/)"
@@ -33,7 +33,27 @@ env: system $(STAMP)
 demo: env
 	$(VENV)/bin/snakemake --cores $(CORES) --snakefile Snakefile
 	$(VENV)/bin/pgx-report form -o results/questionnaire-form.html
-	@echo "Reports:"; ls -1 results/*/report.pdf
+	@$(MAKE) --no-print-directory demo-release
+	@echo "Reports:"; ls -1 results/*/report.pdf results/released/*.pdf
+
+# The lab's side, on one demo patient (docs/report.md): release the preliminary report,
+# then amend it with a corrected questionnaire; the release log is checked at the end.
+# The reviewer, times and laboratory (demo/lab.yaml) are fictitious.
+DEMO_SIGN := --reviewer "Kari Nordmann, overlege (demo)" --lab demo/lab.yaml
+demo-release: $(STAMP)
+	@mkdir -p results/released
+	$(VENV)/bin/pgx-report release results/demo-carrier/report.pdf $(DEMO_SIGN) \
+	  --at 2025-11-21T09:30:00+01:00 -o results/released/demo-carrier.pdf \
+	  --fhir results/released/demo-carrier.fhir.json
+	$(VENV)/bin/pgx-report assess --call results/demo-carrier/call.json \
+	  --questionnaire demo/questionnaires/amended/demo-carrier.json \
+	  -o results/released/demo-carrier.v2.assessment.json
+	$(VENV)/bin/pgx-report amend results/released/demo-carrier.pdf \
+	  --assessment results/released/demo-carrier.v2.assessment.json \
+	  --reason "AUDIT score re-entered from the clinic's form (27 -> 25)" $(DEMO_SIGN) \
+	  --at 2025-12-01T14:00:00+01:00 -o results/released/demo-carrier.v2.pdf \
+	  --fhir results/released/demo-carrier.v2.fhir.json
+	$(VENV)/bin/pgx-report history results/released/release-log.jsonl
 
 test: env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest
