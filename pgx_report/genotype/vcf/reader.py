@@ -69,6 +69,7 @@ class Header:
     references: tuple[str, ...]
     imputation: tuple[str, ...]  # header lines saying the genotypes were imputed
     n_lines: int = 0  # header lines, including #CHROM
+    written_samples: tuple[str, ...] = ()  # the #CHROM line's names as written (bytes)
 
     @cached_property  # asked once per index contig and per alias: thousands of contigs
     def contig_names(self) -> frozenset[str]:
@@ -399,7 +400,14 @@ def parse_header(raw_header: str, samples: Sequence[str]) -> Header:
             _IMPUTATION_WORDS.search(line)
         ):
             imputation.append(line.strip())
-    return Header(tuple(samples), tuple(contigs), tuple(references), tuple(imputation), len(lines))
+    # The #CHROM line split on tabs only (splitlines would also cut at other controls).
+    chrom_line = next(
+        (ln for ln in reversed(raw_header.split("\n")) if ln.startswith("#CHROM")), ""
+    )
+    written = tuple(chrom_line.removesuffix("\r").split("\t")[9:])
+    return Header(
+        tuple(samples), tuple(contigs), tuple(references), tuple(imputation), len(lines), written
+    )
 
 
 # --------------------------------------------------------------------------- records
@@ -776,6 +784,26 @@ def open_vcf(
     except BaseException:
         vcf.close()
         raise
+
+
+def check_sample_names(path: Path, header: Header, selected: Sequence[str]) -> None:
+    """Refuse a sample to be called whose name, as the #CHROM line writes it, holds a
+    control or format character (:mod:`pgx_report.contracts.text`): a NUL ends the name
+    early in htslib (``S\\0X`` is read as ``S``, another name), and the others print as
+    nothing or as something else in call.json and the report. Other samples' names do
+    not matter (a cohort VCF with one odd name still calls the rest with --sample)."""
+    from pgx_report.contracts.text import text_problem
+
+    if len(header.written_samples) != len(header.samples):
+        return  # htslib would not have read such a header
+    wanted = set(selected)
+    pairs = zip(header.written_samples, header.samples, strict=True)
+    for column, (as_written, as_read) in enumerate(pairs, start=10):
+        problem = text_problem(as_written) if as_read in wanted else None
+        if problem:
+            raise VcfError(
+                path, f"#CHROM line, column {column}: sample name {as_written[:40]!r}: {problem}"
+            )
 
 
 def _list(header: Header, limit: int = 10) -> str:

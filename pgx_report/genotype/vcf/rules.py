@@ -44,6 +44,7 @@ from pgx_report.genotype.vcf.reader import (
     Header,
     SiteRecord,
     VcfReader,
+    check_sample_names,
     describe_samples,
     open_vcf,
     site_record_summary,
@@ -631,6 +632,7 @@ def _call_site(
 ) -> tuple[list[str], CallBatch[Call]]:
     reader = open_vcf(path, samples) if reader is None else reader
     header = reader.header
+    check_sample_names(reader.path, header, reader.selected)
     detection = detect_build(path, header.contigs, header.references, build)
     coords = rs1799971().in_build(detection.build)
     records = reader.records_overlapping(coords.contig_aliases, coords.pos)
