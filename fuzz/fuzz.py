@@ -266,8 +266,11 @@ class _Targets:
             import pgx_report.genotype.vcf.precheck
             import pgx_report.genotype.vcf.reader
             import pgx_report.genotype.vcf.rules
+        import logging
+
         from pgx_report.errors import PgxError
 
+        logging.disable(logging.WARNING)  # e.g. "sample mismatch allowed", once per input
         self.error = PgxError
         self.target = target
         self.folder = Path(tempfile.mkdtemp(prefix=f"pgx-fuzz-{target}-"))

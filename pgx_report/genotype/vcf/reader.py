@@ -20,6 +20,7 @@ import array
 import contextlib
 import gzip
 import logging
+import math
 import os
 import re
 import struct
@@ -506,6 +507,28 @@ def _info_flags(variant: cyvcf2.Variant) -> tuple[str, ...]:
     return tuple(flags)
 
 
+def value_problem(record: SiteRecord) -> str | None:
+    """A number of a site record that no reading can use, or None: a QUAL that is not
+    finite, or an infinite FORMAT value of a selected sample (a Float-typed DP, GQ,
+    MIN_DP or AD, or a GP, lets ``inf`` or ``1e300`` through htslib: it has no integer
+    and no JSON form; found by ``make fuzz``). NaN is htslib's missing value and stays
+    missing."""
+    if record.qual is not None and not math.isfinite(record.qual):
+        return f"QUAL is {record.qual}, not a finite number"
+    samples = record.samples
+    fields = (
+        ("DP", samples.dp),
+        ("GQ", samples.gq),
+        ("MIN_DP", samples.min_dp),
+        ("GP", samples.gp_max),
+        ("AD", samples.ad),
+    )
+    for name, values in fields:
+        if values is not None and bool(np.isinf(values).any()):
+            return f"FORMAT/{name} holds an infinite value (or one too large for its type)"
+    return None
+
+
 def to_site_record(variant: cyvcf2.Variant, n_samples: int) -> SiteRecord:
     """Convert one cyvcf2 record (all the selected samples at once)."""
     return SiteRecord(
@@ -634,9 +657,14 @@ class VcfReader:
 
     def _record(self, variant: cyvcf2.Variant) -> SiteRecord:
         if self._columns is None:
-            return to_site_record(variant, len(self.selected))
-        record = to_site_record(variant, len(self.header.samples))
-        return replace(record, samples=record.samples.take(self._columns))
+            record = to_site_record(variant, len(self.selected))
+        else:
+            record = to_site_record(variant, len(self.header.samples))
+            record = replace(record, samples=record.samples.take(self._columns))
+        problem = value_problem(record)
+        if problem:
+            raise VcfError(self.path, f"{record.chrom}:{record.pos}: {problem}")
+        return record
 
     def _locate(
         self, contigs: Sequence[str], pos: int, container: Container
