@@ -34,6 +34,8 @@ from pgx_report.files.jsonio import parse_json
 
 if TYPE_CHECKING:
     from pgx_report.contracts.assessment import Assessment
+    from pgx_report.contracts.lab import LabProfile
+    from pgx_report.contracts.report import Request
     from pgx_report.genotype.dispatch import PlateOptions
     from pgx_report.genotype.pileup.options import PileupOptions
     from pgx_report.outputs.report.pdf import Report
@@ -62,6 +64,20 @@ class SampleTask:
     lang: str | None = None
     reference: str | None = None  # --reference FASTA
     cohort: str | None = None  # a call --all-samples folder
+    # the request and specimen (sample-sheet columns; contracts.report.Request)
+    specimen_type: str | None = None
+    specimen_id: str | None = None
+    collected: str | None = None
+    received: str | None = None
+    requested_by: str | None = None
+    indication: str | None = None
+
+    def request(self) -> Request | None:
+        """The task's request and specimen, None when it has none."""
+        from pgx_report.contracts.report import REQUEST_FIELDS, Request
+
+        request = Request(**{name: getattr(self, name) for name in REQUEST_FIELDS})
+        return request or None
 
     def to_dict(self) -> dict[str, str]:
         fields = {
@@ -73,6 +89,12 @@ class SampleTask:
             "lang": self.lang,
             "reference": self.reference,
             "cohort": self.cohort,
+            "specimen_type": self.specimen_type,
+            "specimen_id": self.specimen_id,
+            "collected": self.collected,
+            "received": self.received,
+            "requested_by": self.requested_by,
+            "indication": self.indication,
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -85,6 +107,7 @@ class CallSettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     pileup: PileupOptions | None = None  # None: the pileup defaults
     plate: PlateOptions | None = None  # targeted assay plates: --assays, --min-quality
+    full_digest: bool = False  # also hash the whole input (--full-digest)
 
 
 @dataclass(frozen=True)
@@ -93,13 +116,21 @@ class ReportSettings:
 
     ``lang`` is the report's language (else the assessment's); ``assessment_language``
     the language recorded in the assessment (``run`` and ``assess``: the requested one;
-    ``render --assess`` and ``batch``: None, so the questionnaire's)."""
+    ``render --assess`` and ``batch``: None, so the questionnaire's). ``lab`` is the
+    laboratory's profile (``--lab``, :func:`pgx_report.contracts.lab.load_lab`), None
+    when not configured; ``request`` the request and specimen printed in the report."""
 
     lang: str | None = None
     assessment_language: str | None = None
-    lab: str | None = None
+    lab: LabProfile | None = None
     templates: Path | None = None
     allow_sample_mismatch: bool = False
+    request: Request | None = None
+
+    @property
+    def lab_inputs(self) -> list[Path]:
+        """The profile file, as an input no output may overwrite."""
+        return [] if self.lab is None else [self.lab.path]
 
 
 @dataclass(frozen=True)
@@ -144,6 +175,7 @@ def call_input(
         options=settings.pileup,
         reference=reference,
         plate=settings.plate,
+        full_digest=settings.full_digest,
     )
     if self_check:
         validate_call_dict(call.to_dict(), "internal")  # the contract holds for all we write
@@ -210,6 +242,7 @@ def _write_all_samples(
         thresholds=settings.thresholds,
         reference=reference,
         plate=settings.plate,
+        full_digest=settings.full_digest,
     )
     write_all_samples(out, calls)
 
@@ -227,7 +260,9 @@ def assess_call(
     settings: ReportSettings,
 ) -> Assessment:
     """The assessment of a call (whose JSON is ``call_bytes``, at ``call_path``) and a
-    questionnaire file, with the knowledge base; provenance names both files."""
+    questionnaire file, with the knowledge base; provenance names both files. The call is
+    named by its file name and SHA-256 (like the genotype input), not by its folder: a
+    call written by this run into any output folder gives the same bytes."""
     from pgx_report.clinical.assessment import assess, default_inputs
     from pgx_report.clinical.knowledge import load_knowledge_base
     from pgx_report.clinical.questionnaire import load_questionnaire
@@ -235,9 +270,9 @@ def assess_call(
     questionnaire = load_questionnaire(questionnaire_path)
     kb = load_knowledge_base()
     inputs = default_inputs(
-        call.to_dict(),
+        call,
         questionnaire,
-        call_path=str(call_path),
+        call_path=Path(call_path).name,
         call_sha256=sha256_bytes(call_bytes),
     )
     return assess(
@@ -289,7 +324,13 @@ def render_report(
     assessment = parse_assessment(assessment_bytes, source)
     lang = choose_language(settings.lang, assessment)
     return render_pdf(
-        assessment, assessment_bytes, lang, templates, source=source, lab=settings.lab
+        assessment,
+        assessment_bytes,
+        lang,
+        templates,
+        source=source,
+        lab=settings.lab,
+        request=settings.request,
     )
 
 
@@ -319,7 +360,7 @@ def render_files(
         outputs.append(assessment_path)
         inputs = assess
     for path in outputs:
-        check_not_input(path, inputs)
+        check_not_input(path, [*inputs, *settings.lab_inputs])
     templates = find_templates(settings.templates)
     if assess is None:
         _, data = read_assessment(assessment_path)
@@ -432,13 +473,15 @@ def run_sample(
     report = report or ReportSettings()
     if task.lang:  # the task's language is the report's (as `render --lang`)
         report = replace(report, lang=task.lang)
+    if task.request() is not None:  # the task's request and specimen (sheet columns)
+        report = replace(report, request=task.request())
     with stage("call"):
         _call, call_bytes = _call_step(task, paths, calling or CallSettings())
         emit("call", call_bytes)
     with stage("report"):
         questionnaire = Path(task.questionnaire)
         for key in ("pdf", "html", "assessment"):
-            check_not_input(paths[key], [paths["call"], questionnaire])
+            check_not_input(paths[key], [paths["call"], questionnaire, *report.lab_inputs])
         templates = find_templates(report.templates)
         call = call_from_bytes(call_bytes, paths["call"])
         assessment = assess_call(call, call_bytes, paths["call"], questionnaire, report)
@@ -497,7 +540,9 @@ def run_to_folder(
     check_own_folder(outdir, RUN_OUTPUTS.values())
     paths = {key: outdir / name for key, name in RUN_OUTPUTS.items()}
     for path in paths.values():
-        check_not_input(path, [source, questionnaire, *([reference] if reference else [])])
+        inputs: list[str | Path] = [source, questionnaire, *report.lab_inputs]
+        inputs += [reference] if reference else []
+        check_not_input(path, inputs)
     find_templates(report.templates)  # a bad --templates fails before the call
     task = SampleTask(
         sample=str(outdir),

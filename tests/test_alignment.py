@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from alignment_support import load_generator
+from calling_support import check_input_identity
 from conftest import REPO_ROOT, assert_clean_error, run_pgx
 
 from pgx_report.contracts.call import validate_call_dict
@@ -79,6 +80,10 @@ def test_spec_case(aln: Any, name: str, fmt: str) -> None:
     assert data["provenance"]["input"]["index"] == (
         "none" if fmt == "bam_noindex" else {"bam": "bai", "cram": "crai"}[fmt]
     )
+    index_kind = data["provenance"]["input"]["index"]
+    path = Path(aln.cases[name].files[fmt])
+    index = path.with_name(f"{path.name}.{index_kind}") if index_kind != "none" else None
+    check_input_identity(path, data["provenance"]["input"], index)
     simple = {
         "gt": data["gt"],
         "depth": qc["depth"],

@@ -20,6 +20,7 @@ from pgx_report.contracts.assessment import (
     load_assessment,
     validate_assessment_dict,
 )
+from pgx_report.contracts.call import Call, Status
 from pgx_report.errors import InputError, SampleMismatchError, UsageError
 from tests.conftest import REPO_ROOT, SAFE
 
@@ -571,7 +572,7 @@ def test_allowed_sample_mismatch_is_recorded(kb: KnowledgeBase) -> None:
         "call_sample": "NA12878",
     }
     assert a.overall.rationale[0].en.startswith("Sample check overridden: ")
-    assert a.sample_id == "S1" and a.call["sample"] == "NA12878"
+    assert a.sample_id == "S1" and a.call.sample == "NA12878"
 
 
 def test_option_without_a_mismatch_claims_no_mismatch(kb: KnowledgeBase) -> None:
@@ -627,7 +628,7 @@ def test_output_follows_the_contract(kb: KnowledgeBase) -> None:
     a = run(questionnaire(**FAVOURABLE_ALL), kb)
     data = a.to_dict()
     validate_assessment_dict(data, "mem")
-    assert data["schema"] == "pgx-report.assessment" and data["schema_version"] == "1.0"
+    assert data["schema"] == "pgx-report.assessment" and data["schema_version"] == "1.1"
     assert [f["id"] for f in data["factors"]] == [
         "severity",
         "family_history",
@@ -723,7 +724,7 @@ def test_assess_does_not_change_its_inputs(kb: KnowledgeBase) -> None:
     a = assess(data, q, kb, environ=NO_EPOCH)
     a.to_dict()["call"]["sample"] = "changed"
     assert data == before_call and dict(q.data) == before_q
-    assert a.call["sample"] == "S1"
+    assert a.call.sample == "S1"
 
 
 def test_a_huge_bad_value_is_shortened_in_the_error_line() -> None:
@@ -740,3 +741,63 @@ def test_a_huge_bad_value_is_shortened_in_the_error_line() -> None:
     message = str(err.value)
     assert "$.questionnaire.patient.name: 'Haugen Haugen" in message
     assert "(14003 characters) is too long" in message and len(message) < 400
+
+
+# ------------------------------------------------------------------ the embedded call
+
+
+@pytest.mark.parametrize("name", ["AA", "AG", "AG_b37", "GG", "failed_qc", "not_covered"])
+def test_the_embedded_call_is_a_typed_call_with_exactly_the_input_fields(
+    kb: KnowledgeBase, name: str
+) -> None:
+    data = call(name)
+    a = run(questionnaire(), kb, genotype=name)
+    assert isinstance(a.call, Call)
+    assert a.call == Call.from_dict(data) and a.call.to_dict() == data
+    assert a.to_dict()["call"] == data
+    loaded = assessment_from_dict(a.to_dict())
+    assert loaded.call == a.call and loaded.to_dict() == a.to_dict()
+
+
+def test_from_embedded_takes_an_assessment_call_as_it_is() -> None:
+    minimal = {
+        "schema": "pgx-report.call",
+        "sample": "S1",
+        "status": "no_call",
+        "genotype": None,
+        "variant": {"rsid": "rs1799971", "build": None},
+        "reason_codes": ["NOCALL_GT"],
+    }
+    embedded = Call.from_embedded(minimal)
+    assert embedded.status is Status.NO_CALL and embedded.reason_codes == ("NOCALL_GT",)
+    assert (embedded.reasons, embedded.qc, embedded.provenance) == ((), {}, {})
+    assert embedded.gt is None and embedded.carrier is None
+    assert embedded.variant == minimal["variant"] and embedded.variant is not minimal["variant"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("variant", KeyError, "a.json: $.call.variant: missing or not an object"),
+        ("variant", ["rs1799971"], "a.json: $.call.variant: missing or not an object"),
+        ("reason_codes", KeyError, "a.json: $.call.reason_codes: missing or not a list"),
+        ("reason_codes", None, "a.json: $.call.reason_codes: missing or not a list"),
+        ("status", "maybe", "a.json: $.call.status: 'maybe' is not one of called, no_call"),
+    ],
+)
+def test_from_embedded_needs_a_variant_and_reason_codes(key: str, value: Any, message: str) -> None:
+    data = call()
+    if value is KeyError:
+        del data[key]
+    else:
+        data[key] = value
+    with pytest.raises(InputError) as err:
+        Call.from_embedded(data, "a.json")
+    assert str(err.value).startswith(message)
+
+
+def test_an_assessment_whose_call_lacks_reason_codes_is_refused(kb: KnowledgeBase) -> None:
+    data = run(questionnaire(), kb).to_dict()
+    del data["call"]["reason_codes"]
+    with pytest.raises(InputError, match=r"^a\.json: \$\.call\.reason_codes: missing or not a"):
+        assessment_from_dict(data, "a.json")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from calling_support import CASES, build_test_vcfs, case_formats
+from calling_support import CASES, build_test_vcfs, case_formats, check_input_identity
 from conftest import run_pgx
 
 from pgx_report.contracts.call import (
@@ -19,7 +19,7 @@ from pgx_report.contracts.call import (
     validate_call_dict,
 )
 from pgx_report.errors import InputError
-from pgx_report.files.io import canonical_json, sha256_file
+from pgx_report.files.io import canonical_json
 from pgx_report.genotype.vcf.rules import call_all_samples, call_file
 from pgx_report.outputs.call_json import render_call
 
@@ -90,13 +90,18 @@ def test_case(name: str, fmt: str, vcfs: dict[str, dict[str, Path]]) -> None:
     for call in calls:
         _check(call, case["expect"][call.sample], case)
         fmt_name, index = FORMAT_OF[fmt]
-        assert call.provenance["input"] == {
+        source = dict(call.provenance["input"])
+        identity = {key: source.pop(key) for key in ("sha256", "region_digest") if key in source}
+        assert source == {
             "path": path.name,
-            "sha256": sha256_file(path),
             "format": fmt_name,
             "index": index,
             "access": ACCESS_OF[fmt],
         }
+        index_file = path.with_name(f"{path.name}.{index}") if index != "none" else None
+        check_input_identity(path, identity, index_file)
+        # a call that read the whole file names its SHA-256; one that read a part, not
+        assert ("sha256" in identity) is (ACCESS_OF[fmt] == "stream")
 
 
 @pytest.mark.parametrize(

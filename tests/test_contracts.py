@@ -66,15 +66,15 @@ def test_the_current_version_passes(contract: Contract) -> None:
         ),
         (
             {"schema": "pgx-report.assessment"},
-            "f.json: $.schema_version: None is not supported (this pgx-report reads 1.0)",
+            "f.json: $.schema_version: None is not supported (this pgx-report reads 1.0, 1.1)",
         ),
         (
-            {"schema": "pgx-report.assessment", "schema_version": "1.1"},
-            "f.json: $.schema_version: '1.1' is not supported (this pgx-report reads 1.0)",
+            {"schema": "pgx-report.assessment", "schema_version": "1.2"},
+            "f.json: $.schema_version: '1.2' is not supported (this pgx-report reads 1.0, 1.1)",
         ),
         (
             {"schema": "pgx-report.assessment", "schema_version": 1.0},
-            "f.json: $.schema_version: 1.0 is not supported (this pgx-report reads 1.0)",
+            "f.json: $.schema_version: 1.0 is not supported (this pgx-report reads 1.0, 1.1)",
         ),
     ],
 )

@@ -199,6 +199,8 @@ REGRESSIONS = {
         f"\t{SITE}\t.\tA\tG\t50\tPASS\t.\tGT:DP:GQ:AD\t0/1:30:99:15,15\t\t0/1",
         filler=True,
     ),
+    # REF with a character that is not a base, at the site: was called A/G
+    "ref-not-bases": _case(f"chr6\t{SITE}\t.\tA:\tG\t50\tPASS\t.\tGT:DP:GQ\t0/1:30:99\t1/1:30:99"),
     "malformed-blank-line": _case("", f"0/70000\t{SITE}\t.\tA\tG\t50\tPASS\t.\tGT\t\t"),
     "malformed-empty-chrom-short-samples": _case(
         f"\t{SITE}\t.\tA\tG\t50\tPASS\t.\tGT\t0/1",

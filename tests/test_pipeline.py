@@ -52,7 +52,7 @@ def test_run_sample_steps_outputs_and_order(tmp_path: Path) -> None:
     assert call["sample"] == "NA18564" and call["genotype"] == "A/G"
     assessment = json.loads(outputs.assessment)
     records = {item["role"]: item for item in assessment["provenance"]["inputs"]}
-    assert records["call"]["path"] == str(paths["call"])
+    assert records["call"]["path"] == "call.json"  # named by name + digest, not where
     assert outputs.pdf.startswith(b"%PDF-") and b"<html" in outputs.html
     assert outputs.fhir is not None and json.loads(outputs.fhir)["resourceType"] == "Bundle"
     assert not paths["call"].exists()  # run_sample itself writes nothing

@@ -26,6 +26,7 @@ from pgx_report.outputs.report.embedded import read_embedded
 from tests.test_describe_changes import make
 
 AT = "2025-11-21T09:30:00+01:00"
+DEMO_LAB = Path(__file__).resolve().parent.parent / "demo" / "lab.yaml"
 AT2 = "2025-12-01T14:00:00+01:00"
 AT3 = "2025-12-02T08:15:00Z"
 REVIEWER = "Kari Nordmann, overlege"
@@ -94,7 +95,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> dict[s
     """preliminary -> final -> amended -> corrected, in English and Norwegian."""
     root = tmp_path_factory.mktemp("chain")
     lab = root / "lab.yaml"
-    lab.write_text('name: "Demo Laboratory (fictitious)"\n', encoding="utf-8")
+    shutil.copyfile(DEMO_LAB, lab)
     old = make(kb)
     new = make(kb, drinking={"audit_score": 10, "dsm5_aud_criteria": 2})
     newer = make(kb, drinking={"audit_score": 12, "dsm5_aud_criteria": 2})
@@ -549,7 +550,7 @@ def test_release_batch(
     tmp_path: Path, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lab = tmp_path / "lab.yaml"
-    lab.write_text('name: "Demo Laboratory (fictitious)"\n', encoding="utf-8")
+    shutil.copyfile(DEMO_LAB, lab)
     sheet = _batch(tmp_path, kb, ["S1", "S2"], ["S3"])  # S3 has no report: batch REVIEW
     out = tmp_path / "released"
     args = (
@@ -589,7 +590,7 @@ def test_release_batch(
 
 def test_release_batch_ok_needs_no_override(tmp_path: Path, kb: KnowledgeBase) -> None:
     lab = tmp_path / "lab.yaml"
-    lab.write_text('name: "Demo Laboratory (fictitious)"\n', encoding="utf-8")
+    shutil.copyfile(DEMO_LAB, lab)
     sheet = _batch(tmp_path, kb, ["S1"], [])
     out = tmp_path / "released"
     assert (

@@ -66,14 +66,28 @@ def test_render_writes_pdf_and_html_in_the_questionnaire_language(
 def test_lang_option_overrides_and_lab_goes_into_header_and_author(
     assessment: Path, tmp_path: Path
 ) -> None:
+    lab = tmp_path / "lab.yaml"
+    text = (DEMO / "lab.yaml").read_text(encoding="utf-8")
+    lab.write_text(text.replace("Demo Laboratory - fictitious", "Lab of Ævar & Co"), "utf-8")
     pdf = tmp_path / "en.pdf"
-    result = run_pgx("render", assessment, "-o", pdf, "--lang", "en", "--lab", "Lab of Ævar & Co")
+    result = run_pgx("render", assessment, "-o", pdf, "--lang", "en", "--lab", lab)
     assert result.returncode == 0, result.stderr
     text = page_text(pdf)
     assert "Pharmacogenomic report" in text and "page 1 of" in text
     assert "Lab of Ævar & Co" in text
     reader = PdfReader(io.BytesIO(pdf.read_bytes()))
-    assert reader.metadata is not None and reader.metadata.author == "Lab of Ævar & Co"
+    assert reader.metadata is not None
+    assert reader.metadata.author == "Lab of Ævar & Co, not for clinical use"
+
+
+def test_lab_option_is_a_profile_file_not_a_name(assessment: Path, tmp_path: Path) -> None:
+    """``--lab`` used to take the laboratory's name: a name is now a clean error."""
+    pdf = tmp_path / "named.pdf"
+    result = run_pgx("render", assessment, "-o", pdf, "--lab", "Lab of Ævar & Co")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pgx-report: error: Lab of Ævar & Co: ")
+    assert "laboratory's profile" in lines[0] and not pdf.exists()
 
 
 def test_two_processes_give_the_same_bytes_whatever_the_clock(

@@ -204,7 +204,8 @@ BAD_SHEETS = [
     pytest.param(
         "sample\tvcf\tquestionnaire\tlanguage\na\tb\tc\td\n",
         "line 1: unknown column 'language' (allowed: sample, input, vcf, questionnaire, "
-        "vcf_sample, lang, reference)",
+        "vcf_sample, lang, reference, specimen_type, specimen_id, collected, received, "
+        "requested_by, indication)",
     ),
     pytest.param("sample\tquestionnaire\tlang\na\tb\tc\n", "line 1: missing column 'input'"),
     pytest.param(
@@ -359,6 +360,8 @@ def test_plan_chunks_jobs_and_cohorts(workdir: Path, monkeypatch: pytest.MonkeyP
         "COH-002",
     )
     assert plan.call_options() == "--min-depth 12"
+    full = load_plan(config(call={"min_depth": None, "min_gq": 5, "full_digest": True}))
+    assert full.call_options() == "--full-digest --min-gq 5"  # config call.full_digest
     assert plan.summary_args()[:2] == ["--sheet", "sheets/samples.tsv"]
 
     class Wildcards:
@@ -381,3 +384,65 @@ def test_plan_config_errors(workdir: Path, changes: dict[str, object], message: 
     with pytest.raises(ConfigError) as caught:
         load_plan(config(**changes))
     assert str(caught.value).startswith(message)
+
+
+REQUEST_HEADER = (
+    "sample\tinput\tquestionnaire\tspecimen_type\tspecimen_id\tcollected\treceived"
+    "\trequested_by\tindication\n"
+)
+
+
+def test_request_and_specimen_columns_reach_the_task(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The optional request columns (issue 15 item 2): read, checked, and passed on to
+    the sample's `pgx-report batch` task; an empty cell is left out."""
+    sheet = write_sheet(
+        workdir,
+        REQUEST_HEADER + "aa\t../inputs/NA12878.OPRM1.g.vcf.gz\t../inputs/q.json\tEDTA blood\tACC-1"
+        "\t2025-11-10\t2025-11-11\tDr. Ola Berg\tAlcohol use disorder\n"
+        "nd\t../inputs/DEMO-ND.vcf.gz\t../inputs/q.json\t\t\t\t\t\t\n",
+    )
+    rows = load_sample_sheet(sheet)
+    request = rows["aa"].request
+    assert request is not None
+    assert (request.specimen_type, request.specimen_id) == ("EDTA blood", "ACC-1")
+    assert (request.collected, request.received) == ("2025-11-10", "2025-11-11")
+    assert (request.requested_by, request.indication) == ("Dr. Ola Berg", "Alcohol use disorder")
+    assert rows["nd"].request is None
+    task = sample_task(rows["aa"]).to_dict()
+    assert task["specimen_id"] == "ACC-1" and task["received"] == "2025-11-11"
+    assert "specimen_id" not in sample_task(rows["nd"]).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("cells", "fragments"),
+    [
+        (
+            ("EDTA", "A1", "2025-11-12", "2025-11-11", "", ""),
+            ("column 'received'", "before collected 2025-11-12"),
+        ),
+        (("EDTA", "A1", "2025-02-30", "", "", ""), ("column 'collected'", "not a date")),
+        (("EDTA", "A1", "20.11.2025", "", "", ""), ("column 'collected'", "not a date")),
+        (("EDTA", "A" * 101, "", "", "", ""), ("column 'specimen_id'", "101 characters")),
+        (("EDTA", "A1", "", "", "Dr.\u200bX", ""), ("column 'requested_by'", "U+200B")),
+    ],
+    ids=["received-before-collected", "no-such-day", "not-iso", "over-long", "format-char"],
+)
+def test_bad_request_columns_name_line_sample_and_column(
+    workdir: Path, cells: tuple[str, ...], fragments: tuple[str, ...]
+) -> None:
+    sheet = write_sheet(
+        workdir,
+        REQUEST_HEADER
+        + "aa\t../inputs/NA12878.OPRM1.g.vcf.gz\t../inputs/q.json\t"
+        + "\t".join(cells)
+        + "\n",
+    )
+    with pytest.raises(SheetError) as caught:
+        load_sample_sheet(sheet)
+    message = str(caught.value)
+    assert message.startswith("sample sheet sheets/samples.tsv: line 2 (sample 'aa'): ")
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message

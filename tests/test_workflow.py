@@ -570,3 +570,28 @@ def test_bam_rows_end_to_end(tmp_path: Path, alignment_files: Path) -> None:
         assert call["provenance"]["input"]["format"] == "bam"
         assert call["provenance"]["reference"]["base"] == "A"
         assert (workdir / "results" / sample / "report.fhir.json").is_file()
+
+
+def test_lab_config_and_request_columns_reach_the_report(tmp_path: Path) -> None:
+    """Config key 'lab' (issue 15 item 1) and the request and specimen columns (item 2):
+    the job passes them on, the report prints them; an edited profile reruns the job."""
+    workdir = demo_workdir(tmp_path, samples=("demo-aa",))
+    sheet = workdir / "sheets" / "samples.tsv"
+    header, row = sheet.read_text("utf-8").splitlines()[:2]
+    sheet.write_text(
+        f"{header}\tspecimen_id\tcollected\treceived\n{row}\tACC-77\t2025-11-10\t2025-11-11\n",
+        "utf-8",
+    )
+    shutil.copy2(DEMO / "lab.yaml", workdir / "lab.yaml")
+    result = snakemake(workdir, "--cores", "1", "-p", config=("lab=lab.yaml",))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--lab lab.yaml" in result.stdout + result.stderr
+    (task,) = batch_tasks(result.stdout + result.stderr)
+    assert (task["specimen_id"], task["received"]) == ("ACC-77", "2025-11-11")
+    text = " ".join(pdf_text(workdir / "results" / "demo-aa" / "report.pdf").split())
+    assert "Demo Laboratory - fictitious" in text and "ACC-77" in text
+    # a bad profile stops the run before any job, in one line naming the key and field
+    (workdir / "lab.yaml").write_text("name: x\n", "utf-8")
+    result = snakemake(workdir, "--cores", "1", "-n", config=("lab=lab.yaml",))
+    assert result.returncode != 0
+    assert "config: lab: lab.yaml: $.schema" in result.stdout + result.stderr

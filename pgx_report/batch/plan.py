@@ -40,6 +40,19 @@ def check_population(name: str) -> None:
         )
 
 
+def check_lab(path: str | None) -> None:
+    """The config key 'lab' (the laboratory profile), validated before any job."""
+    if path is None:
+        return
+    from pgx_report.contracts.lab import load_lab
+    from pgx_report.errors import PgxError
+
+    try:
+        load_lab(path)
+    except PgxError as err:
+        raise ConfigError(f"lab: {err}") from None
+
+
 def find_pgx_report(command: str) -> str:
     """The pgx-report command for the jobs: PATH first, then beside this Python."""
     if shutil.which(command):
@@ -55,6 +68,7 @@ def find_pgx_report(command: str) -> str:
 
 def sample_task(row: SheetRow) -> SampleTask:
     """The `pgx-report batch` task of one sheet row."""
+    request: dict[str, Any] = {} if row.request is None else row.request.to_dict()
     if row.cohort:
         return SampleTask(
             sample=row.sample,
@@ -62,6 +76,7 @@ def sample_task(row: SheetRow) -> SampleTask:
             cohort=f"{COHORT_DIR}/{row.cohort}",
             vcf_sample=row.vcf_sample,
             lang=row.lang,
+            **request,
         )
     return SampleTask(
         sample=row.sample,
@@ -70,6 +85,7 @@ def sample_task(row: SheetRow) -> SampleTask:
         vcf_sample=row.vcf_sample,
         lang=row.lang,
         reference=row.reference,
+        **request,
     )
 
 
@@ -113,6 +129,8 @@ class WorkflowPlan:
             files.append(row.questionnaire)
             if row.reference and not row.cohort:
                 files.append(row.reference)
+        if self.config.get("lab"):  # a changed laboratory profile reruns every chunk
+            files.append(self.config["lab"])
         return list(dict.fromkeys(files))
 
     def chunk_outputs(self, samples: list[str]) -> list[str]:
@@ -128,6 +146,13 @@ class WorkflowPlan:
         for sample in samples:
             task = sample_task(self.table[sample]).to_dict()
             words += ["--task", json.dumps(task, separators=(",", ":"), ensure_ascii=False)]
+        return shlex.join(words)
+
+    def batch_options(self) -> str:
+        """Shell-quoted options of the chunk's `pgx-report batch`: the call options and
+        the laboratory profile (config key 'lab')."""
+        lab = self.config.get("lab")
+        words = shlex.split(self.call_options()) + (["--lab", lab] if lab else [])
         return shlex.join(words)
 
     def call_options(self) -> str:
@@ -204,5 +229,6 @@ def load_plan(config: Mapping[str, Any]) -> WorkflowPlan:
             f"sample '{plates[0].sample}': {plates[0].input} is a genotyping plate: set config "
             "key 'assays' (the lab's assay definitions, docs/targeted.md)"
         )
+    check_lab(config.get("lab"))
     pgx = shlex.quote(find_pgx_report(config["pgx_report"]))
     return WorkflowPlan(config=config, sheet=sheet, table=table, pgx=pgx)

@@ -16,12 +16,15 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from pgx_report.batch.tasks import CallOptions, sample_logs, sample_outputs
 from pgx_report.errors import PROG, exit_code_of
 from pgx_report.files.io import atomic_write_bytes
-from pgx_report.pipeline import CallSettings, SampleTask
+from pgx_report.pipeline import CallSettings, ReportSettings, SampleTask
+
+if TYPE_CHECKING:
+    from pgx_report.contracts.lab import LabProfile
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,11 @@ def _last_line(path: Path) -> str:
 
 
 def _run_each(
-    tasks: Sequence[SampleTask], results: str | Path, logs: str | Path, calling: CallSettings
+    tasks: Sequence[SampleTask],
+    results: str | Path,
+    logs: str | Path,
+    calling: CallSettings,
+    report: ReportSettings,
 ) -> list[tuple[str, str, int, str]] | None:
     """Run every task; the failures (sample, step, code, error line), None if interrupted."""
     from pgx_report.pipeline import run_sample
@@ -96,8 +103,8 @@ def _run_each(
 
         try:
             run_sample(
-                task, paths, calling=calling, stage=_Logs(sample_logs(logs, task.sample)).stage,
-                emit=write,
+                task, paths, calling=calling, report=report,
+                stage=_Logs(sample_logs(logs, task.sample)).stage, emit=write,
             )  # fmt: skip
         except StepFailed as failed:
             if failed.code == INTERRUPTED:
@@ -110,9 +117,15 @@ def _run_each(
 
 
 def run_tasks(
-    tasks: Sequence[SampleTask], results: str | Path, logs: str | Path, options: CallOptions
+    tasks: Sequence[SampleTask],
+    results: str | Path,
+    logs: str | Path,
+    options: CallOptions,
+    *,
+    lab: LabProfile | None = None,
 ) -> int:
-    """Run every task (see the module's docstring); the exit code."""
+    """Run every task (see the module's docstring); the exit code. ``lab`` is the
+    laboratory's profile, printed in every report."""
     from pgx_report.contracts.call import Thresholds
     from pgx_report.genotype.isolated import reader_session
 
@@ -121,9 +134,10 @@ def run_tasks(
         min_depth=defaults.min_depth if options.min_depth is None else options.min_depth,
         min_gq=defaults.min_gq if options.min_gq is None else options.min_gq,
     )
-    calling = CallSettings(thresholds=thresholds)
+    calling = CallSettings(thresholds=thresholds, full_digest=options.full_digest)
+    report = ReportSettings(lab=lab)
     with reader_session():  # one reader process for the chunk; a crash fails one sample
-        failures = _run_each(tasks, results, logs, calling)
+        failures = _run_each(tasks, results, logs, calling, report)
     if failures is None:
         return INTERRUPTED
     for sample, failed_step, _code, message in failures:

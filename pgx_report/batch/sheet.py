@@ -22,11 +22,21 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pgx_report.contracts.report import REQUEST_FIELDS, Request, request_problem
 from pgx_report.contracts.text import text_problem
 from pgx_report.errors import InputError, PgxError
 from pgx_report.paths import SCHEMA_DIR
 
-SHEET_COLUMNS = ("sample", "input", "vcf", "questionnaire", "vcf_sample", "lang", "reference")
+SHEET_COLUMNS = (
+    "sample",
+    "input",
+    "vcf",
+    "questionnaire",
+    "vcf_sample",
+    "lang",
+    "reference",
+    *REQUEST_FIELDS,  # optional: the request and specimen, printed in the report
+)
 REQUIRED_COLUMNS = ("sample", "input", "questionnaire")
 # The genotype-input column was called 'vcf' before BAM/CRAM were accepted; both names work.
 OLD_INPUT_COLUMN = "vcf"
@@ -66,6 +76,7 @@ class SheetRow:
     format: str = "vcf"  # vcf (also BCF/gVCF), bam or cram: from the file's content
     reference: str | None = None  # FASTA passed as --reference (row, else config key)
     cohort: str | None = None
+    request: Request | None = None  # the optional request and specimen columns
 
 
 @dataclass(frozen=True)
@@ -236,6 +247,7 @@ def validate_rows(sheet: Path, table: SheetTable) -> None:
     validator = _row_validator()
     for line, record in table.rows:
         _check_printable(sheet, line, record, table.input_column)
+        _check_request(sheet, line, record)
         error = next(iter(validator.iter_errors(record)), None)
         if error is None:
             continue
@@ -243,6 +255,21 @@ def validate_rows(sheet: Path, table: SheetTable) -> None:
         name = table.input_column if path and path[0] == "input" else None
         column = f"column '{name or path[0]}': " if path else ""
         raise SheetError(sheet, line, record.get("sample"), column + error.message)
+
+
+def row_request(record: Mapping[str, str]) -> Request | None:
+    """A row's request and specimen columns (None when it has none)."""
+    request = Request(**{name: record.get(name) for name in REQUEST_FIELDS})
+    return request or None
+
+
+def _check_request(sheet: Path, line: int, record: Record) -> None:
+    """The request and specimen columns: real ISO dates, received not before collected,
+    lengths (the rule of ``run``/``render``'s options, :func:`contracts.report.request_problem`)."""
+    request = row_request(record)
+    problem = None if request is None else request_problem(request)
+    if problem is not None:
+        raise SheetError(sheet, line, record.get("sample"), f"column '{problem[0]}': {problem[1]}")
 
 
 def resolve_path(base: Path, value: str) -> str:
@@ -317,6 +344,7 @@ def _sheet_row(
         lang=record.get("lang"),
         line=line,
         reference=resolve_path(base, own_reference) if own_reference else default_reference,
+        request=row_request(record),
     )
     _check_file(sheet, line, sample, column, row.input)
     _check_file(sheet, line, sample, "questionnaire", row.questionnaire)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pgx_report.contracts.languages import LANGUAGES
+from pgx_report.contracts.report import REQUEST_FIELDS, request_problem
 from pgx_report.errors import UsageError
 from pgx_report.files.jsonio import parse_json
 from pgx_report.pipeline import SampleTask as SampleTask  # defined beside run_sample
@@ -48,6 +49,7 @@ OUTPUT_NAMES: dict[str, str] = {
 STEPS: tuple[str, ...] = ("call", "report", "fhir")
 TASK_KEYS = frozenset(
     {"sample", "input", "call", "cohort", "questionnaire", "vcf_sample", "lang", "reference"}
+    | set(REQUEST_FIELDS)
 )
 
 
@@ -68,9 +70,10 @@ class CallOptions:
 
     min_depth: int | None = None
     min_gq: int | None = None
+    full_digest: bool = False  # also hash the whole input (docs/calling.md)
 
     def argv(self) -> tuple[str, ...]:
-        options: list[str] = []
+        options: list[str] = ["--full-digest"] if self.full_digest else []
         if self.min_depth is not None:
             options += ["--min-depth", str(self.min_depth)]
         if self.min_gq is not None:
@@ -90,9 +93,14 @@ def sample_logs(logs: str | Path, sample: str) -> dict[str, Path]:
 
 
 def sample_steps(
-    task: SampleTask, results: str | Path, logs: str | Path, call_options: CallOptions
+    task: SampleTask,
+    results: str | Path,
+    logs: str | Path,
+    call_options: CallOptions,
+    lab: str | Path | None = None,
 ) -> list[Step]:
-    """The steps of one sample, in order (a failed step ends the sample)."""
+    """The steps of one sample, in order (a failed step ends the sample); ``lab`` is
+    the laboratory profile passed to ``render --lab``."""
     out = sample_outputs(results, task.sample)
     log = sample_logs(logs, task.sample)
     if task.call is not None:
@@ -120,6 +128,13 @@ def sample_steps(
         str(out["call"]),
         task.questionnaire,
         *(("--lang", task.lang) if task.lang else ()),
+        *(("--lab", str(lab)) if lab else ()),
+        *(
+            option
+            for name in REQUEST_FIELDS
+            if getattr(task, name) is not None
+            for option in ("--" + name.replace("_", "-"), str(getattr(task, name)))
+        ),
     )
     fhir = ("fhir", str(out["assessment"]), "--pdf", str(out["pdf"]), "-o", str(out["fhir"]))
     return [call, Step("report", log["report"], argv=report), Step("fhir", log["fhir"], argv=fhir)]
@@ -166,7 +181,12 @@ def parse_tasks(data: Any, source: str) -> list[SampleTask]:
         if sample in seen:
             raise UsageError(source, f"{where}: sample '{sample}' appears twice")
         seen.add(sample)
-        tasks.append(SampleTask(**item))
+        task = SampleTask(**item)
+        request = task.request()
+        problem = None if request is None else request_problem(request)
+        if problem is not None:
+            raise UsageError(source, f"{where}: '{problem[0]}': {problem[1]}")
+        tasks.append(task)
     return tasks
 
 

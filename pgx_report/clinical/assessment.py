@@ -23,7 +23,6 @@ questionnaire's ``completed_on``.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
 import os
@@ -90,11 +89,10 @@ def _band(bands: Sequence[Mapping[str, Any]], value: float) -> Mapping[str, Any]
     return None
 
 
-def _call_dict(call: Call) -> dict[str, Any]:
-    """The call as its call.json mapping (a copy). A mapping is taken as it is: tests and
-    hand-edited calls that the Call contract would refuse still get an assessment."""
-    data = call.to_dict() if isinstance(call, Call) else call
-    return copy.deepcopy(dict(data))
+def _as_call(call: Call | Mapping[str, Any]) -> Call:
+    """The call itself, or a call.json mapping taken as it is (:meth:`Call.from_embedded`):
+    tests and hand-edited calls that the call schema would refuse still get an assessment."""
+    return call if isinstance(call, Call) else Call.from_embedded(call, None, "$")
 
 
 def _status_text(kb: KnowledgeBase, status: str) -> LocalText:
@@ -248,9 +246,9 @@ def _smoking(q: Questionnaire, spec: FactorDefinition) -> _Finding:
     return _Finding(finding, finding, value, LocalText(en, nb))
 
 
-def _genotype(call: Mapping[str, Any], kb: KnowledgeBase, spec: FactorDefinition) -> _Finding:
-    status = str(call.get("status"))
-    genotype = call.get("genotype")
+def _genotype(call: Call, kb: KnowledgeBase, spec: FactorDefinition) -> _Finding:
+    status = call.status.value
+    genotype = call.genotype
     findings = spec.rule["genotype_findings"]
     if status == "called" and isinstance(genotype, str) and genotype in findings:
         finding = findings[genotype]
@@ -269,24 +267,24 @@ def _genotype(call: Mapping[str, Any], kb: KnowledgeBase, spec: FactorDefinition
     )
 
 
-def _genotype_summary(call: Mapping[str, Any], kb: KnowledgeBase) -> LocalText:
-    status = str(call.get("status"))
-    genotype = call.get("genotype")
+def _genotype_summary(call: Call, kb: KnowledgeBase) -> LocalText:
+    status = call.status.value
+    genotype = call.genotype
     texts = kb.genotype_status
     if status == "called" and isinstance(genotype, str):
-        key = "carrier" if call.get("carrier") else "non_carrier"
+        key = "carrier" if call.carrier else "non_carrier"
         raw = texts["called"][key]
         return LocalText(raw["en"], raw["nb"]).format(genotype=genotype)
     label = _status_text(kb, status)
     raw = texts["not_determined"]
-    codes = [str(code) for code in call.get("reason_codes") or []]
+    codes = list(call.reason_codes)
     if codes:  # the codes go right after the status, before the advice
         label = LocalText(f"{label.en} ({', '.join(codes)})", f"{label.nb} ({', '.join(codes)})")
     return LocalText(raw["en"].format(status=label.en), raw["nb"].format(status=label.nb))
 
 
 def evaluate_factors(
-    call: Mapping[str, Any], questionnaire: Questionnaire, kb: KnowledgeBase
+    call: Call, questionnaire: Questionnaire, kb: KnowledgeBase
 ) -> tuple[FactorResult, ...]:
     """The six predictors in report order."""
     results: list[FactorResult] = []
@@ -617,7 +615,7 @@ def reported_on(
 
 
 def default_inputs(
-    call: Mapping[str, Any],
+    call: Call,
     questionnaire: Questionnaire,
     *,
     call_path: str | None = None,
@@ -625,11 +623,22 @@ def default_inputs(
 ) -> tuple[InputRecord, ...]:
     """Provenance inputs: the genotype input named in the call, the call file, the questionnaire."""
     records: list[InputRecord] = []
-    source = (call.get("provenance") or {}).get("input") or {}
+    source = call.provenance.get("input") or {}
+    region = source.get("region_digest") or {}
     if source.get("path") and source.get("sha256"):
         records.append(
             InputRecord(
                 "genotype_input", str(source["path"]), str(source["sha256"]), source.get("format")
+            )
+        )
+    elif source.get("path") and region.get("sha256"):
+        records.append(
+            InputRecord(
+                "genotype_input",
+                str(source["path"]),
+                str(region["sha256"]),
+                source.get("format"),
+                scheme=str(region["scheme"]),
             )
         )
     if call_path and call_sha256:
@@ -674,7 +683,7 @@ def _cited(
 
 
 def assess(
-    call: Call,
+    call: Call | Mapping[str, Any],
     questionnaire: Questionnaire,
     kb: KnowledgeBase,
     *,
@@ -691,8 +700,8 @@ def assess(
     Raises :class:`SampleMismatchError` when the questionnaire's ``sample_id`` differs
     from the call's sample, unless ``allow_sample_mismatch``.
     """
-    call_data = _call_dict(call)
-    call_sample = str(call_data.get("sample"))
+    call = _as_call(call)
+    call_sample = call.sample
     mismatch = None
     if questionnaire.sample_id != call_sample:
         if not allow_sample_mismatch:
@@ -710,20 +719,19 @@ def assess(
             call_sample,
         )
 
-    factors = evaluate_factors(call_data, questionnaire, kb)
+    factors = evaluate_factors(call, questionnaire, kb)
     safety = check_contraindications(questionnaire, kb)
     overall = decide_overall(factors, safety, questionnaire, kb, mismatch=mismatch)
     report_date, date_source = reported_on(questionnaire, environ)
     patient = questionnaire.data["patient"]
     clinician = questionnaire.get("clinician")
-    variant = call_data.get("variant") or {}
-    call_provenance = call_data.get("provenance") or {}
-    records = tuple(inputs) if inputs is not None else default_inputs(call_data, questionnaire)
+    call_provenance = call.provenance
+    records = tuple(inputs) if inputs is not None else default_inputs(call, questionnaire)
     provenance = {
         "tool": "pgx-report",
         "tool_version": __version__,
         "knowledge_base_version": kb.version,
-        "build": variant.get("build") or (call_provenance.get("build") or {}).get("name"),
+        "build": call.variant.get("build") or (call_provenance.get("build") or {}).get("name"),
         "inputs": [record.to_dict() for record in records],
         "thresholds": dict(call_provenance.get("thresholds") or {}),
         # True only when a mismatch was actually accepted; the option itself is recorded
@@ -738,7 +746,7 @@ def assess(
     }
     return Assessment(
         language=language or questionnaire.language or DEFAULT_LANGUAGE,
-        call=call_data,
+        call=call,
         patient={
             "id": patient["id"],
             "name": patient["name"],
@@ -757,7 +765,7 @@ def assess(
         factors=factors,
         contraindications=safety.found,
         overall=overall,
-        genotype_summary=_genotype_summary(call_data, kb),
+        genotype_summary=_genotype_summary(call, kb),
         guidance={key: item.text for key, item in kb.guidance.items()},
         limitations=tuple(item.text for item in kb.limitations),
         references=_cited(factors, safety.found, overall, kb),

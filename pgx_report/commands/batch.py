@@ -10,9 +10,14 @@ and messages of the single-step commands; each step's stderr goes to
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from pgx_report.commands.options import add_quality_gate_options
+from pgx_report.commands.options import (
+    add_digest_option,
+    add_quality_gate_options,
+    lab_profile,
+)
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -47,6 +52,14 @@ def add_subcommand(subparsers: Any) -> None:
     parser.add_argument("--results", required=True, metavar="DIR", help="results folder")
     parser.add_argument("--logs", required=True, metavar="DIR", help="logs folder")
     add_quality_gate_options(parser, style="forwarded")
+    add_digest_option(parser)
+    parser.add_argument(
+        "--lab",
+        type=Path,
+        metavar="LAB.yaml",
+        help="the laboratory's profile, printed in every report (workflow config key 'lab'); "
+        "without it the reports say that the laboratory details are not configured",
+    )
     parser.set_defaults(execute=execute)
 
 
@@ -54,5 +67,8 @@ def execute(args: argparse.Namespace) -> int:
     from pgx_report.batch.runner import run_tasks
     from pgx_report.batch.tasks import CallOptions, read_tasks
 
-    options = CallOptions(min_depth=args.min_depth, min_gq=args.min_gq)
-    return run_tasks(read_tasks(args.task, args.tasks_file), args.results, args.logs, options)
+    options = CallOptions(
+        min_depth=args.min_depth, min_gq=args.min_gq, full_digest=args.full_digest
+    )
+    tasks = read_tasks(args.task, args.tasks_file)
+    return run_tasks(tasks, args.results, args.logs, options, lab=lab_profile(args))

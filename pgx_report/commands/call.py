@@ -7,6 +7,7 @@ from typing import Any
 
 from pgx_report.commands.options import (
     add_alignment_options,
+    add_digest_option,
     add_plate_options,
     add_threshold_options,
     pileup_options,
@@ -67,6 +68,7 @@ def add_subcommand(subparsers: Any) -> None:
         "(required)",
     )
     add_alignment_options(parser)
+    add_digest_option(parser)
     add_plate_options(parser)
     parser.set_defaults(execute=execute)
 
@@ -79,6 +81,7 @@ def execute(args: argparse.Namespace) -> int:
         thresholds=thresholds(args),
         pileup=pileup_options(args),
         plate=plate_options(args),
+        full_digest=args.full_digest,
     )
     write_calls(
         args.input,

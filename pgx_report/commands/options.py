@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pgx_report.contracts.call import Thresholds
+    from pgx_report.contracts.lab import LabProfile
 
 
 def non_negative(text: str) -> int:
@@ -113,6 +114,17 @@ def plate_options(args: argparse.Namespace) -> Any:
     return PlateOptions(assays=args.assays, min_quality=args.min_quality)
 
 
+def add_digest_option(parser: Any) -> None:
+    """``--full-digest``: the whole file's SHA-256 besides the region digest."""
+    parser.add_argument(
+        "--full-digest",
+        action="store_true",
+        help="also hash every byte of the genotype input (SHA-256, and MD5 when a FILE.md5 "
+        "sidecar is there to compare): costs ~0.75 s per GB; without it the call records a "
+        "region digest of what it read (docs/calling.md, 'Input digest')",
+    )
+
+
 def add_alignment_options(parser: argparse.ArgumentParser) -> None:
     """The --reference and pileup options, in their own argument group of ``parser``."""
     from pgx_report.genotype.pileup.options import PileupOptions
@@ -173,9 +185,12 @@ def add_report_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--lab",
-        metavar="NAME",
+        metavar="LAB.yaml",
+        type=Path,
         default=None,
-        help="laboratory or organisation name printed in the report header and PDF author",
+        help="the laboratory's profile (name, address, accreditation, method, ...; see "
+        "demo/lab.yaml and docs/report.md); without it the report says that the laboratory "
+        "details are not configured",
     )
     group.add_argument(
         "--templates",
@@ -184,3 +199,45 @@ def add_report_options(group: argparse._ArgumentGroup) -> None:
         default=None,
         help="report templates folder (default: the one installed with pgx-report)",
     )
+
+
+def lab_profile(args: argparse.Namespace) -> LabProfile | None:
+    """The laboratory profile of ``--lab`` (validated; exit 2 naming the field), or None."""
+    if args.lab is None:
+        return None
+    from pgx_report.contracts.lab import load_lab
+
+    return load_lab(args.lab)
+
+
+REQUEST_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
+    # (option, field, metavar, help)
+    ("--specimen-type", "specimen_type", "TEXT", "specimen type (e.g. EDTA blood, saliva)"),
+    ("--specimen-id", "specimen_id", "ID", "specimen / accession id"),
+    ("--collected", "collected", "YYYY-MM-DD", "date the specimen was collected"),
+    ("--received", "received", "YYYY-MM-DD", "date the laboratory received it"),
+    ("--requested-by", "requested_by", "NAME", "requesting clinician"),
+    ("--indication", "indication", "TEXT", "indication for the test"),
+)
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """The request and specimen printed in the report (``run``, ``render``); the
+    sample sheet has the same columns (docs/workflow.md)."""
+    group = parser.add_argument_group("request and specimen (printed in the report, and FHIR)")
+    for flag, field, metavar, text in REQUEST_OPTIONS:
+        group.add_argument(flag, dest=field, metavar=metavar, default=None, help=text)
+
+
+def request_option(args: argparse.Namespace) -> Any:
+    """The checked Request of :func:`add_request_options` (None when none is given);
+    a bad value is exit 2 naming the option."""
+    from pgx_report.contracts.report import Request, request_problem
+    from pgx_report.errors import UsageError
+
+    request = Request(**{field: getattr(args, field) for _f, field, _m, _h in REQUEST_OPTIONS})
+    problem = request_problem(request)
+    if problem is not None:
+        flag = next(f for f, field, _m, _h in REQUEST_OPTIONS if field == problem[0])
+        raise UsageError(flag, problem[1])
+    return request or None

@@ -12,7 +12,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pgx_report.commands.options import add_report_options
+from pgx_report.commands.options import (
+    add_report_options,
+    add_request_options,
+    lab_profile,
+    request_option,
+)
 
 HELP = "render the clinician report (PDF/A-3b, optionally HTML) from an assessment JSON"
 
@@ -40,12 +45,18 @@ def add_subcommand(subparsers: Any) -> None:
     )
     out.add_argument("--html", type=Path, metavar="REPORT.html", help="also write the HTML report")
     add_report_options(parser.add_argument_group("report"))
+    add_request_options(parser)
     parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
     from pgx_report.pipeline import ReportSettings, render_files
 
-    settings = ReportSettings(lang=args.lang, lab=args.lab, templates=args.templates)
+    settings = ReportSettings(
+        lang=args.lang,
+        lab=lab_profile(args),
+        templates=args.templates,
+        request=request_option(args),
+    )
     render_files(args.assessment, args.output, args.html, assess=args.assess, settings=settings)
     return 0

@@ -17,11 +17,15 @@ from typing import Any
 
 from pgx_report.commands.options import (
     add_alignment_options,
+    add_digest_option,
     add_plate_options,
     add_report_options,
+    add_request_options,
     add_threshold_options,
+    lab_profile,
     pileup_options,
     plate_options,
+    request_option,
     thresholds,
 )
 
@@ -53,6 +57,7 @@ def add_subcommand(subparsers: Any) -> None:
     )
     add_threshold_options(calling)
     add_alignment_options(parser)
+    add_digest_option(parser)
     add_plate_options(parser)
     checks = parser.add_argument_group("checks")
     checks.add_argument(
@@ -62,6 +67,7 @@ def add_subcommand(subparsers: Any) -> None:
         "this can hide a sample swap; it is printed on page 1 of the report",
     )
     add_report_options(parser.add_argument_group("report"))
+    add_request_options(parser)
     parser.set_defaults(execute=execute)
 
 
@@ -79,13 +85,15 @@ def execute(args: argparse.Namespace) -> int:
             thresholds=thresholds(args),
             pileup=pileup_options(args),
             plate=plate_options(args),
+            full_digest=args.full_digest,
         ),
         report=ReportSettings(
             lang=args.lang,
             assessment_language=args.lang,
-            lab=args.lab,
+            lab=lab_profile(args),
             templates=args.templates,
             allow_sample_mismatch=args.allow_sample_mismatch,
+            request=request_option(args),
         ),
     )
     return 0

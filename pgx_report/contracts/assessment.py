@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pgx_report.contracts.call import Call
 from pgx_report.contracts.languages import LocalText
 from pgx_report.contracts.schema import (
     ASSESSMENT,
@@ -33,18 +34,35 @@ SCHEMA_FILE = "assessment.schema.json"
 
 @dataclass(frozen=True)
 class InputRecord:
-    """One input file in the provenance: its role, path as given, and SHA-256."""
+    """One input file in the provenance: its role, path as given, and digest.
+
+    ``scheme`` "sha256": ``digest`` is the SHA-256 of the whole file (key ``sha256``);
+    otherwise a region digest of what the call read (key ``region_sha256``, with
+    ``digest_scheme``; docs/calling.md "Input digest")."""
 
     role: str
     path: str
-    sha256: str
+    digest: str
     format: str | None = None
+    scheme: str = "sha256"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": self.role, "path": self.path, "sha256": self.sha256}
+        out: dict[str, Any] = {"role": self.role, "path": self.path}
+        if self.scheme == "sha256":
+            out["sha256"] = self.digest
+        else:
+            out["region_sha256"] = self.digest
+            out["digest_scheme"] = self.scheme
         if self.format is not None:
             out["format"] = self.format
         return out
+
+
+def input_digest(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(scheme, hex value) of one ``provenance.inputs`` entry of an assessment file."""
+    if isinstance(item.get("sha256"), str):
+        return "sha256", str(item["sha256"])
+    return str(item.get("digest_scheme", "")), str(item.get("region_sha256", ""))
 
 
 @dataclass(frozen=True)
@@ -161,7 +179,7 @@ class Assessment:
     """The complete assessment, as written to ``assessment.json`` (see docs/contracts.md)."""
 
     language: str
-    call: Mapping[str, Any]
+    call: Call
     patient: Mapping[str, Any]
     sample_id: str
     clinician: Mapping[str, Any] | None
@@ -194,7 +212,7 @@ class Assessment:
             "schema": SCHEMA_NAME,
             "schema_version": SCHEMA_VERSION,
             "language": self.language,
-            "call": copy.deepcopy(dict(self.call)),
+            "call": copy.deepcopy(self.call.to_dict()),
             "patient": dict(self.patient),
             "sample_id": self.sample_id,
             "clinician": dict(self.clinician) if self.clinician is not None else None,
@@ -309,7 +327,7 @@ def assessment_from_dict(data: Mapping[str, Any], source: str | Path | None = No
     )
     return Assessment(
         language=data["language"],
-        call=dict(data["call"]),
+        call=Call.from_embedded(data["call"], source),
         patient=dict(data["patient"]),
         sample_id=data["sample_id"],
         clinician=dict(data["clinician"]) if data.get("clinician") else None,

@@ -2,12 +2,14 @@
 
 ``Call`` is what every genotype source (VCF rules, BAM/CRAM pileup) produces and what the
 assessment consumes; ``Status`` and ``Reason`` are its vocabulary (docs/calling.md), and
-``STATUS_OF`` the rule that turns reason codes into a status. ``to_dict``/``from_dict`` are
-the only places a call becomes or stops being a dict.
+``STATUS_OF`` the rule that turns reason codes into a status. ``to_dict``/``from_dict`` (and
+``from_embedded``, for the call inside an assessment) are the only places a call becomes or
+stops being a dict.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -121,11 +123,13 @@ class Call:
     reasons: tuple[str, ...]
     qc: Mapping[str, Any]
     provenance: Mapping[str, Any]
+    # the contract version of the file it was read from (a call made here: the newest)
+    schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema_version,
             "sample": self.sample,
             "variant": dict(self.variant),
             "status": self.status.value,
@@ -153,6 +157,42 @@ class Call:
             reasons=tuple(data["reasons"]),
             qc=data["qc"],
             provenance=data["provenance"],
+            schema_version=str(data["schema_version"]),
+        )
+
+    @classmethod
+    def from_embedded(
+        cls, data: Mapping[str, Any], source: str | Path | None = None, at: str = "$.call"
+    ) -> Call:
+        """A Call from the call an assessment embeds (at ``at``), without the call schema.
+
+        The assessment contract checks only the embedded call's ``sample``, ``status`` and
+        ``genotype``: this takes the rest as it is (an absent ``reasons``, ``gt``,
+        ``carrier``, ``qc`` or ``provenance`` reads as empty), but the report and the FHIR
+        export need a ``variant`` object and a ``reason_codes`` list (InputError if not).
+        """
+        variant, codes = data.get("variant"), data.get("reason_codes")
+        if not isinstance(variant, Mapping):
+            raise InputError(source, f"{at}.variant: missing or not an object")
+        if not isinstance(codes, list | tuple):
+            raise InputError(source, f"{at}.reason_codes: missing or not a list")
+        status = data.get("status")
+        if status not in {item.value for item in Status}:
+            listed = ", ".join(item.value for item in Status)
+            raise InputError(source, f"{at}.status: {status!r} is not one of {listed}")
+        reasons, qc, provenance = data.get("reasons"), data.get("qc"), data.get("provenance")
+        return cls(
+            sample=str(data.get("sample")),
+            variant=copy.deepcopy(dict(variant)),
+            status=Status(status),
+            genotype=data.get("genotype"),
+            carrier=data.get("carrier"),
+            gt=data.get("gt"),
+            reason_codes=tuple(str(code) for code in codes),
+            reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list | tuple) else (),
+            qc=copy.deepcopy(dict(qc)) if isinstance(qc, Mapping) else {},
+            provenance=copy.deepcopy(dict(provenance)) if isinstance(provenance, Mapping) else {},
+            schema_version=str(data.get("schema_version", SCHEMA_VERSION)),
         )
 
 

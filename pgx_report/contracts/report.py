@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pgx_report.contracts.assessment import Assessment
+from pgx_report.contracts.assessment import Assessment, input_digest
 from pgx_report.contracts.schema import (
     Contract,
     check_version,
@@ -51,6 +51,67 @@ class Replaces:
 
 
 @dataclass(frozen=True)
+class LabRecord:
+    """The laboratory a report names (from its profile, :mod:`contracts.lab`): what
+    ``report.json`` records of it, the profile file's SHA-256 included."""
+
+    name: str
+    sha256: str  # of the profile's YAML bytes
+    address: tuple[str, ...] = ()
+    phone: str | None = None
+    email: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "address": list(self.address),
+            "phone": self.phone,
+            "email": self.email,
+        }
+
+
+REQUEST_FIELDS: tuple[str, ...] = (
+    "specimen_type",
+    "specimen_id",
+    "collected",
+    "received",
+    "requested_by",
+    "indication",
+)
+
+
+# The longest text of each request field (as report.schema.json and samples.schema.yaml).
+REQUEST_MAX_LENGTH: dict[str, int] = {
+    "specimen_type": 100,
+    "specimen_id": 100,
+    "requested_by": 200,
+    "indication": 500,
+}
+REQUEST_DATES: tuple[str, ...] = ("collected", "received")
+
+
+@dataclass(frozen=True)
+class Request:
+    """The request and specimen a report is about (all optional): specimen type,
+    specimen / accession id, collection and receipt dates (ISO ``YYYY-MM-DD``), the
+    requesting clinician and the indication. Checked by :func:`request_problem`."""
+
+    specimen_type: str | None = None
+    specimen_id: str | None = None
+    collected: str | None = None
+    received: str | None = None
+    requested_by: str | None = None
+    indication: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {name: getattr(self, name) for name in REQUEST_FIELDS}
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) is not None for name in REQUEST_FIELDS)
+
+
+@dataclass(frozen=True)
 class ReportInfo:
     """One report version's identity and status (see the module)."""
 
@@ -65,6 +126,8 @@ class ReportInfo:
     reason: str | None = None
     changes: tuple[str, ...] = field(default_factory=tuple)
     override: str | None = None
+    lab: LabRecord | None = None
+    request: Request | None = None
 
     def __post_init__(self) -> None:
         problems = report_problems(self.to_dict())
@@ -94,6 +157,8 @@ class ReportInfo:
             "reason": self.reason,
             "changes": list(self.changes),
             "override": self.override,
+            "lab": None if self.lab is None else self.lab.to_dict(),
+            "request": self.request.to_dict() if self.request else None,
         }
 
     def to_bytes(self) -> bytes:
@@ -104,6 +169,43 @@ class ReportInfo:
     @property
     def released(self) -> bool:
         return self.status in RELEASED
+
+
+def request_problem(request: Request) -> tuple[str, str] | None:
+    """The first problem of a request, as (field, what), or None: every text printable
+    (:mod:`contracts.text`), one line, not too long; dates ISO ``YYYY-MM-DD``; the
+    specimen not received before it was collected."""
+    import datetime as dt
+
+    from pgx_report.contracts.text import text_problem
+
+    for name in REQUEST_FIELDS:
+        value = getattr(request, name)
+        if value is None:
+            continue
+        problem = text_problem(value)
+        if problem:
+            return name, problem
+        if not value.strip() or value != value.strip():
+            return name, "empty, or space at either end"
+        if name in REQUEST_DATES:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                problem = "not a date"
+            if problem or len(value) != len("YYYY-MM-DD"):
+                return name, f"{value[:40]!r} is not a date (YYYY-MM-DD, e.g. 2025-11-20)"
+        elif len(value) > REQUEST_MAX_LENGTH[name]:
+            return (
+                name,
+                f"{len(value)} characters, more than the {REQUEST_MAX_LENGTH[name]} allowed",
+            )
+    if request.collected and request.received and request.received < request.collected:
+        return "received", (
+            f"received {request.received} is before collected {request.collected}: "
+            "a specimen is received after it is collected"
+        )
+    return None
 
 
 def report_problems(data: Any) -> list[str]:
@@ -123,6 +225,8 @@ def report_from_dict(data: Any, source: str | Path | None) -> ReportInfo:
     if problems:
         raise InputError(source, "report.json " + problems[0])
     replaces = data["replaces"]
+    lab = data.get("lab")
+    request = data.get("request")
     return ReportInfo(
         report_id=data["report_id"],
         version=data["version"],
@@ -135,6 +239,12 @@ def report_from_dict(data: Any, source: str | Path | None) -> ReportInfo:
         reason=data["reason"],
         changes=tuple(data["changes"]),
         override=data["override"],
+        lab=None
+        if lab is None
+        else LabRecord(
+            lab["name"], lab["sha256"], tuple(lab["address"]), lab["phone"], lab["email"]
+        ),
+        request=None if request is None else Request(**request),
     )
 
 
@@ -146,8 +256,8 @@ def genotype_input_sha256(assessment: Assessment) -> str:
     ]
     for role in ("genotype_input", "call"):
         for item in inputs:
-            if item.get("role") == role and isinstance(item.get("sha256"), str):
-                return str(item["sha256"])
+            if item.get("role") == role and input_digest(item)[1]:
+                return input_digest(item)[1]
     return ""
 
 
@@ -162,7 +272,13 @@ def report_id_for(assessment: Assessment) -> str:
     return "PGX-" + digest[:ID_DIGITS].upper()
 
 
-def preliminary(assessment: Assessment, assessment_bytes: bytes, lang: str) -> ReportInfo:
+def preliminary(
+    assessment: Assessment,
+    assessment_bytes: bytes,
+    lang: str,
+    lab: LabRecord | None = None,
+    request: Request | None = None,
+) -> ReportInfo:
     """The identity of a newly rendered report in ``lang``: version 1, preliminary."""
     return ReportInfo(
         report_id=report_id_for(assessment),
@@ -170,4 +286,6 @@ def preliminary(assessment: Assessment, assessment_bytes: bytes, lang: str) -> R
         status="preliminary",
         language=lang,
         assessment_sha256=hashlib.sha256(assessment_bytes).hexdigest(),
+        lab=lab,
+        request=request or None,
     )

@@ -39,8 +39,8 @@ class Contract:
         return self.versions[-1]
 
 
-CALL = Contract("pgx-report.call", ("1.0",))
-ASSESSMENT = Contract("pgx-report.assessment", ("1.0",))
+CALL = Contract("pgx-report.call", ("1.0", "1.1"))  # 1.1: region digest (docs/calling.md)
+ASSESSMENT = Contract("pgx-report.assessment", ("1.0", "1.1"))  # 1.1: region_sha256 inputs
 
 
 @cache

@@ -84,3 +84,18 @@ def store(kind: str, name: str, key: dict[str, Any], value: Any) -> None:
         atomic_write_text(entry, text + "\n")
     except (OSError, OutputError) as exc:
         log.debug("cannot write the cache entry %s: %s", entry, exc)
+
+
+def cached_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file that is read by many calls (a reference FASTA), remembered
+    under its identity: hashed once per FASTA, not once per sample."""
+    from pgx_report.files.io import sha256_file
+
+    key = {"file": file_identity(path)}
+    name = str(Path(path).resolve())
+    found = load("sha256", name, key)
+    if isinstance(found, str) and len(found) == 64:
+        return found
+    value = sha256_file(path)
+    store("sha256", name, key, value)
+    return value

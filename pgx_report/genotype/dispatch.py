@@ -59,12 +59,14 @@ def call_sample(
     options: PileupOptions | None = None,
     reference: str | Path | None = None,
     plate: PlateOptions | None = None,
+    full_digest: bool = False,
 ) -> Call:
     """One sample's call from any supported input (BAM, CRAM, VCF, BCF, gVCF, or a
     QuantStudio genotyping plate export with ``plate`` naming the assay map).
 
     ``sample`` is needed when the file holds more than one; ``reference`` (required for
-    CRAM) is checked at the site and recorded in ``provenance.reference``."""
+    CRAM) is checked at the site and recorded in ``provenance.reference``; ``full_digest``
+    adds the whole file's SHA-256 to the region digest (docs/calling.md)."""
     fmt = sniff_format(path)
     if fmt is InputFormat.QUANTSTUDIO:
         if reference:
@@ -86,6 +88,7 @@ def call_sample(
             thresholds=thresholds,
             options=options,
             reference=reference,
+            full_digest=full_digest,
         )
     from pgx_report.genotype.vcf import rules
 
@@ -95,6 +98,7 @@ def call_sample(
         build=build,
         thresholds=thresholds or Thresholds(),
         input_format=fmt,
+        full_digest=full_digest,
     )
     return check_call_reference([call], reference)[0] if reference else call
 
@@ -114,6 +118,7 @@ def call_all_samples(
     thresholds: Thresholds | None = None,
     reference: str | Path | None = None,
     plate: PlateOptions | None = None,
+    full_digest: bool = False,
 ) -> Sequence[Call]:
     """Every sample of a multi-sample VCF/BCF in one pass (a BAM/CRAM is refused).
 
@@ -125,6 +130,6 @@ def call_all_samples(
     from pgx_report.genotype.vcf import rules
 
     calls: Sequence[Call] = rules.call_all_samples(
-        path, build=build, thresholds=thresholds or Thresholds()
+        path, build=build, thresholds=thresholds or Thresholds(), full_digest=full_digest
     )
     return check_call_reference(calls, reference) if reference else calls

@@ -14,6 +14,7 @@ from typing import Any
 
 from pgx_report import __version__
 from pgx_report.contracts.call import Thresholds
+from pgx_report.files.digest import Identity
 from pgx_report.genotype.genome_build import BuildDetection
 
 
@@ -22,7 +23,7 @@ class InputFile:
     """How the genotype input was stored and read (``provenance.input``)."""
 
     path: str | Path
-    sha256: str
+    identity: Identity  # whole-file SHA-256 and/or region digest, sidecar checksums
     format: str  # an InputFormat value: vcf | vcf.gz | vcf.gzip | bcf | bam | cram
     index: str  # tbi | csi | bai | crai | none
     access: str | None = None  # VCF only: how the site was found (index | bisection | stream)
@@ -30,7 +31,7 @@ class InputFile:
     def to_dict(self) -> dict[str, Any]:
         source: dict[str, Any] = {
             "path": Path(self.path).name,
-            "sha256": self.sha256,
+            **self.identity.to_dict(),
             "format": self.format,
             "index": self.index,
         }

@@ -5,7 +5,8 @@ rs1799971 coordinate is not A, the FASTA (or the build we detected) is wrong, an
 no genotype can be trusted: that is an exit-2 error naming the FASTA and the base
 found. The same FASTA decodes CRAM input, so we also check that it holds the
 CRAM's contig and, when the CRAM header records one, the same sequence (@SQ M5); that
-MD5 is cached per FASTA (``cached_contig_md5``), not recomputed for every sample.
+MD5 is cached per FASTA (``cached_contig_md5``), not recomputed for every sample; so is
+the FASTA's SHA-256 for ``provenance.reference`` (``files.cache.cached_sha256``).
 
 Works on plain FASTA with a ``.fai`` index and on bgzipped FASTA with ``.fai`` and
 ``.gzi``. A missing index is built in a temporary folder, never beside the user's file.
@@ -248,7 +249,7 @@ def reference_provenance(
     ``chrom`` is the input's name for chromosome 6 (tried first, then the build's other
     names). ``usable`` is an already indexed path for ``fasta`` (see :func:`indexed_fasta`).
     """
-    from pgx_report.files.io import sha256_file
+    from pgx_report.files.cache import cached_sha256
     from pgx_report.genotype.site import rs1799971
 
     coords = rs1799971().in_build(build)
@@ -262,7 +263,7 @@ def reference_provenance(
             expected_length=coords.chr6_length,
             shown=fasta,
         )
-    return {**checked.to_dict(), "path": Path(fasta).name, "sha256": sha256_file(fasta)}
+    return {**checked.to_dict(), "path": Path(fasta).name, "sha256": cached_sha256(fasta)}
 
 
 def check_call_reference(calls: Sequence[Call], fasta: str | Path) -> list[Call]:

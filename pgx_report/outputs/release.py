@@ -18,12 +18,12 @@ log line is already in the log writes the same files again and logs nothing twic
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from pgx_report.contracts.assessment import Assessment
+from pgx_report.contracts.lab import LabProfile, load_lab
 from pgx_report.contracts.report import RELEASED, Replaces, ReportInfo, report_id_for
 from pgx_report.errors import InputError, UsageError
 from pgx_report.files.io import (
@@ -90,45 +90,14 @@ class Written:
     info: ReportInfo
 
 
-def _load_lab() -> Callable[[Path], Any] | None:
-    """``contracts.lab.load_lab`` when this pgx-report has the lab profile contract."""
-    import importlib
-
-    try:
-        module = importlib.import_module("pgx_report.contracts.lab")
-    except ImportError:
-        return None
-    found: Callable[[Path], Any] | None = getattr(module, "load_lab", None)
-    return found
-
-
-def lab_name(path: Path | None) -> str:
-    """The laboratory's name from its profile (``--lab LAB.yaml``); a release needs one.
-
-    Uses ``contracts.lab.load_lab`` where it exists; otherwise the profile's ``name``
-    (a text, or one per language)."""
+def release_lab(path: Path | None) -> LabProfile:
+    """The laboratory's profile (``--lab LAB.yaml``), validated; a release needs one."""
     if path is None:
         raise UsageError(
             "--lab",
             "a report is released only with the laboratory's profile: give --lab LAB.yaml",
         )
-    load_lab = _load_lab()
-    if load_lab is not None:  # the lab profile contract (issue 15 item 1)
-        name: Any = getattr(load_lab(path), "name", None)
-        text = name.get("en") if isinstance(name, Mapping) else name
-        return str(text) if text else str(path)
-    import yaml
-
-    try:
-        data = yaml.safe_load(read_input_bytes(path).decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not a readable YAML lab profile: {type(exc).__name__}") from None
-    name = data.get("name") if isinstance(data, dict) else None
-    if isinstance(name, dict):  # one name per language
-        name = name.get("en") or next(iter(name.values()), None)
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(path, "$.name: the laboratory's name is missing")
-    return name
+    return load_lab(path)
 
 
 def read_report(path: Path) -> tuple[bytes, ReportInfo, Assessment, bytes]:
@@ -156,7 +125,7 @@ def _check_reviewer(reviewer: str) -> None:
 
 
 def _render(
-    assessment: Assessment, data: bytes, info: ReportInfo, lab: str, release: Release
+    assessment: Assessment, data: bytes, info: ReportInfo, lab: LabProfile, release: Release
 ) -> tuple[bytes, str]:
     from pgx_report.outputs.report.pdf import find_templates, render_pdf
 
@@ -186,7 +155,9 @@ def _finish(
     for output in (outputs.pdf, outputs.html, outputs.fhir):
         if output is not None:
             check_not_input(output, [previous[0], *inputs, *([release.lab] if release.lab else [])])
-    pdf, html = _render(assessment, data, info, lab_name(release.lab), release)
+    lab = release_lab(release.lab)
+    info = replace(info, lab=lab.record())
+    pdf, html = _render(assessment, data, info, lab, release)
     fhir = _fhir(assessment, pdf, info, previous[0]) if outputs.fhir is not None else None
     log = outputs.log_path
     entry = LogEntry(
@@ -227,7 +198,7 @@ def prepare_release(preliminary: Path, release: Release, outputs: Outputs) -> Wr
     """The final report of a preliminary report PDF, checked and rendered, not written."""
     parse_at(release.at)
     _check_reviewer(release.reviewer)
-    lab_name(release.lab)  # refused without a profile before the PDF is read
+    release_lab(release.lab)  # refused without a valid profile before the PDF is read
     pdf, info, assessment, data = read_report(preliminary)
     if info.status != "preliminary":
         raise ReleaseError(
@@ -289,7 +260,7 @@ def amend_report(
     _check_reviewer(release.reviewer)
     if not reason.strip() or " ".join(reason.split()) != reason:
         raise UsageError("--reason", "give the reason for the amendment as one line of text")
-    lab_name(release.lab)
+    release_lab(release.lab)
     old_pdf, info, old, _ = read_report(previous)
     if info.status not in RELEASED:
         raise ReleaseError(
@@ -322,6 +293,7 @@ def amend_report(
         ),
         reason=reason,
         changes=tuple(changes),
+        request=info.request,  # the request and specimen stay those of the report
     )
     written = _finish(new, data, amended, (previous, old_pdf), release, outputs, [assessment_path])
     write(written)

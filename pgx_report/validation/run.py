@@ -126,9 +126,14 @@ def row_status(expected: str, call: Call) -> RowStatus:
 
 
 def production_call(row: TruthRow, thresholds: Thresholds) -> Call:
-    """The call ``pgx-report call`` makes for this row (same dispatcher and options)."""
+    """The call ``pgx-report call --full-digest`` makes for this row (same dispatcher and
+    options; the validation record names each input by its whole-file SHA-256)."""
     return call_sample(
-        row.input, sample=row.vcf_sample, thresholds=thresholds, reference=row.reference
+        row.input,
+        sample=row.vcf_sample,
+        thresholds=thresholds,
+        reference=row.reference,
+        full_digest=True,
     )
 
 

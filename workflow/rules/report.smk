@@ -18,7 +18,7 @@ for _chunk, _samples in PLAN.chunks.items():
         params:
             pgx=PLAN.pgx,
             tasks=PLAN.chunk_tasks(_samples),
-            options=PLAN.call_options(),
+            options=PLAN.batch_options(),
         log:
             PLAN.chunk_logs(_samples),
             job=f"logs/_chunks/{_chunk}.log",

@@ -18,7 +18,9 @@ import logging
 import math
 import os
 import re
+import struct
 import tempfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import InputError, UnknownSampleError, UsageError
-from pgx_report.files.io import sha256_file
+from pgx_report.files.digest import Identity
 from pgx_report.genotype.pileup.options import PileupOptions as PileupOptions
 from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
 from pgx_report.genotype.site import rs1799971
@@ -432,6 +434,12 @@ def _index_kind(path: Path, fmt: str) -> str:
 
     An index older than the data is refused (stale: it may point at the wrong reads).
     """
+    index = index_path(path, fmt)
+    return index.suffix.lstrip(".") if index is not None else "none"
+
+
+def index_path(path: Path, fmt: str) -> Path | None:
+    """The index htslib uses for ``path`` (see :func:`_index_kind`), or None."""
     candidates = (
         [path.with_name(path.name + ".crai")]
         if fmt == "cram"
@@ -450,8 +458,8 @@ def _index_kind(path: Path, fmt: str) -> str:
                     f"index is older than {path.name} (stale); re-create it with "
                     f"`{tool} {path.name}`",
                 )
-            return index.suffix.lstrip(".")
-    return "none"
+            return index
+    return None
 
 
 @contextlib.contextmanager
@@ -655,6 +663,31 @@ def detect_alignment_build(
     )
 
 
+def alignment_identity(
+    path: Path, fmt: str, header: AlignmentHeader, chrom: str, pos: int, full: bool
+) -> Identity:
+    """The input's identity: the region digest of what a fetch at the site reads through
+    the index (header, the site's chunks or containers, end marker); the whole-file SHA-256
+    for an unindexed file (read from its start) or with ``full``."""
+    from pgx_report.files import digest
+
+    index = index_path(path, fmt)
+    whole = digest.whole_file(path, md5=digest.wants_md5(path)) if full else None
+    ranges = None
+    if index is not None:
+        number = next((i for i, (name, _) in enumerate(header.contigs) if name == chrom), None)
+        try:
+            if fmt == "cram":
+                ranges = [] if number is None else digest.crai_ranges(path, index, number, pos)
+            else:
+                ranges = digest.binning_index_ranges(
+                    path, index, [(chrom, number)], pos, digest.bam_header_length
+                )
+        except (ValueError, struct.error, OSError, EOFError, zlib.error) as exc:
+            log.info("%s: cannot tell the ranges read (%s): hashing the whole file", path, exc)
+    return digest.identify(path, ranges, index, whole)
+
+
 def call_alignment(
     path: str | Path,
     *,
@@ -664,8 +697,11 @@ def call_alignment(
     thresholds: Thresholds | None = None,
     options: PileupOptions | None = None,
     reference: str | Path | None = None,
+    full_digest: bool = False,
 ) -> Call:
-    """Call rs1799971 for one sample of a BAM/CRAM (reads of that sample's read groups)."""
+    """Call rs1799971 for one sample of a BAM/CRAM (reads of that sample's read groups).
+
+    ``full_digest``: also hash the whole file (provenance; docs/calling.md)."""
     from pgx_report.genotype.reference import (
         check_cram_reference,
         indexed_fasta,
@@ -702,7 +738,12 @@ def call_alignment(
     reasons = result.reasons
     if not present:
         reasons = (f"The alignment header has no {chrom} (@SQ); the site is not covered.",)
-    source = InputFile(path=path, sha256=sha256_file(path), format=fmt, index=header.index)
+    source = InputFile(
+        path=path,
+        identity=alignment_identity(Path(path), fmt, header, chrom, coords.pos, full_digest),
+        format=fmt,
+        index=header.index,
+    )
     qc = SiteQc(
         source="alignment",
         depth=counts.depth,

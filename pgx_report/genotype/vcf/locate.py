@@ -46,7 +46,7 @@ import struct
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -87,6 +87,9 @@ class Located:
     method: Method
     contig: str | None
     probes: int = 0
+    # bisection: the byte ranges of the file it read (every block it decoded, and a BGZF
+    # file's end-of-file marker); the answer depends on no other byte. None: streamed.
+    ranges: tuple[tuple[int, int], ...] | None = None
 
 
 class NeedsFullScan(Exception):
@@ -856,7 +859,9 @@ def locate(
         if first_line[:3] == b"BCF":
             raise VcfError(file, "BCF is binary: locate reads VCF text only")
         if first_cursor is None:
-            return _result(header, [], "bisection", 0)
+            return replace(
+                _result(header, [], "bisection", 0), ranges=_ranges_read(blocks, size, kind)
+            )
         try:
             first = _parse_fields(first_line)
         except ValueError:
@@ -878,7 +883,8 @@ def locate(
                 search.add_last_record(first_cursor)
                 lines = search.run()
                 log.debug("%s: bisection with %d probes", file, search.probes)
-                return _result(header, lines, "bisection", search.probes)
+                found = _result(header, lines, "bisection", search.probes)
+                return replace(found, ranges=_ranges_read(blocks, size, kind))
             except _Inconsistent as why:
                 if not fallback:
                     raise
@@ -890,6 +896,14 @@ def locate(
             probes = 0
     header, lines, _ = _stream(file, kind is Container.BGZF, aliases, pos, early_exit=False)
     return _result(header, lines, "stream", probes)
+
+
+def _ranges_read(blocks: _Blocks, size: int, kind: Container) -> tuple[tuple[int, int], ...]:
+    """Every block :class:`_Blocks` decoded (its chain), and a BGZF file's end marker."""
+    ranges = sorted(blocks.chain.items())
+    if kind is Container.BGZF:
+        ranges.append((size - len(BGZF_EOF), size))
+    return tuple(ranges)
 
 
 def _result(header: str, lines: list[bytes], method: Method, probes: int) -> Located:

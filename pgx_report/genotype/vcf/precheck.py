@@ -12,6 +12,7 @@ their cost is that of the read itself.
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,6 +21,25 @@ from pgx_report.errors import VcfError
 from pgx_report.files.sniff import Container
 
 HTS_POS_MAX = (1 << 62) - 1  # larger than any real position; htslib keeps 64-bit POS
+_BASES = re.compile(r"[ACGTNacgtn]+")
+
+
+def allele_problem(ref: str, alts: Iterable[str]) -> str | None:
+    """What is wrong with the alleles of a record that covers the site, or None.
+
+    REF must be bases (A, C, G, T, N; VCF 4.2 section 1.6.1), each ALT bases, ``*``, a
+    symbolic allele (``<NON_REF>``, ``<*>``, ``<DEL>``...) or a breakend. Checked only for
+    the records a call is made from: an IUPAC code in a REF elsewhere in a file (some
+    GRCh37 files have them) does not stop a call at this site."""
+    if not _BASES.fullmatch(ref):
+        return f"REF {ref[:40]!r} is not a DNA sequence (A, C, G, T, N)"
+    for alt in alts:
+        symbolic = alt.startswith("<") and alt.endswith(">") and len(alt) > 2
+        if alt == "*" or symbolic or "[" in alt or "]" in alt:
+            continue
+        if not _BASES.fullmatch(alt):
+            return f"ALT {alt[:40]!r} is not a DNA sequence, '*' or a symbolic allele"
+    return None
 
 
 def record_problem(line: bytes, n_samples: int) -> str | None:

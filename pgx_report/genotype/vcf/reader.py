@@ -201,22 +201,49 @@ def _find_index(path: Path, fmt: str) -> Path | None:
 
 
 @dataclass(frozen=True)
-class _IndexSummary:
+class IndexSummary:
+    """A .tbi / .csi index, read once: for the staleness check and the input digest."""
+
     names: tuple[str, ...] | None  # tabix stores sequence names; CSI for BCF does not
     n_ref: int
     max_chunk_end: int  # largest virtual file offset any chunk ends at
+    data: bytes = field(repr=False, default=b"")  # the decompressed index
+    ref_offsets: tuple[int, ...] = ()  # where each sequence's bins start in ``data``
 
 
-def _read_index(index: Path) -> _IndexSummary:
-    """Parse a .tbi / .csi index (htslib formats, SAM spec section 5) just enough to check it."""
+def _read_index(index: Path, path: Path) -> IndexSummary:
+    """Parse a .tbi / .csi index (htslib formats, SAM spec section 5) just enough to check it.
+
+    The walk over every bin (~0.07 s for a whole-genome index) is remembered in the user
+    cache (``pgx_report.files.cache``) under the identity of the index and of ``path``,
+    the data file: calling many samples of one cohort file walks it once."""
+    from pgx_report.files import cache
+    from pgx_report.files.digest import read_index
+
     try:
-        data = gzip.decompress(index.read_bytes())
-    except (OSError, EOFError, zlib.error):
+        data = read_index(index)
+    except (OSError, EOFError, zlib.error, ValueError, struct.error):
         raise VcfError(index, "index file is corrupt (not BGZF-compressed)") from None
+    key = {"index": cache.file_identity(index), "data": cache.file_identity(path)}
+    name = str(index.resolve())
+    found = cache.load("vcf-index", name, key)
+    if isinstance(found, dict) and set(found) == {"names", "n_ref", "max_chunk_end", "refs"}:
+        names = found["names"]
+        return IndexSummary(
+            tuple(names) if isinstance(names, list) else None,
+            int(found["n_ref"]),
+            int(found["max_chunk_end"]),
+            data,
+            tuple(int(offset) for offset in found["refs"]),
+        )
     try:
-        return _parse_index(data)
+        summary = _parse_index(data)
     except (struct.error, IndexError, ValueError):
         raise VcfError(index, "index file is corrupt or truncated") from None
+    names = list(summary.names) if summary.names is not None else None
+    value = {"names": names, "n_ref": summary.n_ref, "max_chunk_end": summary.max_chunk_end}
+    cache.store("vcf-index", name, key, {**value, "refs": list(summary.ref_offsets)})
+    return summary
 
 
 def _max_chunk_end(data: bytes, starts: list[int], counts: list[int]) -> int:
@@ -241,12 +268,13 @@ def _scan_bins(
     linear_index: bool,
     starts: list[int],
     counts: list[int],
+    ref_offsets: list[int],
 ) -> int:
     """Walk the per-reference bins of a TBI/CSI index from ``offset``.
 
     Each bin header is ``bin_size`` bytes ending in its int32 chunk count; the
     16-byte chunks follow. Appends where each bin's chunks start and how many there
-    are; returns the offset after the last reference."""
+    are, and where each reference starts; returns the offset after the last one."""
     # Every field walked is an int32 at ``offset + 4k``: index them through a memoryview
     # (several times faster than struct.unpack_from per bin on a whole-genome index).
     if offset > len(data):
@@ -260,6 +288,7 @@ def _scan_bins(
     step = bin_size // 4  # a bin header in int32s; its chunk count is the last one
     at = 0  # in int32s from ``offset``
     for _ in range(n_ref):
+        ref_offsets.append(offset + 4 * at)
         n_bin = ints[at]
         at += 1
         for _ in range(n_bin):
@@ -276,18 +305,19 @@ def _scan_bins(
     return offset + 4 * at
 
 
-def _parse_index(data: bytes) -> _IndexSummary:
+def _parse_index(data: bytes) -> IndexSummary:
     # One Python step per bin; the chunk offsets are read in bulk (numpy), so a
     # whole-genome index checks in a fraction of a second.
     names: tuple[str, ...] | None = None
     starts: list[int] = []
     counts: list[int] = []
+    refs: list[int] = []
     if data[:4] == b"TBI\x01":
         n_ref = struct.unpack_from("<i", data, 4)[0]
         l_nm = struct.unpack_from("<i", data, 32)[0]
         names = tuple(n.decode("utf-8", "replace") for n in data[36 : 36 + l_nm].split(b"\0")[:-1])
         # bin: uint32 bin, int32 n_chunk; then a linear index per reference
-        offset = _scan_bins(data, 36 + l_nm, n_ref, 8, True, starts, counts)
+        offset = _scan_bins(data, 36 + l_nm, n_ref, 8, True, starts, counts, refs)
     elif data[:4] == b"CSI\x01":
         l_aux = struct.unpack_from("<i", data, 12)[0]
         if l_aux >= 28:  # tabix-style CSI (tabix -C) keeps the sequence names in aux
@@ -296,15 +326,15 @@ def _parse_index(data: bytes) -> _IndexSummary:
             names = tuple(n.decode("utf-8", "replace") for n in raw.split(b"\0")[:-1])
         (n_ref,) = struct.unpack_from("<i", data, 16 + l_aux)
         # bin: uint32 bin, uint64 loffset, int32 n_chunk; no linear index
-        offset = _scan_bins(data, 16 + l_aux + 4, n_ref, 16, False, starts, counts)
+        offset = _scan_bins(data, 16 + l_aux + 4, n_ref, 16, False, starts, counts, refs)
     else:
         raise ValueError("unknown index magic")
     if offset > len(data):
         raise ValueError("index shorter than its counts say")
-    return _IndexSummary(names, n_ref, _max_chunk_end(data, starts, counts))
+    return IndexSummary(names, n_ref, _max_chunk_end(data, starts, counts), data, tuple(refs))
 
 
-def _check_index(path: Path, fmt: str, index: Path, header: Header) -> None:
+def _check_index(path: Path, fmt: str, index: Path, header: Header) -> IndexSummary:
     """Refuse an index that is older than the data or was built for another file."""
     if fmt not in ("vcf.gz", "bcf"):
         raise VcfError(
@@ -318,7 +348,7 @@ def _check_index(path: Path, fmt: str, index: Path, header: Header) -> None:
             f"index is older than {path.name} (stale); re-create it with "
             f"`{'bcftools index' if fmt == 'bcf' else 'tabix -p vcf'} -f {path.name}`",
         )
-    summary = _read_index(index)
+    summary = _read_index(index, path)
     mismatch = f"index does not match {path.name} (built for another file?); re-create it"
     if summary.names is not None and header.contigs:
         unknown = [n for n in summary.names if n not in header.contig_names]
@@ -334,6 +364,7 @@ def _check_index(path: Path, fmt: str, index: Path, header: Header) -> None:
         handle.seek(block)
         if handle.read(4) != b"\x1f\x8b\x08\x04":
             raise VcfError(index, f"{mismatch}: it points inside a compressed block")
+    return summary
 
 
 # --------------------------------------------------------------------------- header
@@ -583,9 +614,11 @@ class VcfReader:
         header: Header,
         samples: Sequence[str] | None,
         spare: list[cyvcf2.VCF] | None = None,
+        index: IndexSummary | None = None,
     ) -> None:
         self.info = info
         self.header = header
+        self._index = index  # the index as the check read it (reused for the digest)
         # The handle open_vcf opened to check the header, kept for the first read so that
         # htslib does not open the file (and load its index) once more; shared by the
         # readers select() makes, taken by the first _open().
@@ -593,6 +626,7 @@ class VcfReader:
         self.selected: tuple[str, ...] = tuple(samples) if samples is not None else header.samples
         # how records_overlapping found the records: index | bisection | stream
         self.access = "index" if info.index is not None else "stream"
+        self._bisected: tuple[tuple[int, int], ...] | None = None  # the ranges bisection read
         # htslib subsets samples from a comma-separated list, so a name with a comma
         # cannot be passed; then all samples are read and the columns picked afterwards.
         self._native = samples is not None and not any("," in name for name in samples)
@@ -612,7 +646,7 @@ class VcfReader:
                 raise UnknownSampleError(
                     self.path, f"sample {name!r} is not in the file ({_list(self.header)})"
                 )
-        return VcfReader(self.info, self.header, samples, self._spare)
+        return VcfReader(self.info, self.header, samples, self._spare, self._index)
 
     def _open(self) -> cyvcf2.VCF:
         import cyvcf2
@@ -655,6 +689,28 @@ class VcfReader:
         finally:
             vcf.close()
 
+    def ranges_read(self, contigs: Sequence[str], pos: int) -> list[tuple[int, int]] | None:
+        """The byte ranges of the file the site's records were read from (after
+        :meth:`records_overlapping`); None when the whole file was read (a stream)."""
+        if self.access == "bisection":
+            return list(self._bisected) if self._bisected is not None else None
+        if self.access != "index" or self.info.index is None:
+            return None
+        from pgx_report.files import digest
+
+        numbers = {c.name: i for i, c in enumerate(self.header.contigs)}
+        sequences = [(name, numbers.get(name)) for name in contigs]
+        length = digest.bcf_header_length if self.info.format == "bcf" else digest.vcf_header_length
+        known = self._index
+        read = (known.data, known.ref_offsets) if known is not None else None
+        try:
+            return digest.binning_index_ranges(
+                self.path, self.info.index, sequences, pos, length, read=read
+            )
+        except (ValueError, struct.error, OSError, EOFError, zlib.error) as exc:
+            log.info("%s: cannot tell the ranges read (%s): hashing the whole file", self.path, exc)
+            return None
+
     def _record(self, variant: cyvcf2.Variant) -> SiteRecord:
         if self._columns is None:
             record = to_site_record(variant, len(self.selected))
@@ -682,6 +738,7 @@ class VcfReader:
             self.access = "stream"
             return None
         self.access = found.method
+        self._bisected = found.ranges
         if not found.records:
             return []
         n_file_samples = len(self.header.samples)
@@ -723,7 +780,15 @@ class VcfReader:
                 raise VcfError(self.path, f"record at {contig}:{pos}: malformed record: {problem}")
 
     def _indexed_lines(self, contigs: Sequence[str], pos: int) -> list[tuple[str, str]]:
-        """(contig, raw line) of every line the index returns for ``pos`` (tabix query)."""
+        """(contig, raw line) of every line on one of ``contigs`` starting at or before
+        ``pos`` in the index chunks of the site: the records an htslib query reads (and a
+        few before the site that it skips), from our own reading of the index. Without
+        one (not read), what a tabix query returns."""
+        if self._index is not None and self.info.format == "vcf.gz":
+            try:
+                return self._chunk_lines(self._index, contigs, pos)
+            except (ValueError, struct.error, zlib.error, OSError) as exc:
+                raise VcfError(self.path, f"cannot read through the index: {exc}") from None
         import pysam
 
         assert self.info.index is not None
@@ -733,6 +798,30 @@ class VcfReader:
             for contig in contigs:
                 if contig in known:
                     found += [(contig, line) for line in tabix.fetch(contig, pos - 1, pos)]
+        return found
+
+    def _chunk_lines(
+        self, index: IndexSummary, contigs: Sequence[str], pos: int
+    ) -> list[tuple[str, str]]:
+        from pgx_report.files.digest import chunk_text, site_chunks
+
+        numbers = {c.name: i for i, c in enumerate(self.header.contigs)}
+        found: list[tuple[str, str]] = []
+        with self.path.open("rb") as handle:
+            for contig in contigs:
+                chunks = site_chunks(
+                    index.data, contig, numbers.get(contig), pos, index.ref_offsets
+                )
+                prefix = contig.encode("utf-8", "surrogateescape") + b"\t"
+                for begin, end in chunks or ():
+                    for line in chunk_text(handle, begin, end).split(b"\n"):
+                        if not line.startswith(prefix):
+                            continue
+                        start = line[len(prefix) :].split(b"\t", 1)[0]
+                        if start.isdigit() and int(start) > pos:
+                            continue  # starts after the site: cannot cover it
+                        text = line.rstrip(b"\r").decode("utf-8", "surrogateescape")
+                        found.append((contig, text))
         return found
 
     def _fetch(self, vcf: cyvcf2.VCF, contigs: Sequence[str], pos: int) -> list[SiteRecord]:
@@ -805,9 +894,8 @@ def open_vcf(
     try:
         # The header as written: htslib adds ##contig lines from a tabix index to its copy.
         header = parse_header(_header_text(path, fmt), samples_in_file)
-        if index is not None:
-            _check_index(path, fmt, index, header)
-        reader = VcfReader(FileInfo(path, fmt, index), header, None, [vcf])
+        summary = _check_index(path, fmt, index, header) if index is not None else None
+        reader = VcfReader(FileInfo(path, fmt, index), header, None, [vcf], summary)
         return reader if samples is None else reader.select(samples)
     except BaseException:
         vcf.close()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,13 @@ import numpy.typing as npt
 
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import UsageError, VcfError
-from pgx_report.files.io import sha256_file
-from pgx_report.files.sniff import InputFormat
+from pgx_report.files.digest import identify, wants_md5, whole_file
+from pgx_report.files.sniff import Container, InputFormat
 from pgx_report.genotype.genome_build import detect_build
 from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
 from pgx_report.genotype.site import Build, rs1799971
 from pgx_report.genotype.vcf.grouped import CallBatch, group_rows
+from pgx_report.genotype.vcf.precheck import allele_problem
 from pgx_report.genotype.vcf.reader import (
     Header,
     SiteRecord,
@@ -613,13 +614,9 @@ def _call(
     samples: Sequence[str] | None,
     build: str | Build | None,
     thresholds: Thresholds,
+    full_digest: bool = False,
 ) -> tuple[list[str], CallBatch[Call]]:
-    # The SHA-256 of a large input takes longer than finding the site: hash it on a
-    # second thread (hashlib releases the GIL) while the file is checked and read.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(sha256_file, path)
-        names, calls = _call_site(path, samples, build, thresholds, None, digest)
-    return names, calls
+    return _call_site(path, samples, build, thresholds, None, full_digest)
 
 
 def _call_site(
@@ -628,21 +625,39 @@ def _call_site(
     build: str | Build | None,
     thresholds: Thresholds,
     reader: VcfReader | None,
-    digest: Future[str],
+    full_digest: bool,
 ) -> tuple[list[str], CallBatch[Call]]:
     reader = open_vcf(path, samples) if reader is None else reader
     header = reader.header
     check_sample_names(reader.path, header, reader.selected)
-    detection = detect_build(path, header.contigs, header.references, build)
-    coords = rs1799971().in_build(detection.build)
-    records = reader.records_overlapping(coords.contig_aliases, coords.pos)
-    chrom = _site_contig(header, coords.contig_aliases, records)
+    # A file read to its end (plain gzip, unindexed BCF) gets its whole-file SHA-256; so does
+    # any file with --full-digest. That hash takes longer than finding the site: it runs on
+    # a second thread (hashlib releases the GIL) while the file is read.
+    streamed = reader.info.index is None and reader.info.text_container in (None, Container.GZIP)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        file = Path(path)
+        whole = None
+        if full_digest or streamed:
+            whole = pool.submit(whole_file, file, md5=full_digest and wants_md5(file))
+        detection = detect_build(path, header.contigs, header.references, build)
+        coords = rs1799971().in_build(detection.build)
+        records = reader.records_overlapping(coords.contig_aliases, coords.pos)
+        for record in records:
+            problem = allele_problem(record.ref, record.alts)
+            if problem is not None:
+                where = f"record at {record.chrom}:{record.pos}"
+                raise VcfError(path, f"{where}: malformed record: {problem}")
+        chrom = _site_contig(header, coords.contig_aliases, records)
+        ranges = reader.ranges_read(coords.contig_aliases, coords.pos)
+        identity = identify(
+            file, ranges, reader.info.index, whole.result() if whole is not None else None
+        )
     ctx = CallContext(
         variant=rs1799971().describe(detection.build, chrom),
         provenance=provenance(
             InputFile(
                 path=reader.info.path,
-                sha256=digest.result(),
+                identity=identity,
                 format=reader.info.format,
                 index=reader.info.index_kind,
                 access=reader.access,
@@ -682,15 +697,15 @@ def call_file(
     build: str | Build | None = None,
     thresholds: Thresholds = Thresholds(),
     input_format: InputFormat | None = None,
+    full_digest: bool = False,
 ) -> Call:
     """Call one sample of a VCF/BCF/gVCF (the only sample, or ``sample``).
 
-    ``input_format``: the file's format when already sniffed (it is not sniffed again)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:  # hash while the file is checked
-        digest = pool.submit(sha256_file, path)
-        reader = open_vcf(path, input_format=input_format)  # opened and checked once
-        name = _single_sample(reader, sample)
-        _, calls = _call_site(path, [name], build, thresholds, reader.select([name]), digest)
+    ``input_format``: the file's format when already sniffed (it is not sniffed again).
+    ``full_digest``: also hash the whole file (provenance; docs/calling.md)."""
+    reader = open_vcf(path, input_format=input_format)  # opened and checked once
+    name = _single_sample(reader, sample)
+    _, calls = _call_site(path, [name], build, thresholds, reader.select([name]), full_digest)
     return calls[0]
 
 
@@ -699,12 +714,13 @@ def call_all_samples(
     *,
     build: str | Build | None = None,
     thresholds: Thresholds = Thresholds(),
+    full_digest: bool = False,
 ) -> CallBatch[Call]:
     """Call every sample of the file in one pass (arrays over samples).
 
     The result is a read-only sequence of calls, made in bulk: samples that share
     every value a call is made from share one call (see pgx_report.genotype.vcf.grouped)."""
-    _, calls = _call(path, None, build, thresholds)
+    _, calls = _call(path, None, build, thresholds, full_digest)
     if not calls:
         raise VcfError(path, "the file has no sample columns (sites-only VCF): nothing to call")
     return calls

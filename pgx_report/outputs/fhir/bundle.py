@@ -32,6 +32,12 @@ def _entries(ctx: Context) -> list[tuple[str, Json]]:
         ("Specimen", resources.specimen(ctx)),
         ("Observation/variant", variant),
     ]
+    lab = resources.organization(ctx)
+    if lab is not None:  # the performing laboratory (DiagnosticReport.performer)
+        entries.insert(3, ("Organization", lab))
+    order = resources.service_request(ctx)
+    if order is not None:  # the request (DiagnosticReport.basedOn, Specimen.request)
+        entries.insert(3, ("ServiceRequest", order))
     if genotype is not None:
         entries.append(("Observation/genotype", genotype))
     entries.append(("Observation/therapeutic-implication", implication))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from pgx_report.contracts.call import Call
 from pgx_report.outputs.fhir.codes import FhirCodes, Json
 from pgx_report.outputs.fhir.context import Context, Site
 
@@ -106,17 +106,14 @@ def count_alt(ctx: Context, genotype: str) -> int:
     return alleles.count(site.alt)
 
 
-def status_components(codes: FhirCodes, call: Mapping[str, Any]) -> list[Json]:
+def status_components(codes: FhirCodes, call: Call) -> list[Json]:
     """The call's status and each of its reason codes (with the call's sentence)."""
-    status = str(call["status"])
+    status = call.status.value
     comps = [local_component(codes, "call-status", codes.local_coding("call-status", status))]
-    reason_codes = call.get("reason_codes") or []
-    reasons = call.get("reasons") or []
-    for i, code in enumerate(reason_codes):
-        sentence = str(reasons[i]) if i < len(reasons) else None
+    reasons = call.reasons
+    for i, code in enumerate(call.reason_codes):
+        sentence = reasons[i] if i < len(reasons) else None
         comps.append(
-            local_component(
-                codes, "call-reason", codes.local_coding("call-reason", str(code), sentence)
-            )
+            local_component(codes, "call-reason", codes.local_coding("call-reason", code, sentence))
         )
     return comps

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pgx_report.contracts.assessment import Assessment
+from pgx_report.contracts.assessment import Assessment, input_digest
+from pgx_report.contracts.call import Call
 from pgx_report.contracts.languages import LocalText
 from pgx_report.contracts.report import ReportInfo, report_id_for
 from pgx_report.errors import InputError
@@ -86,7 +87,7 @@ class Context:
     report: ReportInfo
 
     @property
-    def call(self) -> Mapping[str, Any]:
+    def call(self) -> Call:
         return self.assessment.call
 
     def t(self, text: LocalText) -> str:
@@ -130,15 +131,13 @@ def _seed(assessment: Assessment, codes: FhirCodes, source: str | Path | None) -
         str(provenance["tool_version"]),
         str(provenance["knowledge_base_version"]),
     ]
-    parts.extend(f"{item['role']}={item['sha256']}" for item in inputs)
+    parts.extend(f"{item['role']}={input_digest(item)[1]}" for item in inputs)
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, codes.local_base)
     return uuid.uuid5(namespace, "\n".join(sorted(parts)))
 
 
-def _site(call: Mapping[str, Any], codes: FhirCodes, source: str | Path | None) -> Site:
-    variant = call.get("variant")
-    if not isinstance(variant, Mapping):
-        raise InputError(source, "$.call.variant: missing or not an object")
+def _site(call: Call, codes: FhirCodes, source: str | Path | None) -> Site:
+    variant = call.variant
     at = "$.call.variant"
     rsid = _text(variant, "rsid", at, source)
     expected_rsid = codes.data["codes"]["rs1799971"]["code"]
@@ -176,10 +175,10 @@ def bundle_context(
     ids = Ids(_seed(assessment, codes, source))
     call = assessment.call
     site = _site(call, codes, source)
-    status = str(call["status"])
+    status = call.status.value
     genotype: str | None = None
     if status == "called":
-        genotype = call.get("genotype")
+        genotype = call.genotype
         if not isinstance(genotype, str):
             raise InputError(source, "$.call.genotype: must not be null for a called genotype")
     elif status not in codes.data["not_determined_value"]:

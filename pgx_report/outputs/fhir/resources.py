@@ -6,7 +6,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 
-from pgx_report.contracts.assessment import ContraindicationResult, FactorResult
+from pgx_report.contracts.assessment import ContraindicationResult, FactorResult, input_digest
 from pgx_report.outputs.fhir.codes import Json
 from pgx_report.outputs.fhir.components import (
     categories,
@@ -72,7 +72,9 @@ def patient(ctx: Context) -> Json:
 
 
 def specimen(ctx: Context) -> Json:
-    return {
+    """The specimen: the sample id, and what the request gave (type, accession id,
+    collection and receipt dates, the ServiceRequest)."""
+    res: Json = {
         "resourceType": "Specimen",
         "id": ctx.ids.id("Specimen"),
         "identifier": [
@@ -81,8 +83,67 @@ def specimen(ctx: Context) -> Json:
                 "value": ctx.assessment.sample_id,
             }
         ],
+    }
+    request = ctx.report.request
+    if request is not None and request.specimen_id:
+        res["accessionIdentifier"] = {
+            "system": ctx.codes.identifier_system("accession"),
+            "value": request.specimen_id,
+        }
+    if request is not None and request.specimen_type:
+        res["type"] = {"text": request.specimen_type}
+    res.update(_subject(ctx))
+    if request is not None and request.received:
+        res["receivedTime"] = request.received
+    if service_request(ctx) is not None:
+        res["request"] = [ctx.ids.ref("ServiceRequest")]
+    if request is not None and request.collected:
+        res["collection"] = {"collectedDateTime": request.collected}
+    return res
+
+
+def service_request(ctx: Context) -> Json | None:
+    """The order (requesting clinician, indication), when the request names either."""
+    request = ctx.report.request
+    if request is None or not (request.requested_by or request.indication):
+        return None
+    res: Json = {
+        "resourceType": "ServiceRequest",
+        "id": ctx.ids.id("ServiceRequest"),
+        "status": "completed",
+        "intent": "order",
+        "code": {"text": f"{ctx.site.gene} {ctx.site.rsid} genotype"},
         **_subject(ctx),
     }
+    if request.requested_by:
+        res["requester"] = {"display": request.requested_by}
+    if request.indication:
+        res["reasonCode"] = [{"text": request.indication}]
+    res["specimen"] = [ctx.ids.ref("Specimen")]
+    return res
+
+
+def organization(ctx: Context) -> Json | None:
+    """The performing laboratory (from the report's lab profile), or None without one."""
+    lab = ctx.report.lab
+    if lab is None:
+        return None
+    res: Json = {
+        "resourceType": "Organization",
+        "id": ctx.ids.id("Organization"),
+        "identifier": [{"system": ctx.codes.identifier_system("lab_profile"), "value": lab.sha256}],
+        "name": lab.name,
+    }
+    telecom = [
+        {"system": system, "value": value}
+        for system, value in (("phone", lab.phone), ("email", lab.email))
+        if value
+    ]
+    if telecom:
+        res["telecom"] = telecom
+    if lab.address:
+        res["address"] = [{"line": list(lab.address), "text": ", ".join(lab.address)}]
+    return res
 
 
 def _device_properties(ctx: Context) -> list[Json]:
@@ -145,7 +206,7 @@ def variant(ctx: Context) -> Json:
         res["valueCodeableConcept"] = codes.concept(answer)
     components.extend(status_components(codes, ctx.call))
     res["component"] = components
-    notes = [str(reason) for reason in ctx.call.get("reasons") or []]
+    notes = list(ctx.call.reasons)
     if notes:
         res["note"] = [{"text": note} for note in notes]
     return res
@@ -411,6 +472,10 @@ def report(ctx: Context, results: Sequence[str]) -> Json:
             }
         ],
     }
+    if service_request(ctx) is not None:
+        res["basedOn"] = [ctx.ids.ref("ServiceRequest")]
+    if ctx.report.lab is not None:
+        res["performer"] = [ctx.ids.ref("Organization", ctx.report.lab.name)]
     if ctx.pdf is not None:
         res["presentedForm"] = [_presented_form(ctx, ctx.pdf)]
     return res
@@ -426,8 +491,10 @@ def provenance(ctx: Context, targets: Sequence[str]) -> Json:
                 "role": "source",
                 "what": {
                     "identifier": {
-                        "system": ctx.codes.identifier_system("sha256"),
-                        "value": str(item["sha256"]),
+                        "system": ctx.codes.identifier_system(
+                            "sha256" if input_digest(item)[0] == "sha256" else "region-sha256"
+                        ),
+                        "value": input_digest(item)[1],
                     },
                     "display": f"{role}: {path}" if path else role,
                 },

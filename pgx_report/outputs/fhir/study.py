@@ -58,7 +58,7 @@ def analysis(ctx: Context) -> Json:
         )
     extensions.append(_regions(ctx))
     res["extension"] = extensions
-    notes = [str(reason) for reason in ctx.call.get("reasons") or []]
+    notes = list(ctx.call.reasons)
     if ctx.genotype is None:
         notes.insert(0, f"{ctx.site.gene} {ctx.site.rsid} was examined but not callable.")
     if notes:

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from pgx_report.clinical.knowledge import safe_load_yaml
-from pgx_report.contracts.assessment import Assessment, ContraindicationResult
+from pgx_report.contracts.assessment import Assessment, ContraindicationResult, input_digest
 from pgx_report.contracts.languages import LANGUAGES
 from pgx_report.outputs.report.pdf import TemplateError, find_templates, load_labels
 from pgx_report.outputs.report.view import format_date, format_number
@@ -146,9 +146,8 @@ def _form_labels(path: Path) -> Mapping[str, Any]:
 
 
 def _genotype(old: Assessment, new: Assessment, words: _Words) -> Iterator[str]:
-    keys = ("status", "genotype", "reason_codes")
-    before = [old.call.get(key) for key in keys]
-    after = [new.call.get(key) for key in keys]
+    before = [old.call.status.value, old.call.genotype, old.call.reason_codes]
+    after = [new.call.status.value, new.call.genotype, new.call.reason_codes]
     old_text, new_text = old.genotype_summary.get(words.lang), new.genotype_summary.get(words.lang)
     if before == after and old_text == new_text:
         return
@@ -265,7 +264,7 @@ def _answers(old: Mapping[str, Any], new: Mapping[str, Any], words: _Words) -> I
 def _genotype_input(provenance: Mapping[str, Any]) -> tuple[str, str] | None:
     for item in provenance.get("inputs") or ():
         if isinstance(item, Mapping) and item.get("role") == "genotype_input":
-            return str(item.get("path")), str(item.get("sha256"))
+            return str(item.get("path")), input_digest(item)[1]
     return None
 
 

@@ -47,7 +47,7 @@ import logging
 import os
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -59,9 +59,10 @@ from markupsafe import Markup
 
 from pgx_report.clinical.knowledge import safe_load_yaml
 from pgx_report.contracts.assessment import Assessment, as_assessment, assessment_from_json
+from pgx_report.contracts.lab import LabProfile
 from pgx_report.contracts.languages import LANGUAGES
 from pgx_report.contracts.report import ATTACHMENT_NAME as REPORT_ATTACHMENT
-from pgx_report.contracts.report import ReportInfo, preliminary
+from pgx_report.contracts.report import ReportInfo, Request, preliminary
 from pgx_report.errors import PgxError
 from pgx_report.files.io import read_input_bytes
 from pgx_report.files.jsonio import parse_json
@@ -228,7 +229,7 @@ def render_html(
     templates: Path,
     *,
     source: str | Path | None = None,
-    lab: str | None = None,
+    lab: LabProfile | None = None,
     report: ReportInfo | None = None,
 ) -> Report:
     """The report as a standalone HTML page (no PDF)."""
@@ -479,17 +480,24 @@ def render_pdf(
     templates: Path,
     *,
     source: str | Path | None = None,
-    lab: str | None = None,
+    lab: LabProfile | None = None,
     report: ReportInfo | None = None,
+    request: Request | None = None,
 ) -> Report:
     """The report as PDF/A-3b bytes, with ``assessment_bytes`` (the assessment JSON) and
     the report's identity and status (``report.json``; without ``report``, preliminary
-    version 1) embedded as associated files (relationship ``Data``)."""
+    version 1 of ``request``) embedded as associated files (relationship ``Data``).
+    ``lab`` is the laboratory's profile: printed, and recorded (name, SHA-256) in
+    ``report.json``; without it the page says the laboratory is not configured."""
     import_weasyprint()
     from weasyprint.urls import FatalURLFetchingError
 
+    record = None if lab is None else lab.record()
     if report is None:
-        report = preliminary(as_assessment(assessment, source), assessment_bytes, lang)
+        typed = as_assessment(assessment, source)
+        report = preliminary(typed, assessment_bytes, lang, record, request)
+    elif report.lab != record:
+        report = replace(report, lab=record)
     view = build_view(
         assessment, lang, load_labels(templates), source=source, lab=lab, report=report
     )

@@ -31,9 +31,12 @@ from pgx_report.contracts.assessment import (
     ContraindicationResult,
     FactorResult,
     as_assessment,
+    input_digest,
 )
+from pgx_report.contracts.call import Call
+from pgx_report.contracts.lab import LabProfile
 from pgx_report.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
-from pgx_report.contracts.report import ReportInfo
+from pgx_report.contracts.report import ReportInfo, Request
 from pgx_report.errors import InputError
 from pgx_report.outputs.report.page_one import page_one
 
@@ -159,15 +162,6 @@ def choose_language(
     return DEFAULT_LANGUAGE
 
 
-def _call_field(call: Mapping[str, Any], key: str, kind: type, source: str | Path | None) -> Any:
-    """A field of the embedded call the page needs (the call is an open mapping)."""
-    value = call.get(key)
-    if not isinstance(value, kind):
-        what = "an object" if kind is Mapping else "a list"
-        raise InputError(source, f"$.call.{key}: missing or not {what}")
-    return value
-
-
 # --------------------------------------------------------------------------- page sections
 
 
@@ -177,13 +171,11 @@ def _legend(labels: Labels) -> str:
     )
 
 
-def _genotype(
-    assessment: Assessment, lang: str, labels: Labels, source: str | Path | None
-) -> dict[str, Any]:
+def _genotype(assessment: Assessment, lang: str, labels: Labels) -> dict[str, Any]:
     call = assessment.call
-    status = str(call["status"])
-    codes = [str(code) for code in _call_field(call, "reason_codes", list, source)]
-    sentences = [str(sentence) for sentence in call.get("reasons") or []]
+    status = call.status.value
+    codes = list(call.reason_codes)
+    sentences = list(call.reasons)
     reasons = []
     for index, code in enumerate(codes):
         text = labels.get(f"reason_{code}")
@@ -191,7 +183,7 @@ def _genotype(
             text = sentences[index] if index < len(sentences) else code
         reasons.append(f"{text} ({code})")
     line = assessment.genotype_summary.get(lang)
-    determined = status == "called" and call.get("genotype") in ("A/A", "A/G", "G/G")
+    determined = status == "called" and call.genotype in ("A/A", "A/G", "G/G")
     if not determined and not line.casefold().startswith(labels["not_determined"].casefold()):
         line = f"{labels['not_determined']}: {line}"
     return {
@@ -233,12 +225,10 @@ def _controls_text(assay: Mapping[str, Any], labels: Labels) -> str:
     return f"{verdict}: " + "; ".join(parts) if parts else verdict
 
 
-def _assay_details(
-    call: Mapping[str, Any], qc: Mapping[str, Any], labels: Labels, shown: Any
-) -> list[tuple[str, str]]:
+def _assay_details(call: Call, labels: Labels, shown: Any) -> list[tuple[str, str]]:
     """A targeted assay call: the assay, its wells and the plate's controls instead of a
     VCF record (docs/targeted.md)."""
-    provenance = call.get("provenance") or {}
+    qc, provenance = call.qc, call.provenance
     instrument = provenance.get("instrument") or {}
     assays = [a for a in qc.get("assays") or [] if isinstance(a, Mapping)]
     assay_text = "; ".join(
@@ -259,18 +249,13 @@ def _assay_details(
     ]
 
 
-def _details(
-    call: Mapping[str, Any], lang: str, labels: Labels, source: str | Path | None
-) -> list[tuple[str, str]]:
-    variant = _call_field(call, "variant", Mapping, source)
-    qc = call.get("qc")
-    if not isinstance(qc, Mapping):
-        qc = {}
+def _details(call: Call, lang: str, labels: Labels) -> list[tuple[str, str]]:
+    variant, qc = call.variant, call.qc
 
     def shown(value: Any) -> str:
         return _shown_value(value, lang, labels)
 
-    status = call["status"]
+    status = call.status.value
     status_text = labels[f"status_{status}"]
     qc_source = qc.get("source")
     if qc_source == "targeted_assay":
@@ -284,12 +269,9 @@ def _details(
                 labels["call_status"],
                 status_text if status_text == status else f"{status_text} ({status})",
             ),
-            (labels["raw_gt"], shown(call.get("gt"))),
-            *_assay_details(call, qc, labels, shown),
-            (
-                labels["reason_codes"],
-                ", ".join(call.get("reason_codes") or []) or labels["word_none"],
-            ),
+            (labels["raw_gt"], shown(call.gt)),
+            *_assay_details(call, labels, shown),
+            (labels["reason_codes"], ", ".join(call.reason_codes) or labels["word_none"]),
         ]
     return [
         (
@@ -304,7 +286,7 @@ def _details(
             labels["call_status"],
             status_text if status_text == status else f"{status_text} ({status})",
         ),
-        (labels["raw_gt"], shown(call.get("gt"))),
+        (labels["raw_gt"], shown(call.gt)),
         (labels["qc_source"], labels.get(f"source_{qc_source}", shown(qc_source))),
         (labels["record"], _record_text(qc.get("record"), shown)),
         (labels["depth"], shown(qc.get("depth"))),
@@ -314,10 +296,7 @@ def _details(
         (labels["filter"], shown(qc.get("filter"))),
         (labels["qual"], shown(qc.get("qual"))),
         (labels["phased"], shown(qc.get("phased"))),
-        (
-            labels["reason_codes"],
-            ", ".join(call.get("reason_codes") or []) or labels["word_none"],
-        ),
+        (labels["reason_codes"], ", ".join(call.reason_codes) or labels["word_none"]),
     ]
 
 
@@ -408,7 +387,7 @@ def _provenance_rows(
     ]
 
 
-def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str]]:
+def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, Any]]:
     rows = []
     for item in provenance["inputs"]:
         role = str(item.get("role", ""))
@@ -416,18 +395,91 @@ def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, str
             {
                 "role": labels.get(f"role_{role}", role),
                 "path": str(item["path"]),
-                "sha256": str(item["sha256"]),
+                "sha256": input_digest(item)[1],
+                "region": input_digest(item)[0] != "sha256",
             }
         )
     return rows
 
 
+def lab_contact_line(lab: LabProfile, labels: Labels) -> str:
+    """The laboratory's address and contact on one line (page 1's top margin)."""
+    phone = f"{labels['lab_phone']} {lab.phone}"
+    return " · ".join([", ".join(lab.address), phone, f"{labels['lab_email']} {lab.email}"])
+
+
+def lab_view(lab: LabProfile | None, lang: str, labels: Labels) -> dict[str, Any] | None:
+    """The laboratory as printed (header and the "Laboratory and method" section), in
+    ``lang``; None without a profile (the page then says it is not configured)."""
+    if lab is None:
+        return None
+    phone = f"{labels['lab_phone']} {lab.phone}"
+    email = f"{labels['lab_email']} {lab.email}"
+    contact = f"{phone} · {email}"
+    address = ", ".join(lab.address)
+    return {
+        "name": lab.name,
+        "address": address,
+        "rows": [
+            (labels["lab_laboratory"], f"{lab.name}, {address}"),
+            (labels["lab_contact"], contact),
+            (labels["lab_accreditation"], lab.accreditation.get(lang)),
+            (labels["lab_director"], f"{lab.director.name}, {lab.director.role.get(lang)}"),
+            (
+                labels["lab_test"],
+                f"{lab.test_name.get(lang)} ({labels['lab_test_code']} {lab.test_code})",
+            ),
+            (labels["lab_method"], lab.method.get(lang)),
+            (labels["lab_performance"], lab.performance.get(lang)),
+        ],
+        "limitations": [item.get(lang) for item in lab.limitations],
+        "input": {
+            "role": labels["role_lab_profile"],
+            "path": f"{lab.path.name} ({lab.name})",
+            "sha256": lab.sha256,
+            "region": False,  # the SHA-256 of the whole file
+        },
+    }
+
+
+def request_view(request: Request | None, lang: str, labels: Labels) -> dict[str, Any] | None:
+    """The request and specimen as printed on page 1 (dates in the language's form);
+    None when the report has none. ``specimen`` / ``order``: whether each row shows."""
+    if not request:
+        return None
+
+    def shown(value: str | None) -> str:
+        return labels["not_given"] if value is None else value
+
+    return {
+        "specimen": any(
+            (request.specimen_type, request.specimen_id, request.collected, request.received)
+        ),
+        "order": bool(request.requested_by or request.indication),
+        "specimen_type": shown(request.specimen_type),
+        "specimen_id": shown(request.specimen_id),
+        "collected": format_date(request.collected, lang) or labels["not_given"],
+        "received": format_date(request.received, lang) or labels["not_given"],
+        "requested_by": shown(request.requested_by),
+        "indication": shown(request.indication),
+    }
+
+
 RUNNING_NAME_MAX = 80
 
 
-def _page_css(footer_id: str, running_name: str, title: str, status: str, labels: Labels) -> str:
+def _page_css(
+    footer_id: str,
+    running_name: str,
+    title: str,
+    status: str,
+    labels: Labels,
+    first_left: str | None = None,
+) -> str:
     """Margin-box texts for every page: the status word stands in the header of every
-    page, page 1 included. All input text is hex-escaped (see css_string)."""
+    page, page 1 included; page 1's top left holds ``first_left`` (the laboratory's
+    address and contact), where later pages have the title. All input text is
+    hex-escaped (see css_string)."""
     css = (
         "@page { @bottom-left { content: "
         + css_string(footer_id)
@@ -441,7 +493,9 @@ def _page_css(footer_id: str, running_name: str, title: str, status: str, labels
         + css_string(status)
         + "; } @top-right { content: "
         + css_string(running_name)
-        + "; } }\n@page :first { @top-left { content: none; } @top-right { content: none; } }\n"
+        + "; } }\n@page :first { @top-left { content: "
+        + ("none" if first_left is None else css_string(first_left))
+        + "; } @top-right { content: none; } }\n"
     )
     assert "</" not in css  # nothing can close a <style> element
     return css
@@ -530,7 +584,7 @@ def _header_and_meta(
     assessment: Assessment,
     lang: str,
     labels: Labels,
-    lab: str | None,
+    lab: LabProfile | None,
     reported_on: str,
     report: dict[str, Any],
 ) -> dict[str, Any]:
@@ -546,16 +600,21 @@ def _header_and_meta(
         f"{labels['report_version']} {report['version']} · {report['word']}"
     )
     birth_date = format_date(patient.get("birth_date"), lang)
+    first_left = (
+        labels["lab_not_configured_short"] if lab is None else lab_contact_line(lab, labels)
+    )
     # The running header shortens a very long name (page 1 prints it in full); the
     # footer's ids are never shortened: they wrap inside their margin box.
     shown = name if len(name) <= RUNNING_NAME_MAX else name[: RUNNING_NAME_MAX - 1] + "…"
     running_name = f"{shown} · {birth_date}" if birth_date else shown
     return {
         "title": title,
-        "page_css": Markup(_page_css(footer, running_name, title, report["word"], labels)),
+        "page_css": Markup(
+            _page_css(footer, running_name, title, report["word"], labels, first_left)
+        ),
         "meta": {
             "title": f"{title} — {patient_id}",
-            "author": lab or "pgx-report",
+            "author": lab.name if lab is not None else "pgx-report",
             "description": f"{labels['subtitle']}. {footer_id}.",
             "keywords": "OPRM1, rs1799971, naltrexone, pharmacogenomics",
             "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -585,13 +644,14 @@ def build_view(
     labels: Mapping[str, Mapping[str, str]],
     *,
     source: str | Path | None = None,
-    lab: str | None = None,
+    lab: LabProfile | None = None,
     report: ReportInfo | None = None,
 ) -> dict[str, Any]:
     """Every value the template prints, already in ``lang`` and formatted.
 
     ``report`` is the report's identity and status; without it, the report is
     preliminary version 1 (its id from the assessment, see :mod:`contracts.report`).
+    ``lab`` is the laboratory's profile (None: the page says it is not configured).
 
     ``assessment`` is the typed :class:`Assessment`; its JSON form (a mapping) is read
     through the contract first (:func:`as_assessment`). ``source`` names the file in
@@ -611,7 +671,7 @@ def build_view(
     view: dict[str, Any] = {
         "lang": lang,
         "L": words,
-        "lab": lab,
+        "lab": lab_view(lab, lang, words),
         "patient": _patient(typed, lang, words),
         "sample_id": typed.sample_id,
         "clinician": _clinician(typed, words),
@@ -624,7 +684,7 @@ def build_view(
         "sample_mismatch": provenance.get("allow_sample_mismatch") is True,
         "sample_mismatch_text": _mismatch_text(provenance, words),
         "unchecked": words["unchecked_text"].format(count=len(unchecked)) if unchecked else None,
-        "genotype": _genotype(typed, lang, words, source),
+        "genotype": _genotype(typed, lang, words),
         "overall": _overall(typed, lang, words),
         "guidance": [
             (words[label], typed.guidance[key].get(lang))
@@ -639,17 +699,20 @@ def build_view(
             "sep": (SCALE_X["favourable"] + SCALE_X["unknown"]) // 2,
         },
         "legend": _legend(words),
-        "details": _details(typed.call, lang, words, source),
+        "details": _details(typed.call, lang, words),
         "limitations": [item.get(lang) for item in typed.limitations],
         "references": _references(typed, lang),
         "page1": page_one(typed.overall.to_dict(), lang),
         "provenance": _provenance_rows(provenance, lang, words, source),
         "inputs": _inputs(provenance, words),
     }
+    if view["lab"] is not None:  # the profile is an input of the report: its SHA-256
+        view["inputs"].append(view["lab"]["input"])
     if report is None:
         from pgx_report.contracts.report import report_id_for
 
         report = ReportInfo(report_id_for(typed), 1, "preliminary", lang, "0" * 64)
     view["report"] = report_view(report, words)
+    view["request"] = request_view(report.request, lang, words)
     view.update(_header_and_meta(typed, lang, words, lab, reported_on, view["report"]))
     return view
