@@ -345,7 +345,7 @@ class _Targets:
         obj = self.jsonio.parse_json(data, "q.json")
         questionnaire = self.questionnaire.parse_questionnaire(obj, "q.json")
         inputs = self.assessment.default_inputs(
-            self.call_data, questionnaire, call_path="call.json", call_sha256="0" * 64
+            self.call, questionnaire, call_path="call.json", call_sha256="0" * 64
         )
         result = self.assessment.assess(
             self.call, questionnaire, self.kb, inputs=inputs, allow_sample_mismatch=True
