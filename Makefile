@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: help env system demo demo-release test validate lint format typecheck bench clean
+.PHONY: help env system demo demo-release test validate lint format typecheck bench fuzz clean
 
 help:
 	@echo "make demo   - set up everything and run the workflow on the bundled demo patients (PDFs in results/)"
@@ -16,6 +16,8 @@ help:
 	@echo "make validate - method verification on the bundled real samples (results/validation/)"
 	@echo "make bench  - run the benchmarks in benchmarks/ (against bcftools, same run)"
 	@echo "make lint   - ruff check + ruff format --check + mypy"
+	@echo "make fuzz   - coverage-guided fuzzing of the input readers, FUZZ_SECONDS (60) per target;"
+	@echo "              failing inputs in FUZZ_DIR/crashes (results/fuzz/crashes)"
 
 # System packages (Debian): bcftools/tabix for tests and benchmarks, poppler for PDF
 # checks, Pango/HarfBuzz for WeasyPrint, SLURM + munge for the cluster test.
@@ -76,6 +78,20 @@ format: env
 bench: env
 	@set -e; for script in benchmarks/bench_*.py; do \
 	  echo "== $$script"; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) $$script; done
+
+# In-process coverage-guided fuzzing (atheris, the optional extra `fuzz`): every target of
+# fuzz/fuzz.py for FUZZ_SECONDS each; corpora kept in FUZZ_DIR/corpus, failing inputs saved
+# in FUZZ_DIR/crashes/TARGET/ (exit 1). docs/calling.md, "Fuzzing".
+FUZZ_SECONDS ?= 60
+FUZZ_DIR ?= results/fuzz
+FUZZ_STAMP := $(VENV)/.installed-fuzz
+
+$(FUZZ_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[workflow,test,fuzz]'
+	@touch $(FUZZ_STAMP)
+
+fuzz: env $(FUZZ_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) fuzz/fuzz.py --seconds $(FUZZ_SECONDS) --out $(FUZZ_DIR)
 
 clean:
 	rm -rf results logs .snakemake build dist .pytest_cache .ruff_cache .mypy_cache

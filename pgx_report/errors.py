@@ -9,12 +9,22 @@ Library code never calls ``sys.exit``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+
+def _restore(cls: type[PgxError], state: dict[str, Any]) -> PgxError:
+    """Unpickle a PgxError (see ``PgxError.__reduce__``)."""
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, str(error))
+    return error
 
 
 class PgxError(Exception):
     """Base class for every user-facing error. ``str(err)`` is the one-line message."""
 
     exit_code = 2
+    label = "error"  # the message starts "pgx-report: LABEL: "
 
     def __init__(self, source: str | Path | None, message: str) -> None:
         self.source = str(source) if source is not None else None
@@ -23,6 +33,11 @@ class PgxError(Exception):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.message}" if self.source else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled whole, type and fields (a genotype reader's error crosses from its
+        # forked child: pgx_report.genotype.isolated)
+        return (_restore, (type(self), dict(self.__dict__)))
 
 
 class InputError(PgxError):
@@ -60,6 +75,15 @@ class OutputError(PgxError):
     """An output cannot be written (or would overwrite an input)."""
 
 
+class ReaderCrashed(PgxError):
+    """The native library reading a genotype file (htslib, through cyvcf2 or pysam) died
+    in the child process that ran it (pgx_report.genotype.isolated): not input we
+    recognised as bad, so an internal error (exit 1) naming the file, to be reported."""
+
+    exit_code = 1
+    label = "internal error"
+
+
 PROG = "pgx-report"
 
 
@@ -71,7 +95,7 @@ def exit_code_of(exc: BaseException) -> int:
     import sys
 
     if isinstance(exc, PgxError):
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: {exc.label}: {exc}", file=sys.stderr)
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -161,10 +161,13 @@ def call_input(
     ~0.1 s of imports). ``pgx-report call`` skips it unless ``PGX_REPORT_SELF_CHECK=1``
     (the tests set it): every reader of a call.json validates it anyway."""
     from pgx_report.genotype.dispatch import call_sample
+    from pgx_report.genotype.isolated import isolated
 
     settings = settings or CallSettings()
     check_inputs([source, *([reference] if reference else [])])
-    call = call_sample(
+    call = isolated(  # in a reader process: a crash of htslib fails this call only
+        source,
+        call_sample,
         Path(source),
         sample=sample,
         build=settings.build,
@@ -207,7 +210,11 @@ def write_calls(
         if not output:
             raise UsageError(None, "--all-samples needs -o OUT (the output directory)")
         check_output_folder(output, inputs)
-        _write_all_samples(source, Path(output), reference, settings)
+        from pgx_report.genotype.isolated import isolated
+
+        # read and written in a child: a crash of htslib is one clear line (exit 1)
+        out = Path(output)
+        isolated(source, _write_all_samples, source, out, reference, settings)
         return
     import os
 

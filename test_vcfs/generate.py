@@ -68,7 +68,7 @@ def vcf_text(case: dict[str, Any], headers: dict[str, Any]) -> str:
     lines += [f"##contig=<{c}>" for c in header.get("contigs", [])]
     lines += header.get("extra", [])
     lines += case.get("header_extra", [])
-    text = "\n".join(lines) + "\n" + _META
+    text = "\n".join(lines) + "\n" + ("" if case.get("bare_header") else _META)
     samples = case.get("samples", ["S1"])
     columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
     text += "\t".join(columns + (["FORMAT", *samples] if samples else [])) + "\n"

@@ -425,3 +425,123 @@ def test_cohort_step_is_a_lookup() -> None:
     item = SampleTask(sample="s", questionnaire="q.json", cohort="c", vcf_sample="a b/c")
     step = sample_steps(item, "res", "logs", CallOptions())[0]
     assert (step.argv, step.copy, step.cohort) == ((), None, (Path("c"), "a b/c"))
+
+
+def test_a_reader_crash_fails_that_sample_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A genotype reader that dies (SIGSEGV, as htslib on a record the precheck does not
+    know; the test hook kills the reader process on one file) fails that sample alone,
+    with its one line in its call log and in the summary (exit 1, not bad input); every
+    other sample of the chunk, before and after it, is written byte for byte as without
+    the crash. The batch summary lists the sample as failed with the same line."""
+    from pgx_report.genotype.isolated import CRASH_ENV
+    from pgx_report.outputs.batch_summary import SampleStatus, collect_sample
+
+    order = ["demo-carrier", "demo-aa", "demo-opioid", "demo-nd"]
+    tasks = [task(sample) for sample in order]
+    crashed_vcf = VCFS / DEMO_PATIENTS["demo-aa"][0]
+    for run in ("clean", "crash"):
+        (tmp_path / run).mkdir()
+        if run == "crash":
+            monkeypatch.setenv(CRASH_ENV, crashed_vcf.name)
+        result = run_pgx(
+            "batch", *task_args(tasks), "--results", "results", "--logs", "logs",
+            cwd=tmp_path / run,
+        )  # fmt: skip
+        assert result.returncode == (1 if run == "crash" else 0), result.stderr
+    line = f"internal error: the genotype reader crashed (signal 11) on {crashed_vcf}"
+    assert result.stderr.splitlines() == [
+        f"pgx-report: error: sample 'demo-aa' (call): {line}; please report it",
+        "pgx-report: 1 of 4 samples failed (the others are written)",
+    ]
+    crash, clean = tmp_path / "crash", tmp_path / "clean"
+    log = (crash / "logs" / "demo-aa" / "call.log").read_text("utf-8")
+    assert log == f"pgx-report: {line}; please report it\n"
+    assert not (crash / "results" / "demo-aa").exists() or not any(
+        (crash / "results" / "demo-aa").iterdir()
+    )
+    for sample in ("demo-carrier", "demo-opioid", "demo-nd"):
+        for name in OUTPUT_NAMES.values():
+            written = crash / "results" / sample / name
+            assert written.read_bytes() == (clean / "results" / sample / name).read_bytes()
+    record = collect_sample("demo-aa", "NA12878", crash / "results", crash / "logs")
+    assert record.status is SampleStatus.FAILED
+    assert record.error == f"pgx-report: {line}; please report it"
+
+
+def test_a_reader_crash_in_a_single_call_is_one_internal_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`call` and `run` on one file: exit 1 (not input we recognised as bad), one line
+    naming the file, no traceback, nothing written."""
+    from pgx_report.genotype.isolated import CRASH_ENV
+
+    vcf = VCFS / DEMO_PATIENTS["demo-nd"][0]
+    monkeypatch.setenv(CRASH_ENV, vcf.name)
+    expected = (
+        f"pgx-report: internal error: the genotype reader crashed (signal 11) on {vcf}; "
+        "please report it\n"
+    )
+    call = run_pgx("call", vcf, "-o", tmp_path / "call.json")
+    assert (call.returncode, call.stderr) == (1, expected)
+    run = run_pgx("run", vcf, QUESTIONNAIRES / "demo-nd.json", "-o", tmp_path / "out")
+    assert (run.returncode, run.stderr) == (1, expected)
+    cohort = run_pgx("call", vcf, "--all-samples", "-o", tmp_path / "cohort")
+    assert (cohort.returncode, cohort.stderr) == (1, expected)
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def _reader_pid(message: str) -> int:
+    import os
+    import sys
+
+    print(f"pgx-report: WARNING: {message}", file=sys.stderr)
+    return os.getpid()
+
+
+def _reader_refuses(source: str) -> None:
+    from pgx_report.errors import UnknownSampleError
+
+    raise UnknownSampleError(source, "sample 'X' is not in the file")
+
+
+def _reader_dies() -> None:
+    import faulthandler
+    import os
+    import signal
+
+    faulthandler.disable()  # pytest's: no dump of the expected crash
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def test_reader_session_keeps_one_reader_and_replaces_a_dead_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In a session one reader process answers every call; its errors come back as they
+    were raised (type and message), its stderr on ours; a dead reader is one
+    ReaderCrashed, and the next call gets a new reader."""
+    import os
+
+    from pgx_report.errors import ReaderCrashed, UnknownSampleError
+    from pgx_report.genotype.isolated import isolated, reader_session
+
+    with reader_session():
+        first = isolated("a.vcf", _reader_pid, "one")
+        assert first != os.getpid()
+        assert isolated("a.vcf", _reader_pid, "two") == first
+        with pytest.raises(UnknownSampleError) as refused:
+            isolated("b.vcf", _reader_refuses, "b.vcf")
+        assert str(refused.value) == "b.vcf: sample 'X' is not in the file"
+        with pytest.raises(ReaderCrashed) as crashed:
+            isolated("c.vcf", _reader_dies)
+        assert crashed.value.exit_code == 1
+        assert str(crashed.value) == (
+            "the genotype reader crashed (signal 11) on c.vcf; please report it"
+        )
+        after = isolated("d.vcf", _reader_pid, "three")
+        assert after not in (first, os.getpid())
+    assert isolated("e.vcf", _reader_pid, "four") not in (first, after, os.getpid())
+    assert [line.split(": ")[-1] for line in capsys.readouterr().err.splitlines()] == [
+        "one", "two", "three", "four"
+    ]  # fmt: skip

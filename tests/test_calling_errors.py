@@ -246,3 +246,24 @@ def test_existing_output_kept_on_error(vcfs: dict[str, dict[str, Path]], tmp_pat
     before = out.read_bytes()
     assert_clean_error(run_pgx("call", tmp_path / "missing.vcf", "-o", out), "file not found")
     assert out.read_bytes() == before
+
+
+def test_an_odd_sample_name_refuses_only_its_own_call(tmp_path: Path) -> None:
+    """A cohort VCF with one sample name holding a control character (found by `make
+    fuzz`): `--all-samples` and a call of that sample are refused naming the column;
+    another sample of the file is still called."""
+    from calling_support import GENERATE
+
+    case = {
+        "samples": ["S1", "S\x05odd"],
+        "records": ["SITE A G 50 PASS . GT:DP:GQ:AD 0/1:30:99:15,15 1/1:30:99:0,30"],
+    }
+    src = tmp_path / "cohort.vcf"
+    src.write_text(GENERATE.vcf_text(case, CASES["headers"]), "utf-8")
+    message = "#CHROM line, column 11: sample name 'S\\x05odd': character 2 is U+0005"
+    result = run_pgx("call", src, "--all-samples", "-o", tmp_path / "all")
+    assert_clean_error(result, message)
+    assert not (tmp_path / "all").exists()
+    out = tmp_path / "s1.json"
+    assert run_pgx("call", src, "--sample", "S1", "-o", out).returncode == 0
+    assert '"genotype": "A/G"' in out.read_text("utf-8")

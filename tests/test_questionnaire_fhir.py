@@ -152,24 +152,26 @@ BAD = [
     (
         "two answers",
         lambda d: _mutate(d, "sweet_liking", [{"valueCoding": {"code": "liker"}}] * 2),
-        "qr.json: $.item[8].answer: exactly one answer allowed",
+        "qr.json: $.item[8].answer (linkId 'sweet_liking'): exactly one answer allowed",
     ),
     (
         "unsupported value type",
         lambda d: _mutate(d, "patient.name", [{"valueAttachment": {"title": "x"}}]),
-        "qr.json: $.item[2].item[1].answer[0].valueAttachment: value type not supported "
+        "qr.json: $.item[2].item[1].answer[0].valueAttachment (linkId 'patient.name'): value "
+        "type not supported "
         "(allowed: valueBoolean, valueInteger, valueDecimal, valueString, valueDate, "
         "valueDateTime, valueCoding, valueQuantity)",
     ),
     (
         "coding without code",
         lambda d: _mutate(d, "language", [{"valueCoding": {"display": "Norsk"}}]),
-        "qr.json: $.item[4].answer[0].valueCoding: needs a 'code' string",
+        "qr.json: $.item[4].answer[0].valueCoding (linkId 'language'): needs a 'code' string",
     ),
     (
         "bad dateTime",
         lambda d: _mutate(d, "patient.birth_date", [{"valueDateTime": "14.03.1971"}]),
-        'qr.json: $.item[2].item[2].answer[0].valueDateTime: "14.03.1971" is not a FHIR dateTime',
+        "qr.json: $.item[2].item[2].answer[0].valueDateTime (linkId 'patient.birth_date'): "
+        '"14.03.1971" is not a FHIR dateTime',
     ),
     (
         "missing sample",
@@ -179,7 +181,7 @@ BAD = [
     (
         "answer not an object",
         lambda d: _mutate(d, "sample_id", ["NA18564"]),
-        "qr.json: $.item[1].answer[0]: an answer must be an object",
+        "qr.json: $.item[1].answer[0] (linkId 'sample_id'): an answer must be an object",
     ),
 ]
 
@@ -382,22 +384,26 @@ def test_the_same_link_id_at_two_nesting_levels_with_conflicting_answers() -> No
     [
         (
             lambda d: item(d, "safety.acute_hepatitis").update(answers=[{"valueBoolean": True}]),
-            "$.item[10].item[5].answers: unknown key 'answers' (allowed: answer, definition, "
+            "$.item[10].item[5].answers (linkId 'safety.acute_hepatitis'): unknown key 'answers' "
+            "(allowed: answer, definition, "
             "extension, id, item, linkId, text)",
         ),
         (
             lambda d: item(d, "safety.acute_hepatitis").update(valueBoolean=True),
-            "$.item[10].item[5].valueBoolean: unknown key 'valueBoolean'",
+            "$.item[10].item[5].valueBoolean (linkId 'safety.acute_hepatitis'): unknown key "
+            "'valueBoolean'",
         ),
         (
             lambda d: item(d, "safety.acute_hepatitis").update(
                 modifierExtension=[{"url": "https://x.invalid/negated", "valueBoolean": True}]
             ),
-            "$.item[10].item[5].modifierExtension: modifierExtension is not read",
+            "$.item[10].item[5].modifierExtension (linkId 'safety.acute_hepatitis'): "
+            "modifierExtension is not read",
         ),
         (
             lambda d: item(d, "safety.acute_hepatitis")["answer"][0].update(Item=[]),
-            "$.item[10].item[5].answer[0].Item: unknown key 'Item' (allowed: extension, id, item)",
+            "$.item[10].item[5].answer[0].Item (linkId 'safety.acute_hepatitis'): "
+            "unknown key 'Item' (allowed: extension, id, item)",
         ),
         (
             lambda d: d.update(implicitRules="https://x.invalid/rules"),

@@ -23,6 +23,7 @@ from typing import Any
 
 from pgx_report.batch.sheet import ConfigError, SheetRow, load_sample_sheet
 from pgx_report.batch.tasks import CallOptions, chunks, sample_logs, sample_outputs
+from pgx_report.contracts.text import unprintable_in
 from pgx_report.pipeline import SampleTask
 
 COHORT_DIR = "results/_cohorts"
@@ -216,6 +217,9 @@ class WorkflowPlan:
 def load_plan(config: Mapping[str, Any]) -> WorkflowPlan:
     """The plan of a (schema-validated) workflow config; a bad sheet or config value is
     a SheetError / ConfigError (one line)."""
+    found = unprintable_in(dict(config))  # paths, keys and commands shown in logs and jobs
+    if found:
+        raise ConfigError(f"{found[0].removeprefix('$.')}: {found[1]}")
     sheet = Path(config["samples"])
     table = load_sample_sheet(sheet, config.get("reference"))
     check_population(config["population"])

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING
 from pgx_report.batch.tasks import CallOptions, sample_logs, sample_outputs
 from pgx_report.errors import PROG, exit_code_of
 from pgx_report.files.io import atomic_write_bytes
-from pgx_report.pipeline import SampleTask
+from pgx_report.pipeline import CallSettings, ReportSettings, SampleTask
 
 if TYPE_CHECKING:
     from pgx_report.contracts.lab import LabProfile
@@ -84,26 +84,16 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else f"no message (see {path})"
 
 
-def run_tasks(
+def _run_each(
     tasks: Sequence[SampleTask],
     results: str | Path,
     logs: str | Path,
-    options: CallOptions,
-    *,
-    lab: LabProfile | None = None,
-) -> int:
-    """Run every task (see the module's docstring); the exit code. ``lab`` is the
-    laboratory's profile, printed in every report."""
-    from pgx_report.contracts.call import Thresholds
-    from pgx_report.pipeline import CallSettings, ReportSettings, run_sample
+    calling: CallSettings,
+    report: ReportSettings,
+) -> list[tuple[str, str, int, str]] | None:
+    """Run every task; the failures (sample, step, code, error line), None if interrupted."""
+    from pgx_report.pipeline import run_sample
 
-    defaults = Thresholds()
-    thresholds = Thresholds(
-        min_depth=defaults.min_depth if options.min_depth is None else options.min_depth,
-        min_gq=defaults.min_gq if options.min_gq is None else options.min_gq,
-    )
-    calling = CallSettings(thresholds=thresholds, full_digest=options.full_digest)
-    report = ReportSettings(lab=lab)
     failures: list[tuple[str, str, int, str]] = []
     for task in tasks:
         paths = sample_outputs(results, task.sample)
@@ -119,12 +109,39 @@ def run_tasks(
         except StepFailed as failed:
             if failed.code == INTERRUPTED:
                 print(f"{PROG}: interrupted at sample '{task.sample}'", file=sys.stderr)
-                return INTERRUPTED
+                return None
             failures.append((task.sample, failed.step, failed.code, _last_line(failed.log_file)))
             continue
         log.info("sample %s: done", task.sample)
+    return failures
+
+
+def run_tasks(
+    tasks: Sequence[SampleTask],
+    results: str | Path,
+    logs: str | Path,
+    options: CallOptions,
+    *,
+    lab: LabProfile | None = None,
+) -> int:
+    """Run every task (see the module's docstring); the exit code. ``lab`` is the
+    laboratory's profile, printed in every report."""
+    from pgx_report.contracts.call import Thresholds
+    from pgx_report.genotype.isolated import reader_session
+
+    defaults = Thresholds()
+    thresholds = Thresholds(
+        min_depth=defaults.min_depth if options.min_depth is None else options.min_depth,
+        min_gq=defaults.min_gq if options.min_gq is None else options.min_gq,
+    )
+    calling = CallSettings(thresholds=thresholds, full_digest=options.full_digest)
+    report = ReportSettings(lab=lab)
+    with reader_session():  # one reader process for the chunk; a crash fails one sample
+        failures = _run_each(tasks, results, logs, calling, report)
+    if failures is None:
+        return INTERRUPTED
     for sample, failed_step, _code, message in failures:
-        message = message.removeprefix(f"{PROG}: error: ")
+        message = message.removeprefix(f"{PROG}: error: ").removeprefix(f"{PROG}: ")
         print(f"{PROG}: error: sample '{sample}' ({failed_step}): {message}", file=sys.stderr)
     if not failures:
         return 0

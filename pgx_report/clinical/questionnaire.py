@@ -427,6 +427,8 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
 # FHIR R4 QuestionnaireResponse
 
 
+# FHIR R4 QuestionnaireResponse.status (required binding); entered-in-error is refused
+_FHIR_STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
 _FHIR_VALUE_KEYS = (
     "valueBoolean",
     "valueInteger",
@@ -567,18 +569,31 @@ def _has_value(answer: Any) -> bool:
     return not isinstance(answer, Mapping) or any(key.startswith("value") for key in answer)
 
 
+def _tag_since(problems: list[tuple[str, str]], start: int, link_id: str) -> None:
+    """Name the item's linkId in the problems found since ``start`` (a path such as
+    ``$.item[5].item[1].answer[0]`` alone does not tell a user which question it is)."""
+    for index in range(start, len(problems)):
+        at, what = problems[index]
+        if what:  # an empty message is a marker (see _walk_item), matched by its path
+            problems[index] = (f"{at} (linkId {link_id!r})", what)
+
+
 def _walk_item(item: Any, here: str, walk: _FhirWalk) -> None:
     if not isinstance(item, Mapping) or not isinstance(item.get("linkId"), str):
         walk.problems.append((here, "an item needs a 'linkId' string"))
         return
-    _unknown_keys(item, _ITEM_KEYS, here, walk.problems)
     link_id = item["linkId"]
+    start = len(walk.problems)
+    _unknown_keys(item, _ITEM_KEYS, here, walk.problems)
+    _tag_since(walk.problems, start, link_id)
     answers = item.get("answer")
     nested = _nested(item, here, walk)
+    start = len(walk.problems)
     if isinstance(answers, list):
         for number, answer in enumerate(answers):
             if isinstance(answer, Mapping):
                 _unknown_keys(answer, _ANSWER_KEYS, f"{here}.answer[{number}]", walk.problems)
+    _tag_since(walk.problems, start, link_id)
     valued = isinstance(answers, list) and any(_has_value(answer) for answer in answers)
     if link_id not in walk.known:
         if nested and not valued:
@@ -602,11 +617,14 @@ def _walk_item(item: Any, here: str, walk: _FhirWalk) -> None:
         walk.where[link_id] = here
         return
     if not isinstance(answers, list) or len(answers) != 1:
-        walk.problems.append((f"{here}.answer", "exactly one answer allowed"))
+        walk.problems.append((f"{here}.answer (linkId {link_id!r})", "exactly one answer allowed"))
+        walk.problems.append((f"{here}.answer", ""))  # reported: not also "missing"
         walk.where[link_id] = f"{here}.answer"
         return
     answer_at = f"{here}.answer[0]"
+    start = len(walk.problems)
     ok, value = _answer_value(answers[0], answer_at, walk.problems)
+    _tag_since(walk.problems, start, link_id)
     walk.where[link_id] = answer_at
     if ok:
         _set_dotted(walk.native, link_id, value)
@@ -652,7 +670,8 @@ def from_fhir(
                 )
             ],
         )
-    if resource.get("status") == "entered-in-error":
+    status = resource.get("status")
+    if status == "entered-in-error":
         _raise_problems(
             source,
             [
@@ -660,6 +679,17 @@ def from_fhir(
                     "$.status",
                     'the response is marked "entered-in-error" '
                     "(allowed: completed, amended, in-progress)",
+                )
+            ],
+        )
+    if "status" in resource and not (isinstance(status, str) and status in _FHIR_STATUSES):
+        _raise_problems(
+            source,
+            [
+                (
+                    "$.status",
+                    f"{_shown(status)} is not a QuestionnaireResponse status "
+                    "(allowed: completed, amended, in-progress, or stopped)",
                 )
             ],
         )

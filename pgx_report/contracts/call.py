@@ -202,6 +202,8 @@ def call_schema() -> dict[str, Any]:
 
 def validate_call_dict(data: Any, source: str | Path | None = None) -> None:
     """Raise InputError naming ``source`` and the first offending field."""
+    if not isinstance(data, Mapping):
+        raise InputError(source, "(top level): not a pgx-report call (expected a JSON object)")
     errors = schema_errors(data, SCHEMA_FILE)
     if errors:
         err = errors[0]

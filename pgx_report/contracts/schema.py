@@ -82,9 +82,39 @@ def validator(file_name: str) -> jsonschema.protocols.Validator:
 
 
 def schema_errors(data: Any, file_name: str) -> list[jsonschema.ValidationError]:
-    """Every schema error of ``data``, ordered by where it is in the document."""
-    errors = validator(file_name).iter_errors(data)
-    return sorted(errors, key=lambda err: [_sort_key(part) for part in err.absolute_path])
+    """Every schema error of ``data``: first those of a field on its own, then those a
+    condition on another field implies (``if``/``then``/``else``, ``dependent*``), each
+    group ordered by where it is in the document. So the first error names the field a
+    user got wrong: a ``status`` of "weird" is an error in ``status``, not the
+    ``carrier: None was expected`` the rule for a non-called status adds."""
+    errors = [_precise(err) for err in validator(file_name).iter_errors(data)]
+    return sorted(
+        errors,
+        key=lambda err: (
+            _conditional(err),
+            [_sort_key(part) for part in err.absolute_path],
+        ),
+    )
+
+
+def _precise(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For "not valid under any of the given schemas" (``oneOf``/``anyOf``), the error
+    inside the alternative the value was meant to be (jsonschema's ``best_match``), which
+    names the field itself: ``overall.completeness.nb: 12345 is not of type 'string'``."""
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        from jsonschema.exceptions import best_match
+
+        found: jsonschema.ValidationError | None = best_match([err])
+        if found is not None:
+            return found
+    return err
+
+
+_CONDITIONS = frozenset({"if", "then", "else", "dependentSchemas", "dependentRequired"})
+
+
+def _conditional(err: jsonschema.ValidationError) -> bool:
+    return any(part in _CONDITIONS for part in err.absolute_schema_path)
 
 
 def error_message(err: jsonschema.ValidationError, limit: int = 60) -> str:
@@ -93,9 +123,8 @@ def error_message(err: jsonschema.ValidationError, limit: int = 60) -> str:
     shown = repr(err.instance)
     if len(shown) <= limit:
         return err.message
-    return err.message.replace(
-        shown, f"{shown[: limit - 4]}...{shown[0]} ({len(shown)} characters)"
-    )
+    end = shown[0] if shown[0] in "'\"" else ""  # a string's closing quote
+    return err.message.replace(shown, f"{shown[: limit - 4]}...{end} ({len(shown)} characters)")
 
 
 def _sort_key(part: Any) -> tuple[int, Any]:

@@ -9,6 +9,9 @@ print as another id; a zero-width character or NUL vanishes from print, so two d
 ids would look the same.
 
 :func:`text_problem` is the check (used by the questionnaire and the sample sheet);
+:func:`unprintable_in` applies it to every key and string of a parsed YAML/JSON document
+(the YAML files read at run time: the site definition, populations, assay files, the
+workflow config);
 :data:`PRINTABLE_PATTERN` says the same as a JSON Schema ``pattern`` (for the published
 schema and the browser form), generated from the same table by :func:`printable_pattern`.
 """
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
 
@@ -36,6 +41,29 @@ def text_problem(text: str) -> str | None:
                 f"character {position} is {_shown(char)}, a control or format "
                 "character (allowed: printable text on one line, no tabs or line breaks)"
             )
+    return None
+
+
+def unprintable_in(data: Any) -> tuple[str, str] | None:
+    """The first key or string anywhere in ``data`` (parsed YAML/JSON: mappings, lists,
+    scalars) that :func:`text_problem` refuses, as ``($.json.path, problem)``; else None.
+    A key is named as the path to it (``$.assays``: key 'x\u202e': ...)."""
+    stack: list[tuple[str, Any]] = [("$", data)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str):
+            problem = text_problem(node)
+            if problem:
+                return where, problem
+        elif isinstance(node, Mapping):
+            items = list(node.items())
+            for key, _value in items:
+                problem = text_problem(key) if isinstance(key, str) else None
+                if problem:
+                    return where, f"key {key[:40]!r}: {problem}"
+            stack.extend((f"{where}.{key}", value) for key, value in reversed(items))
+        elif isinstance(node, list | tuple):
+            stack.extend((f"{where}[{i}]", value) for i, value in reversed(list(enumerate(node))))
     return None
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from pgx_report.contracts.text import unprintable_in
+from pgx_report.errors import InputError
 from pgx_report.paths import DATA_DIR
 
 
@@ -103,4 +105,8 @@ def rs1799971() -> Variant:
     text = (DATA_DIR / "variant.yaml").read_text("utf-8")
     # libyaml's safe loader when PyYAML was built with it (same result, ~10x faster)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return _load(yaml.load(text, Loader=loader))
+    raw = yaml.load(text, Loader=loader)
+    found = unprintable_in(raw)  # its names are printed in every call and report
+    if found:
+        raise InputError(DATA_DIR / "variant.yaml", f"{found[0]}: {found[1]}")
+    return _load(raw)

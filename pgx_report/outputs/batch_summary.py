@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from pgx_report.contracts.text import unprintable_in
 from pgx_report.errors import InputError
 from pgx_report.files.jsonio import read_json
 from pgx_report.paths import DATA_DIR, TEMPLATE_DIRS
@@ -198,8 +199,11 @@ class BatchSummary:
 @cache
 def load_populations() -> dict[str, Population]:
     """Expected 118G allele frequencies, from ``pgx_report/data/populations.yaml``."""
-    text = (DATA_DIR / "populations.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    path = DATA_DIR / "populations.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    found = unprintable_in(data)  # labels and sources are printed in the summary
+    if found:
+        raise InputError(path, f"{found[0]}: {found[1]}")
     return {
         key: Population(key, entry["label"], float(entry["g_frequency"]), entry["source"])
         for key, entry in data["populations"].items()

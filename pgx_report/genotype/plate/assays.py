@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from pgx_report.contracts.schema import json_path, schema_errors
+from pgx_report.contracts.text import unprintable_in
 from pgx_report.errors import InputError
 from pgx_report.files.io import read_input_bytes, sha256_bytes
 
@@ -40,6 +41,9 @@ def load_assays(path: str | Path) -> AssayMap:
         raw = yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not valid YAML: {' '.join(str(exc).split())}") from None
+    found = unprintable_in(raw)  # assay, allele and control names are printed
+    if found:
+        raise InputError(path, f"{found[0]}: {found[1]}")
     errors = schema_errors(raw, SCHEMA_FILE)
     if errors:
         err = errors[0]

@@ -22,6 +22,11 @@ from pgx_report.files.sniff import Container
 
 HTS_POS_MAX = (1 << 62) - 1  # larger than any real position; htslib keeps 64-bit POS
 _BASES = re.compile(r"[ACGTNacgtn]+")
+# The sample columns of a record whose FORMAT starts with GT: each begins with a
+# genotype (allele numbers or '.', separated by '/' or '|'). htslib fails on another
+# value, and cyvcf2 can then read freed memory (a segfault found by `make fuzz`: a
+# record "GT 0/x" during a streaming scan of a file without ##FORMAT lines).
+_GT_COLUMNS = re.compile(rb"(?:\t[0-9.]+(?:[/|][0-9.]+)*(?::[^\t]*)?)+")
 
 
 def allele_problem(ref: str, alts: Iterable[str]) -> str | None:
@@ -47,6 +52,8 @@ def record_problem(line: bytes, n_samples: int) -> str | None:
     line = line.rstrip(b"\r")
     if not line.strip():
         return "empty line among the records"
+    if line.startswith(b"#"):  # htslib reads it as a record (CHROM "##FORMAT=...")
+        return "a header line ('#...') among the records (the header ends at #CHROM)"
     if b"\0" in line:
         return "NUL byte in the record"
     fields = line.split(b"\t")
@@ -72,6 +79,13 @@ def record_problem(line: bytes, n_samples: int) -> str | None:
         return f"{len(fields)} columns, but the header has no sample columns"
     if expected is not None and not all(fields[9:]):
         return "an empty sample column"
+    if len(fields) > 9 and fields[8].split(b":", 1)[0] == b"GT":
+        columns = b"\t" + b"\t".join(fields[9:])
+        if _GT_COLUMNS.fullmatch(columns) is None:
+            for number, column in enumerate(fields[9:], start=1):
+                if _GT_COLUMNS.fullmatch(b"\t" + column) is None:
+                    gt = column.split(b":", 1)[0][:40].decode("ascii", "backslashreplace")
+                    return f"sample column {number}: GT '{gt}' is not a genotype (numbers or '.')"
     return None
 
 
@@ -84,13 +98,17 @@ def check_records(path: Path, lines: Iterable[tuple[int, bytes]], n_samples: int
 
 
 def numbered_records(path: Path, container: Container) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) of every record line of a VCF text file (header skipped)."""
+    """(line number, line) of every record line of a VCF text file: every line after the
+    header (which ends at the first #CHROM line), a line starting with '#' too."""
     opener = gzip.open if container is not Container.TEXT else open
+    in_header = True
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, start=1):
-                if raw.startswith(b"#"):
+                if in_header and raw.startswith(b"#"):
+                    in_header = not raw.startswith(b"#CHROM")
                     continue
+                in_header = False
                 yield number, raw.rstrip(b"\n")
     except EOFError:
         raise VcfError(path, "truncated file: the compressed data ends early") from None

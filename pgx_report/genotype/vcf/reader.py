@@ -20,6 +20,7 @@ import array
 import contextlib
 import gzip
 import logging
+import math
 import os
 import re
 import struct
@@ -69,6 +70,7 @@ class Header:
     references: tuple[str, ...]
     imputation: tuple[str, ...]  # header lines saying the genotypes were imputed
     n_lines: int = 0  # header lines, including #CHROM
+    written_samples: tuple[str, ...] = ()  # the #CHROM line's names as written (bytes)
 
     @cached_property  # asked once per index contig and per alias: thousands of contigs
     def contig_names(self) -> frozenset[str]:
@@ -430,7 +432,14 @@ def parse_header(raw_header: str, samples: Sequence[str]) -> Header:
             _IMPUTATION_WORDS.search(line)
         ):
             imputation.append(line.strip())
-    return Header(tuple(samples), tuple(contigs), tuple(references), tuple(imputation), len(lines))
+    # The #CHROM line split on tabs only (splitlines would also cut at other controls).
+    chrom_line = next(
+        (ln for ln in reversed(raw_header.split("\n")) if ln.startswith("#CHROM")), ""
+    )
+    written = tuple(chrom_line.removesuffix("\r").split("\t")[9:])
+    return Header(
+        tuple(samples), tuple(contigs), tuple(references), tuple(imputation), len(lines), written
+    )
 
 
 # --------------------------------------------------------------------------- records
@@ -527,6 +536,28 @@ def _info_flags(variant: cyvcf2.Variant) -> tuple[str, ...]:
         except KeyError:
             continue
     return tuple(flags)
+
+
+def value_problem(record: SiteRecord) -> str | None:
+    """A number of a site record that no reading can use, or None: a QUAL that is not
+    finite, or an infinite FORMAT value of a selected sample (a Float-typed DP, GQ,
+    MIN_DP or AD, or a GP, lets ``inf`` or ``1e300`` through htslib: it has no integer
+    and no JSON form; found by ``make fuzz``). NaN is htslib's missing value and stays
+    missing."""
+    if record.qual is not None and not math.isfinite(record.qual):
+        return f"QUAL is {record.qual}, not a finite number"
+    samples = record.samples
+    fields = (
+        ("DP", samples.dp),
+        ("GQ", samples.gq),
+        ("MIN_DP", samples.min_dp),
+        ("GP", samples.gp_max),
+        ("AD", samples.ad),
+    )
+    for name, values in fields:
+        if values is not None and bool(np.isinf(values).any()):
+            return f"FORMAT/{name} holds an infinite value (or one too large for its type)"
+    return None
 
 
 def to_site_record(variant: cyvcf2.Variant, n_samples: int) -> SiteRecord:
@@ -680,9 +711,14 @@ class VcfReader:
 
     def _record(self, variant: cyvcf2.Variant) -> SiteRecord:
         if self._columns is None:
-            return to_site_record(variant, len(self.selected))
-        record = to_site_record(variant, len(self.header.samples))
-        return replace(record, samples=record.samples.take(self._columns))
+            record = to_site_record(variant, len(self.selected))
+        else:
+            record = to_site_record(variant, len(self.header.samples))
+            record = replace(record, samples=record.samples.take(self._columns))
+        problem = value_problem(record)
+        if problem:
+            raise VcfError(self.path, f"{record.chrom}:{record.pos}: {problem}")
+        return record
 
     def _locate(
         self, contigs: Sequence[str], pos: int, container: Container
@@ -848,6 +884,26 @@ def open_vcf(
     except BaseException:
         vcf.close()
         raise
+
+
+def check_sample_names(path: Path, header: Header, selected: Sequence[str]) -> None:
+    """Refuse a sample to be called whose name, as the #CHROM line writes it, holds a
+    control or format character (:mod:`pgx_report.contracts.text`): a NUL ends the name
+    early in htslib (``S\\0X`` is read as ``S``, another name), and the others print as
+    nothing or as something else in call.json and the report. Other samples' names do
+    not matter (a cohort VCF with one odd name still calls the rest with --sample)."""
+    from pgx_report.contracts.text import text_problem
+
+    if len(header.written_samples) != len(header.samples):
+        return  # htslib would not have read such a header
+    wanted = set(selected)
+    pairs = zip(header.written_samples, header.samples, strict=True)
+    for column, (as_written, as_read) in enumerate(pairs, start=10):
+        problem = text_problem(as_written) if as_read in wanted else None
+        if problem:
+            raise VcfError(
+                path, f"#CHROM line, column {column}: sample name {as_written[:40]!r}: {problem}"
+            )
 
 
 def _list(header: Header, limit: int = 10) -> str:

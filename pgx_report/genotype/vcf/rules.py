@@ -45,6 +45,7 @@ from pgx_report.genotype.vcf.reader import (
     Header,
     SiteRecord,
     VcfReader,
+    check_sample_names,
     describe_samples,
     open_vcf,
     site_record_summary,
@@ -628,6 +629,7 @@ def _call_site(
 ) -> tuple[list[str], CallBatch[Call]]:
     reader = open_vcf(path, samples) if reader is None else reader
     header = reader.header
+    check_sample_names(reader.path, header, reader.selected)
     # A file read to its end (plain gzip, unindexed BCF) gets its whole-file SHA-256; so does
     # any file with --full-digest. That hash takes longer than finding the site: it runs on
     # a second thread (hashlib releases the GIL) while the file is read.
