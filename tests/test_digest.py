@@ -293,3 +293,16 @@ def test_batch_and_run_take_full_digest(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     call = json.loads((tmp_path / "run" / "call.json").read_text())
     assert call["provenance"]["input"]["sha256"] == whole
+
+
+def test_cached_index_work_follows_the_files(tmp_path: Path) -> None:
+    """The index walk and the site's ranges are cached under the identity of the data file
+    and its index (the user cache): a file rewritten in place is worked out again."""
+    path = _write_vcf(tmp_path)
+    first = _input(path)
+    assert _input(path) == first  # the second call reuses the cache, same answer
+    again = _write_vcf(tmp_path, "site")  # same path, same size, one byte changed, reindexed
+    assert again == path
+    changed = _input(path)
+    assert changed["region_digest"]["sha256"] != first["region_digest"]["sha256"]
+    check_input_identity(path, changed, Path(f"{path}.tbi"))

@@ -207,7 +207,7 @@ class IndexSummary:
     names: tuple[str, ...] | None  # tabix stores sequence names; CSI for BCF does not
     n_ref: int
     max_chunk_end: int  # largest virtual file offset any chunk ends at
-    data: bytes = field(repr=False, default=b"")  # the decompressed index
+    data: bytes = field(repr=False, default=b"")  # the decompressed index (b"": not read)
     ref_offsets: tuple[int, ...] = ()  # where each sequence's bins start in ``data``
 
 
@@ -220,22 +220,22 @@ def _read_index(index: Path, path: Path) -> IndexSummary:
     from pgx_report.files import cache
     from pgx_report.files.digest import read_index
 
-    try:
-        data = read_index(index)
-    except (OSError, EOFError, zlib.error, ValueError, struct.error):
-        raise VcfError(index, "index file is corrupt (not BGZF-compressed)") from None
     key = {"index": cache.file_identity(index), "data": cache.file_identity(path)}
     name = str(index.resolve())
     found = cache.load("vcf-index", name, key)
     if isinstance(found, dict) and set(found) == {"names", "n_ref", "max_chunk_end", "refs"}:
         names = found["names"]
-        return IndexSummary(
+        return IndexSummary(  # the index is inflated later only if the digest needs it
             tuple(names) if isinstance(names, list) else None,
             int(found["n_ref"]),
             int(found["max_chunk_end"]),
-            data,
+            b"",
             tuple(int(offset) for offset in found["refs"]),
         )
+    try:
+        data = read_index(index)
+    except (OSError, EOFError, zlib.error, ValueError, struct.error):
+        raise VcfError(index, "index file is corrupt (not BGZF-compressed)") from None
     try:
         summary = _parse_index(data)
     except (struct.error, IndexError, ValueError):
@@ -694,17 +694,31 @@ class VcfReader:
             return list(self._bisected) if self._bisected is not None else None
         if self.access != "index" or self.info.index is None:
             return None
-        from pgx_report.files import digest
+        from pgx_report.files import cache, digest
 
         numbers = {c.name: i for i, c in enumerate(self.header.contigs)}
         sequences = [(name, numbers.get(name)) for name in contigs]
         length = digest.bcf_header_length if self.info.format == "bcf" else digest.vcf_header_length
         known = self._index
-        read = (known.data, known.ref_offsets) if known is not None else None
+        read = (known.data, known.ref_offsets) if known is not None and known.data else None
+        # The ranges depend only on the two files: remembered under their identity (like the
+        # index walk), so calling many samples of one file works them out once.
+        key = {
+            "index": cache.file_identity(self.info.index),
+            "data": cache.file_identity(self.path),
+            "sequences": [list(item) for item in sequences],
+            "pos": pos,
+        }
+        name = str(self.info.index.resolve())
+        found = cache.load("vcf-site-ranges", name, key)
+        if isinstance(found, list) and all(isinstance(r, list) and len(r) == 2 for r in found):
+            return [(int(a), int(b)) for a, b in found]
         try:
-            return digest.binning_index_ranges(
+            ranges = digest.binning_index_ranges(
                 self.path, self.info.index, sequences, pos, length, read=read
             )
+            cache.store("vcf-site-ranges", name, key, [list(r) for r in ranges])
+            return ranges
         except (ValueError, struct.error, OSError, EOFError, zlib.error) as exc:
             log.info("%s: cannot tell the ranges read (%s): hashing the whole file", self.path, exc)
             return None
