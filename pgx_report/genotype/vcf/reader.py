@@ -445,8 +445,26 @@ def parse_header(raw_header: str, samples: Sequence[str]) -> Header:
 # --------------------------------------------------------------------------- records
 
 
+class FormatTypeError(ValueError):
+    """A FORMAT field the caller reads as numbers is not numbers in the header."""
+
+
 def _format(variant: cyvcf2.Variant, key: str) -> Any:
-    return variant.format(key) if key in variant.FORMAT else None
+    """FORMAT/``key`` of every sample (a 2-D numeric array), None when the record has none.
+
+    htslib reads a FORMAT key the header does not define as a string ("assuming
+    Type=String"): such a DP, GQ, AD, MIN_DP or GP cannot be used, and is refused with
+    what to add to the header (the message then names the file and the line)."""
+    if key not in variant.FORMAT:
+        return None
+    values = variant.format(key)
+    array = np.asarray(values) if values is not None else None
+    if array is None or array.ndim != 2 or array.dtype.kind not in "iuf":
+        raise FormatTypeError(
+            f"FORMAT/{key} is not defined as a number in the header (add a line like "
+            f'##FORMAT=<ID={key},Number=1,Type=Integer,Description="...">)'
+        )
+    return values
 
 
 def _int_field(variant: cyvcf2.Variant, key: str, n: int) -> FloatArray:
@@ -815,7 +833,11 @@ class VcfReader:
                             f"index does not match {self.path.name}: it returned a record "
                             f"at {variant.CHROM}:{variant.start + 1} for {contig}:{pos}",
                         )
-                    found.append(self._record(variant))
+                    try:
+                        found.append(self._record(variant))
+                    except FormatTypeError as exc:  # not the index's fault: name the record
+                        where = f"record at {variant.CHROM}:{variant.start + 1}"
+                        raise VcfError(self.path, f"{where}: {exc}") from None
         return found
 
     def _stream(self, vcf: cyvcf2.VCF, contigs: frozenset[str], pos: int) -> list[SiteRecord]:
