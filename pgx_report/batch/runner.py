@@ -16,11 +16,12 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from pgx_report.batch.tasks import CallOptions, sample_logs, sample_outputs
 from pgx_report.errors import PROG, exit_code_of
 from pgx_report.files.io import atomic_write_bytes
+from pgx_report.genotype.isolated import stderr_to
 from pgx_report.pipeline import CallSettings, ReportSettings, SampleTask
 
 if TYPE_CHECKING:
@@ -29,25 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERRUPTED = 130
-
-
-@contextlib.contextmanager
-def stderr_to(stream: IO[str]) -> Iterator[None]:
-    """Send ``sys.stderr`` and the root logger's stderr handlers to ``stream``."""
-    original = sys.stderr
-    handlers = [
-        handler
-        for handler in logging.getLogger().handlers
-        if isinstance(handler, logging.StreamHandler) and handler.stream is original
-    ]
-    for handler in handlers:
-        handler.setStream(stream)
-    try:
-        with contextlib.redirect_stderr(stream):
-            yield
-    finally:
-        for handler in handlers:
-            handler.setStream(original)
 
 
 class StepFailed(Exception):

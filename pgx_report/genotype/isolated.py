@@ -71,7 +71,7 @@ def _flush() -> None:
 
 
 @contextlib.contextmanager
-def _stderr_to(stream: IO[str]) -> Iterator[None]:
+def stderr_to(stream: IO[str]) -> Iterator[None]:
     """``sys.stderr`` and the root logger's handlers on it, sent to ``stream``."""
     original = sys.stderr
     handlers = [
@@ -102,7 +102,7 @@ def _answer(request: bytes) -> bytes:
     function, args, kwargs, source = pickle.loads(request)
     _test_crash(source)
     captured = io.StringIO()
-    with _stderr_to(captured):
+    with stderr_to(captured):
         try:
             ok, value = True, function(*args, **kwargs)
         except BaseException as exc:  # every error crosses back to the caller
