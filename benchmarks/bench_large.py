@@ -135,7 +135,9 @@ def measure(repeat: int, quick: bool) -> list[Row]:
 
         def row(name: str, path: Path, ours: float, peer: str, peer_s: float) -> None:
             ratio = ours / peer_s
-            if name.startswith("gVCF unindexed"):
+            if name.startswith("CRAM, cold"):  # once per FASTA: no target of its own
+                target, met = "(once per FASTA, then cached)", True
+            elif name.startswith("gVCF unindexed"):
                 target, met = ">= 10x faster than peer", peer_s / ours >= 10
             elif name.endswith("in process"):
                 target, met = "<= 2x peer", ratio <= 2
@@ -187,9 +189,10 @@ def print_table(rows: Sequence[Row], repeat: int) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = f"{r.ratio:.2f}x" if r.ratio >= 0.1 else f"{1 / r.ratio:.0f}x faster"
+        met = "—" if r.target.startswith("(") else "yes" if r.met else "no"
         print(
             f"| {r.input} | {r.size_gb:.2f} | {r.ours_s:.3f} | `{r.peer}` | {r.peer_s:.3f} | "
-            f"{ratio} | {r.target} | {'yes' if r.met else 'no'} |"
+            f"{ratio} | {r.target} | {met} |"
         )
 
 
