@@ -126,3 +126,20 @@ def test_a_byte_order_mark_is_allowed_and_the_bytes_come_back(tmp_path: Path) ->
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"none\.json: file not found"):
         read_json(tmp_path / "none.json")
+
+
+def test_text_problem_fast_path_agrees_with_the_categories() -> None:
+    """text_problem skips the per-character walk for str.isprintable() text: exact only if
+    no refused character is printable. Checked over every code point of this Python."""
+    import sys
+    import unicodedata
+
+    from pgx_report.contracts.text import REFUSED_CATEGORIES, text_problem
+
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        refused = unicodedata.category(char) in REFUSED_CATEGORIES
+        if refused or not char.isprintable():  # the printable ones take the fast path
+            assert (text_problem(f"a{char}b") is not None) is refused, hex(code)
+        else:
+            assert text_problem(f"a{char}b") is None, hex(code)

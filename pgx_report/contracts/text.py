@@ -34,6 +34,8 @@ def _shown(char: str) -> str:
 
 def text_problem(text: str) -> str | None:
     """What is wrong with the characters of ``text`` (the first refused one), or None."""
+    if text.isprintable():  # no Other (Cc Cf Cs Co Cn) or Separator but space: none refused
+        return None
     for position, char in enumerate(text, start=1):
         category = unicodedata.category(char)
         if category in REFUSED_CATEGORIES:
