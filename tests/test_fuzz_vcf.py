@@ -244,3 +244,19 @@ def test_fuzz_call(
     text: str, container: str, sample: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     check_property(text, container, tmp_path_factory.mktemp("fuzz"), sample)
+
+
+def test_gt_pattern_matches_what_the_plain_pattern_matches() -> None:
+    """The precheck's GT pattern uses possessive quantifiers for speed: on every string of
+    up to 6 symbols from the alphabet that matters, it accepts what the plain pattern does."""
+    import itertools
+    import re
+
+    from pgx_report.genotype.vcf.precheck import _GT_COLUMNS
+
+    plain = re.compile(rb"(?:\t[0-9.]+(?:[/|][0-9.]+)*(?::[^\t]*)?)+")
+    alphabet = [b"\t", b"0", b".", b"/", b"|", b":", b"x", b"1"]
+    for size in range(1, 7):
+        for symbols in itertools.product(alphabet, repeat=size):
+            text = b"".join(symbols)
+            assert bool(_GT_COLUMNS.fullmatch(text)) == bool(plain.fullmatch(text)), text
