@@ -256,8 +256,9 @@ def genotype_input_sha256(assessment: Assessment) -> str:
     ]
     for role in ("genotype_input", "call"):
         for item in inputs:
-            if item.get("role") == role and input_digest(item)[1]:
-                return input_digest(item)[1]
+            value = input_digest(item)[1] if item.get("role") == role else ""
+            if value:
+                return value
     return ""
 
 

@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pgx_report.errors import InputError
+from pgx_report.files.io import reading, sha256_file
+from pgx_report.files.sniff import BGZF_EOF, BGZF_MAGIC
 
 SCHEME = "pgx-report-region-sha256/1"
-BGZF_MAGIC = b"\x1f\x8b\x08\x04"
-BGZF_EOF_SIZE = 28
 _CHUNK = 1 << 20
 _TBI_MIN_SHIFT, _TBI_DEPTH = 14, 5
 _MAX_HEADER = 1 << 30  # a header larger than this is not a header we can hash region-wise
@@ -56,10 +56,6 @@ class RegionDigest:
     size: int
     index_sha256: str | None
     ranges: tuple[Range, ...]
-
-    @property
-    def bytes_hashed(self) -> int:
-        return sum(end - start for start, end in self.ranges)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,7 +84,7 @@ def region_digest(path: Path, ranges: Iterable[Range], index: Path | None) -> Re
     """The region digest of ``path`` over ``ranges`` (merged here) and its ``index``."""
     size = path.stat().st_size
     merged = merge_ranges(ranges, size)
-    index_sha = _sha256_file(index) if index is not None else None
+    index_sha = sha256_file(index) if index is not None else None
     digest = hashlib.sha256(f"{SCHEME}\nsize {size}\nindex {index_sha or '-'}\n".encode())
     with path.open("rb") as handle:
         for start, end in merged:
@@ -102,12 +98,6 @@ def region_digest(path: Path, ranges: Iterable[Range], index: Path | None) -> Re
                 digest.update(chunk)
                 left -= len(chunk)
     return RegionDigest(digest.hexdigest(), size, index_sha, merged)
-
-
-def _sha256_file(path: Path) -> str:
-    from pgx_report.files.io import sha256_file
-
-    return sha256_file(path)
 
 
 # --------------------------------------------------------------------------- BGZF
@@ -347,7 +337,7 @@ def binning_index_ranges(
     with path.open("rb") as handle:
         ranges = [bgzf_header_range(handle, header_length)]
         ranges += [chunk_range(handle, begin, end) for begin, end in chunks]
-    ranges.append((size - BGZF_EOF_SIZE, size))
+    ranges.append((size - len(BGZF_EOF), size))
     return ranges
 
 
@@ -440,8 +430,6 @@ class WholeFile:
 
 def whole_file(path: Path, *, md5: bool = False) -> WholeFile:
     """SHA-256 (and MD5, for an ``.md5`` sidecar) of the whole file, in one pass."""
-    from pgx_report.files.io import reading
-
     sha = hashlib.sha256()
     other = hashlib.md5(usedforsecurity=False) if md5 else None
     with reading(path), path.open("rb") as handle:
@@ -463,14 +451,6 @@ class Identity:
     sha256: str | None  # whole-file SHA-256, when every byte was hashed
     region: RegionDigest | None  # what the call read (absent when it read the whole file)
     checksums: tuple[Sidecar, ...] = ()
-
-    @property
-    def digest(self) -> tuple[str, str]:
-        """(scheme, value): the whole-file SHA-256 where there is one, else the region digest."""
-        if self.sha256 is not None:
-            return "sha256", self.sha256
-        assert self.region is not None
-        return SCHEME, self.region.sha256
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pgx_report.contracts.call import Call, Reason, Status, Thresholds, status_for
 from pgx_report.errors import InputError, UnknownSampleError, UsageError
+from pgx_report.files import digest
 from pgx_report.files.digest import Identity
 from pgx_report.genotype.pileup.options import PileupOptions as PileupOptions
 from pgx_report.genotype.provenance import InputFile, SiteQc, provenance
@@ -669,8 +670,6 @@ def alignment_identity(
     """The input's identity: the region digest of what a fetch at the site reads through
     the index (header, the site's chunks or containers, end marker); the whole-file SHA-256
     for an unindexed file (read from its start) or with ``full``."""
-    from pgx_report.files import digest
-
     index = index_path(path, fmt)
     whole = digest.whole_file(path, md5=digest.wants_md5(path)) if full else None
     ranges = None

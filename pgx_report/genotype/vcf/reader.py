@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pgx_report.errors import UnknownSampleError, VcfError
+from pgx_report.files import cache, digest
 from pgx_report.files.io import read_head
 from pgx_report.files.sniff import BGZF_EOF, GZIP_MAGIC, Container, InputFormat, vcf_format
 from pgx_report.genotype.genome_build import ContigLine
@@ -217,9 +218,6 @@ def _read_index(index: Path, path: Path) -> IndexSummary:
     The walk over every bin (~0.07 s for a whole-genome index) is remembered in the user
     cache (``pgx_report.files.cache``) under the identity of the index and of ``path``,
     the data file: calling many samples of one cohort file walks it once."""
-    from pgx_report.files import cache
-    from pgx_report.files.digest import read_index
-
     key = {"index": cache.file_identity(index), "data": cache.file_identity(path)}
     name = str(index.resolve())
     found = cache.load("vcf-index", name, key)
@@ -233,7 +231,7 @@ def _read_index(index: Path, path: Path) -> IndexSummary:
             tuple(int(offset) for offset in found["refs"]),
         )
     try:
-        data = read_index(index)
+        data = digest.read_index(index)
     except (OSError, EOFError, zlib.error, ValueError, struct.error):
         raise VcfError(index, "index file is corrupt (not BGZF-compressed)") from None
     try:
@@ -712,8 +710,6 @@ class VcfReader:
             return list(self._bisected) if self._bisected is not None else None
         if self.access != "index" or self.info.index is None:
             return None
-        from pgx_report.files import cache, digest
-
         numbers = {c.name: i for i, c in enumerate(self.header.contigs)}
         sequences = [(name, numbers.get(name)) for name in contigs]
         length = digest.bcf_header_length if self.info.format == "bcf" else digest.vcf_header_length

@@ -609,16 +609,6 @@ def _site_contig(header: Header, aliases: Sequence[str], records: Sequence[SiteR
     return present[0] if present else aliases[0]
 
 
-def _call(
-    path: str | Path,
-    samples: Sequence[str] | None,
-    build: str | Build | None,
-    thresholds: Thresholds,
-    full_digest: bool = False,
-) -> tuple[list[str], CallBatch[Call]]:
-    return _call_site(path, samples, build, thresholds, None, full_digest)
-
-
 def _call_site(
     path: str | Path,
     samples: Sequence[str] | None,
@@ -720,7 +710,7 @@ def call_all_samples(
 
     The result is a read-only sequence of calls, made in bulk: samples that share
     every value a call is made from share one call (see pgx_report.genotype.vcf.grouped)."""
-    _, calls = _call(path, None, build, thresholds, full_digest)
+    _, calls = _call_site(path, None, build, thresholds, None, full_digest)
     if not calls:
         raise VcfError(path, "the file has no sample columns (sites-only VCF): nothing to call")
     return calls

@@ -486,15 +486,16 @@ def provenance(ctx: Context, targets: Sequence[str]) -> Json:
     for item in ctx.assessment.provenance["inputs"]:
         role = str(item["role"])
         path = item.get("path")
+        scheme, value = input_digest(item)
         entities.append(
             {
                 "role": "source",
                 "what": {
                     "identifier": {
                         "system": ctx.codes.identifier_system(
-                            "sha256" if input_digest(item)[0] == "sha256" else "region-sha256"
+                            "sha256" if scheme == "sha256" else "region-sha256"
                         ),
-                        "value": input_digest(item)[1],
+                        "value": value,
                     },
                     "display": f"{role}: {path}" if path else role,
                 },

@@ -391,12 +391,13 @@ def _inputs(provenance: Mapping[str, Any], labels: Labels) -> list[dict[str, Any
     rows = []
     for item in provenance["inputs"]:
         role = str(item.get("role", ""))
+        scheme, value = input_digest(item)
         rows.append(
             {
                 "role": labels.get(f"role_{role}", role),
                 "path": str(item["path"]),
-                "sha256": input_digest(item)[1],
-                "region": input_digest(item)[0] != "sha256",
+                "sha256": value,
+                "region": scheme != "sha256",
             }
         )
     return rows
